@@ -1,0 +1,218 @@
+"""Secret and personal-data detection and redaction: pure functions, no Slack."""
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+_TAIL = r"(?![A-Za-z0-9_\-])"  # a token ends where token characters stop ("\b" fails after "-")
+_ASSIGNED = r"\s*[:=]\s*[\"'`]?"
+
+_Patterns = tuple[tuple[str, re.Pattern[str]], ...]
+
+# Specific kinds first: where two patterns overlap, the earlier (more specific) one wins.
+_SECRET_PATTERNS: _Patterns = (
+    ("private_key", re.compile(
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|.*)",
+        re.DOTALL)),  # a truncated paste without its END line is redacted to the end of the text
+    ("slack_webhook", re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]+")),
+    ("slack_token", re.compile(r"(?<![A-Za-z0-9])(?:xox[abprse]|xapp)-[A-Za-z0-9\-]{10,}")),
+    ("aws_access_key_id", re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
+    ("aws_secret_access_key", re.compile(
+        r"(?i)aws_?secret_?access_?key" + _ASSIGNED + r"(?P<value>[A-Za-z0-9/+=]{30,})")),
+    ("github_token", re.compile(r"(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})")),
+    ("openai_api_key", re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{20,}" + _TAIL)),
+    ("google_api_key", re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_\-]{35}" + _TAIL)),
+    ("jwt", re.compile(r"(?<![A-Za-z0-9])eyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*")),
+    ("password", re.compile(  # URLs with credentials: postgres://user:pass@host
+        r"(?i)(?<![a-z0-9+.\-])[a-z][a-z0-9+.\-]*://[^\s:/@]+:(?P<value>[^\s@/]+)@")),
+    ("password", re.compile(
+        r"(?i)(?<!\w)\w*?(?:password|passwd|passphrase|pwd)" + _ASSIGNED + r"(?P<value>[^\s\"'`]+)")),
+    ("api_key", re.compile(
+        r"(?i)(?<!\w)\w*?(?:api_?key|secret|token)" + _ASSIGNED + r"(?P<value>[A-Za-z0-9_\-./+=~]{16,})")),
+    ("card_number", re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){12,18}(?![\d\-])")),
+)
+
+_PERSONAL_PATTERNS: _Patterns = (
+    ("email", re.compile(r"(?<![\w.+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")),
+    ("phone", re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .\-]?\(?\d{1,4}\)?){2,5}(?!\d)")),
+    ("phone", re.compile(r"(?<![\w(])(?:1[ .\-])?\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}(?!\d)")),
+    ("phone", re.compile(r"(?<![\w.+\-])(?:1[ .\-])?\d{3}([.\-])\d{3}\1\d{4}(?![\w\-]|\.\d)")),
+    ("phone", re.compile(r"(?<![\w.+\-/])0[1-9](?:[ \-]?\d){8,9}(?![\w\-/]|\.\d)")),  # UK: 07700 900123
+)
+
+# Values that name or stand in for a secret rather than being one: "********", "<your password>",
+# "${DB_PASSWORD}", "DB_PASSWORD", "settings.db_password", "get_password()", a link to a reset page.
+_PLACEHOLDER = re.compile(
+    r"^(?:\*+|[xX]+|\.+|<.*|\$\{?\w+\}?|\{\{.*|%\(?\w+\)?s?|[A-Z]+(?:_[A-Z0-9]+)+"
+    r"|(?:os|self|settings|config|env|process)\.[\w.]+[\[(]?\w*|\w+\(\)?|https?://.*)[,;.]?$"
+)
+# "Password: must be 12 characters" is prose about passwords, not a password.
+_PROSE_WORDS = frozenset(
+    "a an and are be can change changes could do does expired for forgot has have help how is it must "
+    "never no none not or please policy policies required requirements reset rule rules should the "
+    "to was what when where which who why will with".split()
+)
+
+_SECRET_LABELS = {
+    "private_key": "a private key",
+    "slack_webhook": "a Slack webhook URL",
+    "slack_token": "a Slack token",
+    "aws_access_key_id": "an AWS access key ID",
+    "aws_secret_access_key": "an AWS secret access key",
+    "github_token": "a GitHub token",
+    "openai_api_key": "an OpenAI-style API key",
+    "google_api_key": "a Google API key",
+    "jwt": "a JSON Web Token",
+    "password": "a password",
+    "api_key": "an API key or token",
+    "card_number": "a payment card number",
+}
+
+_PERSONAL_LABELS = {"email": "[EMAIL]", "phone": "[PHONE]"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Where a secret or a piece of personal data sits in a text; never the value itself."""
+
+    kind: str
+    start: int
+    end: int
+
+
+def find_secrets(text: str) -> list[Finding]:
+    """Secrets in `text` (keys, tokens, passwords, card numbers), in order of position."""
+    return _find(text, _SECRET_PATTERNS, _is_secret)
+
+
+def find_personal_data(text: str) -> list[Finding]:
+    """Email addresses and phone numbers in `text`, in order of position."""
+    return _find(text, _PERSONAL_PATTERNS, _is_personal_data)
+
+
+def has_secret(text: str) -> bool:
+    """Whether `text` contains anything `find_secrets` would report."""
+    return bool(find_secrets(text))
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with each secret replaced by `[REDACTED:<kind>]`."""
+    return _replace(text, find_secrets(text), lambda kind: f"[REDACTED:{kind}]")
+
+
+def redact_personal_data(text: str) -> str:
+    """`text` with email addresses replaced by `[EMAIL]` and phone numbers by `[PHONE]`."""
+    return _replace(text, find_personal_data(text), _PERSONAL_LABELS.__getitem__)
+
+
+def redact(text: str) -> str:
+    """`text` without secrets or personal data: what we may store or log."""
+    return redact_personal_data(redact_secrets(text))
+
+
+def secret_warning(findings: Iterable[Finding]) -> str:
+    """The warning for an employee who posted a secret: what kind and what to do (callers must not store it)."""
+    kinds = list(dict.fromkeys(f.kind for f in findings))
+    what = _join([_SECRET_LABELS.get(kind, "a secret") for kind in kinds]) or "a secret"
+    return (
+        f":warning: Your message looks like it contains {what}. I did not store it.\n"
+        "Please, right away:\n"
+        "1. *Delete the message now* (hover over it, choose *More actions* then *Delete message*).\n"
+        "2. *Rotate or revoke the secret* wherever it was issued: treat it as exposed, "
+        "even if you delete the message quickly.\n"
+        "3. *Report it* with `/rollout incident`, or tell the security team.\n"
+        "If you still need an answer, ask again without the secret and I'll gladly help."
+    )
+
+
+class RedactingFilter(logging.Filter):
+    """Removes secrets from log records before any handler writes them."""
+
+    def __init__(self, name: str = "", *, personal_data: bool = False) -> None:
+        super().__init__(name)
+        self._redact = redact if personal_data else redact_secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message (and traceback) in redacted form; never drop it."""
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: let the handler report it as logging normally does
+            return True
+        record.msg, record.args = self._redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
+        return True
+
+
+def install_redacting_filter(logger: logging.Logger | None = None, *, personal_data: bool = False) -> None:
+    """Attach one `RedactingFilter` to `logger` (default: root) and to its handlers; call after adding them."""
+    # A logger's own filters skip records propagated from child loggers (slack_bolt, sqlalchemy, ...);
+    # handler filters see every record the handler writes.
+    logger = logger or logging.getLogger()
+    redacting = RedactingFilter(personal_data=personal_data)
+    for target in (logger, *logger.handlers):
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(redacting)
+
+
+def _find(text: str, patterns: _Patterns, accept: Callable[[str, str], bool]) -> list[Finding]:
+    taken: list[Finding] = []  # sorted by start, never overlapping
+    for kind, pattern in patterns:
+        group = "value" if "value" in pattern.groupindex else 0
+        for match in pattern.finditer(text):
+            if accept(kind, match.group(group)):
+                _take(taken, Finding(kind, *match.span(group)))
+    return taken
+
+
+def _take(taken: list[Finding], finding: Finding) -> None:
+    """Keep `finding` unless it overlaps one taken earlier, by a more specific pattern."""
+    at = bisect.bisect_left(taken, finding.start, key=lambda f: f.start)
+    clear_before = at == 0 or taken[at - 1].end <= finding.start
+    clear_after = at == len(taken) or finding.end <= taken[at].start
+    if clear_before and clear_after:
+        taken.insert(at, finding)
+
+
+def _is_secret(kind: str, value: str) -> bool:
+    if kind == "card_number":
+        return _passes_luhn(re.sub(r"\D", "", value))
+    if kind == "password":
+        return not _PLACEHOLDER.match(value) and value.lower().rstrip(",;.?!") not in _PROSE_WORDS
+    if kind == "api_key":
+        return not _PLACEHOLDER.match(value)
+    return True
+
+
+def _is_personal_data(kind: str, value: str) -> bool:
+    digits = len(re.sub(r"\D", "", value))
+    return kind != "phone" or 8 <= digits <= 15
+
+
+def _passes_luhn(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0 and len(set(digits)) > 1  # "0000 0000 0000 0000" passes Luhn but is no card
+
+
+def _replace(text: str, findings: list[Finding], replacement: Callable[[str], str]) -> str:
+    pieces, position = [], 0
+    for finding in findings:  # sorted and never overlapping
+        pieces += [text[position : finding.start], replacement(finding.kind)]
+        position = finding.end
+    return "".join(pieces) + text[position:]
+
+
+def _join(labels: list[str]) -> str:
+    if len(labels) <= 1:
+        return "".join(labels)
+    return ", ".join(labels[:-1]) + " and " + labels[-1]
