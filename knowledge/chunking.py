@@ -1,0 +1,207 @@
+"""Heading-aware chunking: every chunk keeps its document title and section path.
+
+Sections are split on Markdown headings (outside code fences); a section's paragraphs are packed into chunks of at
+most `max_chars`, and a paragraph longer than that is split on sentence boundaries.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+# Chosen by measurement on ../shared/eval/dev.jsonl (see README, "Evaluation").
+DEFAULT_MAX_CHARS = 1200
+# A section shorter than this ("Instructions.", a lone list intro) is merged into the section after it, so no chunk is
+# all heading and no body.
+MIN_SECTION_CHARS = 200
+SECTION_SEPARATOR = " › "
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of body text under one heading path."""
+
+    path: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document that is indexed and cited on its own."""
+
+    id: str
+    title: str
+    section: str | None
+    text: str
+    ordinal: int
+
+    @property
+    def embedding_text(self) -> str:
+        return embedding_text(self.title, self.section, self.text)
+
+
+def embedding_text(title: str, section: str | None, text: str) -> str:
+    """What is embedded and lexically indexed: title and section give context to short passages."""
+    heading = title if not section else f"{title}{SECTION_SEPARATOR}{section}"
+    return f"{heading}\n{text}"
+
+
+def clean_inline(text: str) -> str:
+    """Strip Markdown/HTML decoration that carries no meaning for retrieval or display."""
+    text = re.sub(r"\{\{[<%].*?[%>]\}\}", " ", text)  # Hugo shortcodes
+    text = re.sub(r"\{%.*?%\}", " ", text)  # Jekyll tags
+    text = re.sub(r"<!--.*?-->", " ", text, flags=re.DOTALL)
+    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)  # images
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # links
+    text = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", text)  # reference links
+    text = re.sub(r"</?[a-zA-Z][^>]{0,200}>", " ", text)  # html tags
+    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
+    text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", text)
+    text = re.sub(r"`([^`]+)`", r"\1", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def split_sections(text: str, title: str) -> list[Section]:
+    """Split Markdown into sections by heading, tracking the heading path."""
+    sections: list[Section] = []
+    stack: list[tuple[int, str]] = []
+    body: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        joined = "\n".join(body).strip()
+        if joined:
+            sections.append(Section(tuple(h for _, h in stack), joined))
+        body.clear()
+
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING.match(line)
+        if not match:
+            body.append(line)
+            continue
+        flush()
+        level, heading = len(match.group(1)), clean_inline(match.group(2))
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        if heading and heading.casefold() != title.casefold():
+            stack.append((level, heading))
+    flush()
+    return sections
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences; list items and lines are kept whole."""
+    out: list[str] = []
+    for line in re.split(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)]|[a-z][.)])\s)|\n(?=\s*\|)", text):
+        line = " ".join(line.split())
+        if line:
+            out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+    return out
+
+
+def _paragraphs(text: str) -> list[str]:
+    parts = [clean_inline(" ".join(p.split())) for p in re.split(r"\n\s*\n", text)]
+    return [p for p in parts if p and not re.fullmatch(r"[-|:\s]+", p)]
+
+
+def _pack(paragraphs: list[str], max_chars: int) -> list[str]:
+    pieces: list[str] = []
+    for paragraph in paragraphs:
+        if len(paragraph) <= max_chars:
+            pieces.append(paragraph)
+        else:
+            pieces.extend(_pack_sentences(split_sentences(paragraph), max_chars))
+    chunks: list[str] = []
+    current = ""
+    for piece in pieces:
+        if current and len(current) + 2 + len(piece) > max_chars:
+            chunks.append(current)
+            current = piece
+        else:
+            current = f"{current}\n\n{piece}" if current else piece
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _pack_sentences(sentences: list[str], max_chars: int) -> list[str]:
+    out: list[str] = []
+    current = ""
+    for sentence in sentences:
+        while len(sentence) > max_chars:  # a "sentence" with no punctuation at all
+            cut = sentence.rfind(" ", 0, max_chars)
+            cut = cut if cut > 0 else max_chars
+            out.append(sentence[:cut])
+            sentence = sentence[cut:].strip()
+        if current and len(current) + 1 + len(sentence) > max_chars:
+            out.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}" if current else sentence
+    if current:
+        out.append(current)
+    return out
+
+
+def merge_short_sections(sections: list[Section], min_chars: int = MIN_SECTION_CHARS) -> list[Section]:
+    """Fold each too-short section into the next one (the last into the one before), keeping its heading."""
+    merged: list[Section] = []
+    carry: Section | None = None
+    for section in sections:
+        if carry is not None:
+            section = _join(carry, section)
+            carry = None
+        if len(section.text) < min_chars:
+            carry = section
+        else:
+            merged.append(section)
+    if carry is not None:
+        merged.append(_join(merged.pop(), carry) if merged else carry)
+    return merged
+
+
+def _join(first: Section, second: Section) -> Section:
+    if first.path == second.path[:len(first.path)]:  # a parent's short intro leads into its first child
+        return Section(second.path, f"{first.text}\n\n{second.text}")
+    if second.path == first.path[:len(second.path)]:
+        return Section(first.path, f"{first.text}\n\n{second.text}")
+    label = second.path[-1] if second.path else ""
+    first_text = f"{first.path[-1]}:\n\n{first.text}" if first.path else first.text
+    second_text = f"{label}:\n\n{second.text}" if label else second.text
+    return Section(_common_path(first.path, second.path), f"{first_text}\n\n{second_text}")
+
+
+def _common_path(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    common = []
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        common.append(x)
+    return tuple(common)
+
+
+def chunk_document(doc_key: str, title: str, text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[Chunk]:
+    """Cut one document into chunks with stable, content-derived ids."""
+    chunks: list[Chunk] = []
+    seen: set[str] = set()
+    for section in merge_short_sections(split_sections(text, title)):
+        label = SECTION_SEPARATOR.join(section.path) or None
+        for body in _pack(_paragraphs(section.text), max_chars):
+            chunk_id = _chunk_id(doc_key, label, body, seen)
+            chunks.append(Chunk(chunk_id, title, label, body, len(chunks)))
+    return chunks
+
+
+def _chunk_id(doc_key: str, section: str | None, body: str, seen: set[str]) -> str:
+    base = hashlib.sha256(f"{doc_key}\x00{section or ''}\x00{body}".encode()).hexdigest()[:32]
+    chunk_id, n = base, 1
+    while chunk_id in seen:  # identical text twice in one section
+        chunk_id, n = f"{base}-{n}", n + 1
+    seen.add(chunk_id)
+    return chunk_id

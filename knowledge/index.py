@@ -1,0 +1,222 @@
+"""The index: chunks in Chroma (through langchain-chroma) and a BM25 lexical index kept in step with it.
+
+This is the only module that imports chromadb. Chroma is the source of truth; the lexical index is derived from it
+and rebuilt whenever the collection's generation (bumped on every change) differs from the one it was built at.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from knowledge.chunking import embedding_text
+from knowledge.embeddings import Embedder
+from knowledge.errors import IndexUnavailable
+from knowledge.lexical import LexicalIndex
+
+log = logging.getLogger(__name__)
+
+COLLECTION = "rollout_chunks"
+GENERATION_KEY = "rollout_generation"
+GENERATION_CHECK_SECONDS = 2.0
+UPSERT_BATCH = 256
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the index holds it: id, body text and metadata (path, title, section, url, file_hash ...)."""
+
+    id: str
+    text: str
+    metadata: dict
+
+    @property
+    def embedding_text(self) -> str:
+        """What is embedded and lexically indexed (see chunking.embedding_text)."""
+        return embedding_text(self.metadata.get("title", ""), self.metadata.get("section"), self.text)
+
+
+def chroma_client(data_dir: Path, chroma_url: str | None):
+    """An embedded PersistentClient under the data dir, or an HttpClient when CHROMA_URL is set."""
+    os.environ["ANONYMIZED_TELEMETRY"] = "False"
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if chroma_url:
+            url = urlparse(chroma_url)
+            if not url.hostname:
+                raise IndexUnavailable(f"CHROMA_URL '{chroma_url}' is not a URL like http://host:8000")
+            return chromadb.HttpClient(
+                host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https", settings=settings,
+            )
+        path = data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except IndexUnavailable:
+        raise
+    except Exception as exc:
+        where = chroma_url or str(data_dir / "chroma")
+        raise IndexUnavailable(f"cannot open the Chroma index at {where}: {exc}") from exc
+
+
+class KnowledgeIndex:
+    """Dense (Chroma) and lexical (BM25) search over the same chunks."""
+
+    def __init__(self, data_dir: Path, embedder: Embedder, chroma_url: str | None = None,
+                 collection: str = COLLECTION):
+        from langchain_chroma import Chroma
+
+        self.data_dir = Path(data_dir)
+        self.embedder = embedder
+        self._client = chroma_client(self.data_dir, chroma_url)
+        self._name = collection
+        try:
+            self.store = Chroma(
+                client=self._client, collection_name=collection, embedding_function=embedder,
+                collection_configuration={"hnsw": {"space": "cosine"}},
+            )
+        except Exception as exc:
+            raise IndexUnavailable(f"cannot open the Chroma collection '{collection}': {exc}") from exc
+        self._lexical: LexicalIndex | None = None
+        self._lexical_generation: str | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    @property
+    def collection(self):
+        return self._client.get_collection(self._name)
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def generation(self) -> str:
+        return str((self.collection.metadata or {}).get(GENERATION_KEY, "empty"))
+
+    def all_metadata(self) -> list[tuple[str, dict]]:
+        """(id, metadata) of every chunk, paged so a large index is never read at once."""
+        out: list[tuple[str, dict]] = []
+        for page in self._pages(include=["metadatas"]):
+            out.extend(zip(page["ids"], page["metadatas"]))
+        return out
+
+    def _pages(self, include: list[str], size: int = 5000):
+        collection, offset = self.collection, 0
+        while True:
+            page = collection.get(include=include, limit=size, offset=offset)
+            if not page["ids"]:
+                return
+            yield page
+            offset += len(page["ids"])
+
+    def get(self, ids: list[str], with_vectors: bool = False) -> dict[str, tuple[StoredChunk, np.ndarray | None]]:
+        """Chunks (and optionally their vectors) by id."""
+        if not ids:
+            return {}
+        include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
+        found = self.collection.get(ids=list(ids), include=include)
+        vectors = found.get("embeddings") if with_vectors else None
+        return {
+            cid: (StoredChunk(cid, doc or "", meta or {}), None if vectors is None else np.asarray(vectors[i]))
+            for i, (cid, doc, meta) in enumerate(zip(found["ids"], found["documents"], found["metadatas"]))
+        }
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]:
+        """Top-k chunks by cosine similarity (1 - cosine distance)."""
+        if k <= 0:
+            return []
+        hits = self.store.similarity_search_by_vector_with_relevance_scores(vector.tolist(), k=k)
+        return [(StoredChunk(doc.id, doc.page_content, doc.metadata), 1.0 - float(dist)) for doc, dist in hits]
+
+    def lexical_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Top-k chunk ids by BM25 score."""
+        return self.lexical().search(query, k)
+
+    def lexical(self) -> LexicalIndex:
+        """The lexical index, rebuilt if Chroma changed since it was built (checked every few seconds)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._lexical is not None and now - self._checked_at < GENERATION_CHECK_SECONDS:
+                return self._lexical
+            self._checked_at = now
+            generation = self.generation()
+            if self._lexical is None or generation != self._lexical_generation:
+                self._lexical = self._load_or_build_lexical(generation)
+                self._lexical_generation = generation
+            return self._lexical
+
+    def _lexical_dir(self) -> Path:
+        return self.data_dir / "lexical" / self._name
+
+    def _load_or_build_lexical(self, generation: str) -> LexicalIndex:
+        directory = self._lexical_dir()
+        loaded = LexicalIndex.load(directory, generation)
+        if loaded is not None:
+            return loaded
+        ids, texts = [], []
+        for page in self._pages(include=["documents", "metadatas"]):
+            for cid, doc, meta in zip(page["ids"], page["documents"], page["metadatas"]):
+                ids.append(cid)
+                texts.append(StoredChunk(cid, doc or "", meta or {}).embedding_text)
+        index = LexicalIndex.build(ids, texts)
+        try:
+            index.save(directory, generation)
+        except OSError as exc:  # a read-only data dir still answers, from memory
+            log.warning("could not save the lexical index under %s: %s", directory, exc)
+        return index
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    def upsert(self, chunks: list[StoredChunk], vectors: np.ndarray) -> None:
+        """Add or replace chunks with precomputed vectors."""
+        collection = self.collection
+        for start in range(0, len(chunks), UPSERT_BATCH):
+            batch = chunks[start:start + UPSERT_BATCH]
+            collection.upsert(
+                ids=[c.id for c in batch], documents=[c.text for c in batch],
+                metadatas=[_clean_metadata(c.metadata) for c in batch],
+                embeddings=vectors[start:start + UPSERT_BATCH],
+            )
+
+    def delete(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), UPSERT_BATCH):
+            self.collection.delete(ids=ids[start:start + UPSERT_BATCH])
+
+    def bump_generation(self) -> str:
+        """Record that the collection changed, so every lexical index (here and elsewhere) rebuilds."""
+        generation = uuid.uuid4().hex
+        collection = self.collection
+        metadata = dict(collection.metadata or {})
+        metadata[GENERATION_KEY] = generation
+        collection.modify(metadata=metadata)
+        with self._lock:
+            self._checked_at = 0.0
+        return generation
+
+    def rebuild_lexical(self) -> None:
+        """Rebuild the lexical index now (after an ingest), instead of on the next question."""
+        shutil.rmtree(self._lexical_dir(), ignore_errors=True)
+        with self._lock:
+            self._checked_at = 0.0
+        self.lexical()
+
+
+def _clean_metadata(metadata: dict) -> dict:
+    """Chroma metadata values must be str/int/float/bool; drop None and serialise the rest."""
+    out = {}
+    for key, value in metadata.items():
+        if value is None:
+            continue
+        out[key] = value if isinstance(value, (str, int, float, bool)) else json.dumps(value, default=str)
+    return out

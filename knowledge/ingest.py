@@ -1,0 +1,228 @@
+"""Ingest: load -> chunk -> embed -> upsert, idempotent by content hash.
+
+An unchanged file adds nothing; a changed file replaces its chunks (only new chunk texts are embedded); a file that
+cannot be read is named in a warning and its previously indexed chunks are kept. `prune` removes documents whose
+file is gone.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from knowledge.chunking import DEFAULT_MAX_CHARS, Chunk, chunk_document, split_sentences
+from knowledge.errors import UnreadableDocument
+from knowledge.index import KnowledgeIndex, StoredChunk
+from knowledge.vectors import pack
+from knowledge.loaders import LoadedDocument, load, supported
+
+CHUNKER_VERSION = "1"
+EMBED_BATCH = 256
+PROGRESS_MIN_CHUNKS = 200
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest run did."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def files_read(self) -> int:
+        return self.new + self.changed + self.unchanged
+
+    def line(self) -> str:
+        return (f"files: {self.new} new, {self.changed} changed, {self.unchanged} unchanged, {self.removed} removed, "
+                f"{self.failed} skipped; chunks: +{self.chunks_added} -{self.chunks_removed}, "
+                f"{self.chunks_total} indexed")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found under an ingested root, with the key it is indexed under."""
+
+    origin: Path
+    key: str
+
+
+def discover(paths: list[Path], warn: Callable[[str], None]) -> list[SourceFile]:
+    """Every file under the given paths (folders recursively), keyed relative to the folder given."""
+    found: dict[str, SourceFile] = {}
+    for root in paths:
+        if root.is_file():
+            candidates = [(root, root.name)]
+        elif root.is_dir():
+            candidates = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*"))
+                          if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+        else:
+            warn(f"{root}: no such file or folder")
+            continue
+        for origin, key in candidates:
+            if not supported(origin):
+                warn(f"{origin}: skipped, unsupported file type '{origin.suffix or '(none)'}'")
+                continue
+            found.setdefault(key, SourceFile(origin.resolve(), key))
+    return list(found.values())
+
+
+def file_hash(data: bytes, max_chars: int) -> str:
+    """Content hash of a file, salted with what shapes its chunks (so a chunker change re-indexes)."""
+    return hashlib.sha256(f"{CHUNKER_VERSION}:{max_chars}:".encode() + data).hexdigest()
+
+
+def chunk_records(source: SourceFile, doc: LoadedDocument, digest: str, max_chars: int) -> list[StoredChunk]:
+    """Chunks of one document with the metadata every citation needs."""
+    indexed_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    base = {
+        "path": source.key, "origin": str(source.origin), "title": doc.title, "url": doc.url,
+        "file_hash": digest, "indexed_at": indexed_at,
+        "owner": _text(doc.metadata.get("owner")), "effective_date": _text(doc.metadata.get("effective_date")),
+    }
+    return [_stored(chunk, base) for chunk in chunk_document(source.key, doc.title, doc.text, max_chars)]
+
+
+def _stored(chunk: Chunk, base: dict) -> StoredChunk:
+    meta = dict(base, section=chunk.section, ordinal=chunk.ordinal, sentences=split_sentences(chunk.text))
+    return StoredChunk(chunk.id, chunk.text, meta)
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+class Ingestor:
+    """Brings the index in step with a set of files."""
+
+    def __init__(self, index: KnowledgeIndex, max_chars: int = DEFAULT_MAX_CHARS,
+                 warn: Callable[[str], None] | None = None, progress: bool | None = None):
+        self.index = index
+        self.max_chars = max_chars
+        self.warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
+        self.progress = sys.stderr.isatty() if progress is None else progress
+
+    def run(self, paths: list[Path], prune: bool = False) -> IngestSummary:
+        summary = IngestSummary()
+        warn = self._warner(summary)
+        indexed = self._indexed_documents()
+        files = discover(paths, warn)
+        to_add: list[StoredChunk] = []
+        to_delete: list[str] = []
+        for source in files:
+            self._plan_file(source, indexed.get(source.key), summary, to_add, to_delete, warn)
+        if prune:
+            self._plan_prune(indexed, {f.key for f in files}, summary, to_delete)
+        self._apply(to_add, to_delete)
+        summary.chunks_added, summary.chunks_removed = len(to_add), len(to_delete)
+        summary.chunks_total = self.index.count()
+        return summary
+
+    def _warner(self, summary: IngestSummary) -> Callable[[str], None]:
+        def warn(message: str) -> None:
+            summary.warnings.append(message)
+            self.warn(message)
+        return warn
+
+    def _indexed_documents(self) -> dict[str, dict]:
+        documents: dict[str, dict] = {}
+        for cid, meta in self.index.all_metadata():
+            doc = documents.setdefault(meta.get("path", ""), {"hash": meta.get("file_hash"), "ids": set(),
+                                                               "origin": meta.get("origin")})
+            doc["ids"].add(cid)
+        return documents
+
+    def _plan_file(self, source: SourceFile, known: dict | None, summary: IngestSummary,
+                   to_add: list[StoredChunk], to_delete: list[str], warn: Callable[[str], None]) -> None:
+        try:
+            digest = file_hash(source.origin.read_bytes(), self.max_chars)
+            if known and known["hash"] == digest:
+                summary.unchanged += 1
+                return
+            records = chunk_records(source, load(source.origin), digest, self.max_chars)
+        except UnreadableDocument as exc:
+            summary.failed += 1
+            warn(f"{exc}; skipped" + (" (its indexed version is kept)" if known else ""))
+            return
+        except OSError as exc:
+            summary.failed += 1
+            warn(f"{source.origin}: cannot be read ({exc.strerror or exc}); skipped")
+            return
+        old_ids = known["ids"] if known else set()
+        new_ids = {r.id for r in records}
+        to_add.extend(records)  # metadata (hash, time) changes even where the text does not
+        to_delete.extend(sorted(old_ids - new_ids))
+        if known:
+            summary.changed += 1
+        else:
+            summary.new += 1
+
+    def _plan_prune(self, indexed: dict[str, dict], seen: set[str], summary: IngestSummary,
+                    to_delete: list[str]) -> None:
+        for key, doc in indexed.items():
+            origin = doc.get("origin")
+            if key not in seen and (not origin or not Path(origin).exists()):
+                summary.removed += 1
+                to_delete.extend(sorted(doc["ids"]))
+
+    def _apply(self, to_add: list[StoredChunk], to_delete: list[str]) -> None:
+        if not to_add and not to_delete:
+            return
+        if to_add:
+            known = self.index.get([r.id for r in to_add], with_vectors=True)
+            records, vectors = self._embedded(to_add, known)
+            self.index.upsert(records, vectors)
+        if to_delete:
+            self.index.delete(to_delete)
+        self.index.bump_generation()
+        self.index.rebuild_lexical()
+
+    def _embedded(self, records: list[StoredChunk], known: dict) -> tuple[list[StoredChunk], np.ndarray]:
+        """Chunk vectors, and sentence vectors packed into metadata; reused where the chunk is already embedded."""
+        fresh = [r for r in records if known.get(r.id, (None, None))[1] is None
+                 or "sentence_vectors" not in known[r.id][0].metadata]
+        texts = [r.embedding_text for r in fresh]
+        for record in fresh:
+            texts.extend(record.metadata["sentences"])
+        encoded = iter(self._encode(texts))
+        chunk_vectors = {r.id: next(encoded) for r in fresh}
+        sentence_vectors = {r.id: [next(encoded) for _ in r.metadata["sentences"]] for r in fresh}
+        out, rows = [], []
+        for record in records:
+            if record.id in chunk_vectors:
+                blob = pack(np.vstack(sentence_vectors[record.id])) if sentence_vectors[record.id] else ""
+                rows.append(chunk_vectors[record.id])
+            else:
+                stored, vector = known[record.id]
+                blob = stored.metadata["sentence_vectors"]
+                rows.append(vector)
+            out.append(StoredChunk(record.id, record.text, dict(record.metadata, sentence_vectors=blob)))
+        return out, np.vstack(rows).astype(np.float32)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        bar = None
+        if self.progress and len(texts) >= PROGRESS_MIN_CHUNKS:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), unit="chunk", desc="embedding", file=sys.stderr)
+        parts = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            parts.append(self.index.embedder.encode(texts[start:start + EMBED_BATCH]))
+            if bar is not None:
+                bar.update(len(parts[-1]))
+        if bar is not None:
+            bar.close()
+        return np.concatenate(parts)

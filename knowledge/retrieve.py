@@ -1,0 +1,121 @@
+"""Hybrid retrieval: dense chunk similarity, best-sentence similarity and BM25, fused into one passage score.
+
+Candidates come from Chroma (dense top-k) and BM25 (lexical top-k); every candidate is then scored exactly:
+
+    score = (chunk_cos + W_SENT * best_sentence_cos + W_SENT2 * mean_top2_sentence_cos) / (1 + W_SENT + W_SENT2)
+            + W_LEX * bm25 / max_bm25
+
+The sentence terms let one precise sentence outrank a chunk that is only broadly on topic; the weights were chosen by
+measurement on ../shared/eval/dev.jsonl (README, "Evaluation") and are the same for every question.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Sequence
+
+import numpy as np
+
+from knowledge.index import KnowledgeIndex, StoredChunk
+from knowledge.lexical import tokenize
+from knowledge.vectors import unpack
+
+W_SENT = 0.4
+W_SENT2 = 0.2
+W_LEX = 0.1
+CANDIDATES = 30
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its scores and its sentences' similarities to the question."""
+
+    chunk: StoredChunk
+    score: float
+    dense: float
+    sentence: float
+    lexical: float
+    sentences: list[str] = field(default_factory=list)
+    sentence_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def path(self) -> str:
+        return self.chunk.metadata.get("path", "")
+
+
+@dataclass
+class Evidence:
+    """What retrieval found for a question, best first."""
+
+    question: str
+    query: str
+    passages: list[Passage]
+    query_vector: np.ndarray
+
+    @property
+    def top(self) -> Passage | None:
+        return self.passages[0] if self.passages else None
+
+    @cached_property
+    def documents(self) -> list[Passage]:
+        """The best passage of each document, best document first."""
+        seen: dict[str, Passage] = {}
+        for passage in self.passages:
+            seen.setdefault(passage.path, passage)
+        return list(seen.values())
+
+
+def follow_up_query(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """The text to search with: a follow-up is read together with the question before it."""
+    if not history:
+        return question
+    previous = history[-1][0]
+    return f"{previous}\n{question}"
+
+
+class Retriever:
+    """Finds and ranks the passages that answer a question."""
+
+    def __init__(self, index: KnowledgeIndex, candidates: int = CANDIDATES):
+        self.index = index
+        self.candidates = candidates
+
+    def retrieve(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Evidence:
+        query = follow_up_query(question, history)
+        vector = self.index.embedder.encode([query])[0]
+        dense_ids = [chunk.id for chunk, _ in self.index.dense_search(vector, self.candidates)]
+        lexical = dict(self.index.lexical_search(query, self.candidates))
+        ids = list(dict.fromkeys(dense_ids + list(lexical)))
+        found = self.index.get(ids, with_vectors=True)
+        top_lexical = max(lexical.values(), default=0.0) or 1.0
+        passages = [self._score(chunk, chunk_vector, vector, lexical.get(cid, 0.0) / top_lexical)
+                    for cid, (chunk, chunk_vector) in found.items()]
+        passages.sort(key=lambda p: p.score, reverse=True)
+        return Evidence(question, query, passages, vector)
+
+    def _score(self, chunk: StoredChunk, chunk_vector: np.ndarray, query: np.ndarray, lexical: float) -> Passage:
+        dense = float(np.dot(chunk_vector, query))
+        sentences = _sentences(chunk)
+        sentence_vectors = unpack(chunk.metadata.get("sentence_vectors", ""), len(query))
+        sims = sentence_vectors @ query if len(sentence_vectors) else np.array([dense])
+        ranked = np.sort(sims)[::-1]
+        best, top2 = float(ranked[0]), float(ranked[:2].mean())
+        score = (dense + W_SENT * best + W_SENT2 * top2) / (1 + W_SENT + W_SENT2) + W_LEX * lexical
+        return Passage(chunk, score, dense, best, lexical, sentences, sims if len(sentence_vectors) else np.zeros(0))
+
+
+def _sentences(chunk: StoredChunk) -> list[str]:
+    raw = chunk.metadata.get("sentences")
+    if isinstance(raw, str):
+        try:
+            return list(json.loads(raw))
+        except ValueError:
+            return []
+    return list(raw or [])
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed, stop-word-free terms of a text (for coverage features)."""
+    return tokenize([re.sub(r"[^\w\s-]", " ", text)])[0]
