@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from knowledge import extractive  # noqa: F401  (registers the extractive answerer)
+from knowledge import llm  # noqa: F401  (registers the llm answerer)
 from knowledge.abstain import Abstention
 from knowledge.answer import Answer, Answerer, Source, make_answerer
 from knowledge.chunking import DEFAULT_MAX_CHARS
