@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from knowledge.retrieve import Evidence
 
 # Calibrated on ../shared/eval/dev.jsonl (see README, "Evaluation"); the same for every question.
-DEFAULT_THRESHOLD = 0.45
+DEFAULT_THRESHOLD = 0.415
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 # Chosen by measurement on ../shared/eval/dev.jsonl (see README, "Evaluation").
-DEFAULT_MAX_CHARS = 1200
+DEFAULT_MAX_CHARS = 700
 # A section shorter than this ("Instructions.", a lone list intro) is merged into the section after it, so no chunk is
 # all heading and no body.
 MIN_SECTION_CHARS = 200
@@ -18,6 +18,7 @@ SECTION_SEPARATOR = " › "
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~).*$", re.MULTILINE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
@@ -106,6 +107,7 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _paragraphs(text: str) -> list[str]:
+    text = _FENCE_LINE.sub("", text)  # the ``` / ~~~ markers carry no meaning; the code between them is kept
     parts = [clean_inline(" ".join(p.split())) for p in re.split(r"\n\s*\n", text)]
     return [p for p in parts if p and not re.fullmatch(r"[-|:\s]+", p)]
 

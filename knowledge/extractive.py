@@ -1,16 +1,21 @@
-"""The extractive answerer: no LLM; the answer is the most relevant sentences of the best passages, cited."""
+"""The extractive answerer: no LLM; the answer is the most relevant sentences of the best passages, cited.
+
+Sentences of the top passages are ranked by their similarity to the question plus a share of their passage's score,
+and taken best first until the length budget is spent; a sentence that introduces a list (ends with ':') brings the
+list with it. The chosen sentences are then read in document order, each group cited by its source number.
+"""
 from __future__ import annotations
 
 import re
 from typing import Sequence
 
 from knowledge.answer import Answer, Source, answerer_kind
-from knowledge.retrieve import Evidence, Passage
+from knowledge.retrieve import Evidence
 
-MAX_PASSAGES = 3
-MAX_CHARS = 900
-# A further passage contributes its best sentence only when that sentence is nearly as relevant as the best one.
-RELATIVE_SENTENCE_FLOOR = 0.9
+PASSAGES = 5
+BUDGET_CHARS = 900
+PASSAGE_PRIOR = 0.5
+LIST_CONTINUATION = 4
 
 
 @answerer_kind("extractive")
@@ -26,46 +31,49 @@ class ExtractiveAnswerer:
     def answer(self, question: str, evidence: Evidence, sources: Sequence[Source],
                history: Sequence[tuple[str, str]] = ()) -> Answer:
         numbers = {s.path: s.number for s in sources}
-        picked: list[tuple[str, int]] = []
-        best = None
-        for passage in evidence.passages[:MAX_PASSAGES]:
-            number = numbers.get(passage.path)
-            if number is None:
-                continue
-            chosen = _chosen_sentences(passage, first=best is None, floor=(best or 0) * RELATIVE_SENTENCE_FLOOR)
-            if best is None:
-                best = passage.sentence
-            picked.extend((sentence, number) for sentence in chosen if sentence not in {s for s, _ in picked})
-        text = _compose(picked)
+        chosen = select_sentences(evidence, set(numbers))
+        picked = [(evidence.passages[r].sentences[i], numbers[evidence.passages[r].path]) for r, i in chosen]
         cited = tuple(dict.fromkeys(n for _, n in picked))
-        return Answer(question, text, True, tuple(sources), self.name, None, cited=cited)
+        return Answer(question, compose(picked), True, tuple(sources), self.name, None, cited=cited)
 
 
-def _chosen_sentences(passage: Passage, first: bool, floor: float) -> list[str]:
-    """The best sentence of a passage and, for the top passage, the sentence around it that completes it."""
-    sentences = passage.sentences or [passage.chunk.text]
-    if len(passage.sentence_scores) != len(sentences):
-        return sentences[:2] if first else []
-    order = sorted(range(len(sentences)), key=lambda i: -passage.sentence_scores[i])
-    i = order[0]
-    if not first:
-        return [sentences[i]] if passage.sentence_scores[i] >= floor else []
-    chosen = [i]
-    if i + 1 < len(sentences):
-        chosen.append(i + 1)  # definitions, numbers and list items usually follow the sentence that matches
-    if len(order) > 1 and order[1] not in chosen:
-        chosen.append(order[1])
-    return [sentences[j] for j in sorted(chosen)]
-
-
-def _compose(picked: list[tuple[str, int]]) -> str:
-    parts: list[str] = []
+def select_sentences(evidence: Evidence, citable: set[str]) -> list[tuple[int, int]]:
+    """(passage rank, sentence index) pairs to answer with, in reading order."""
+    ranked = []
+    for r, passage in enumerate(evidence.passages[:PASSAGES]):
+        if passage.path not in citable:
+            continue
+        for i, score in enumerate(passage.sentence_scores[:len(passage.sentences)]):
+            ranked.append((float(score) + PASSAGE_PRIOR * passage.score, r, i))
+    ranked.sort(reverse=True)
+    chosen: dict[tuple[int, int], None] = {}
     length = 0
-    for sentence, number in picked:
-        clean = re.sub(r"^\s*(?:[-*+]|\d+[.)]|[a-z][.)]|[ivx]+[.)])\s+", "", sentence).strip()
-        piece = f"{clean} [{number}]"
-        if parts and length + len(piece) > MAX_CHARS:
+    for _, r, i in ranked:
+        group = _with_list(evidence.passages[r].sentences, i)
+        size = sum(len(evidence.passages[r].sentences[j]) for j in group if (r, j) not in chosen)
+        if chosen and length + size > BUDGET_CHARS:
             break
-        parts.append(piece)
-        length += len(piece) + 1
+        for j in group:
+            chosen.setdefault((r, j))
+        length += size
+    return sorted(chosen)
+
+
+def _with_list(sentences: list[str], i: int) -> list[int]:
+    """A sentence, and the list items that follow it when it ends with a colon."""
+    if not sentences[i].rstrip().endswith(":"):
+        return [i]
+    return list(range(i, min(i + 1 + LIST_CONTINUATION, len(sentences))))
+
+
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|[a-z][.)]|[ivx]+[.)])\s+")
+
+
+def compose(picked: list[tuple[str, int]]) -> str:
+    """Sentences in order, a citation marker after each run from the same source."""
+    parts: list[str] = []
+    for k, (sentence, number) in enumerate(picked):
+        text = _LIST_MARKER.sub("", sentence).strip()
+        last_of_run = k + 1 == len(picked) or picked[k + 1][1] != number
+        parts.append(f"{text} [{number}]" if last_of_run else text)
     return " ".join(parts)

@@ -9,6 +9,15 @@ from pathlib import Path
 import numpy as np
 
 STAMP = "generation.json"
+# Bump when tokenisation changes, so indexes saved by an older version are rebuilt rather than misread.
+FORMAT = 2
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """English stop words, question words and chat filler (knowledge/stopwords.txt)."""
+    text = (Path(__file__).parent / "stopwords.txt").read_text(encoding="utf-8")
+    return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
 
 
 @lru_cache(maxsize=1)
@@ -22,7 +31,8 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stop-word-free, stemmed tokens."""
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
+    return bm25s.tokenize(texts, stopwords=list(stopwords()), stemmer=_stemmer(), show_progress=False,
+                          return_ids=False)
 
 
 class LexicalIndex:
@@ -32,6 +42,8 @@ class LexicalIndex:
         self.ids = ids
         self._retriever = retriever
         self._vocab = set(retriever.vocab_dict) if retriever is not None else set()
+        self._row = {cid: i for i, cid in enumerate(ids)}
+        self._deletes: dict[str, set[str]] | None = None
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str]) -> "LexicalIndex":
@@ -43,18 +55,62 @@ class LexicalIndex:
         retriever.index(tokenize(texts), show_progress=False)
         return cls(list(ids), retriever)
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Top-k (id, score) with a positive score."""
-        if self._retriever is None or k <= 0:
+    def terms(self, query: str) -> list[str]:
+        """The query's index terms, a misspelt word replaced by the indexed word one edit away."""
+        if self._retriever is None:
             return []
-        tokens = [t for t in tokenize([query])[0] if t in self._vocab]
+        out = []
+        for token in tokenize([query])[0]:
+            term = token if token in self._vocab else self._respell(token)
+            if term:
+                out.append(term)
+        return out
+
+    def document_frequency(self, term: str) -> int:
+        """How many chunks contain a term."""
+        i = self._retriever.vocab_dict.get(term) if self._retriever is not None else None
+        if i is None:
+            return 0
+        indptr = self._retriever.scores["indptr"]
+        return int(indptr[i + 1] - indptr[i])
+
+    def _respell(self, token: str) -> str | None:
+        if len(token) < 5:
+            return None
+        candidates = {t for variant in _deletions(token) | {token} for t in self._deletion_index().get(variant, ())}
+        return max(sorted(candidates), key=self.document_frequency, default=None)
+
+    def _deletion_index(self) -> dict[str, set[str]]:
+        if self._deletes is None:
+            index: dict[str, set[str]] = {}
+            for term in self._vocab:
+                if len(term) >= 4 and term.isalpha():
+                    for variant in _deletions(term) | {term}:
+                        index.setdefault(variant, set()).add(term)
+            self._deletes = index
+        return self._deletes
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk (in `ids` order) for a query."""
+        tokens = self.terms(query)
         if not tokens:
-            return []
-        scores = self._retriever.get_scores(tokens)
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)
+
+    def search(self, query: str, k: int, scores: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Top-k (id, score) with a positive score."""
+        scores = self.scores(query) if scores is None else scores
         k = min(k, len(self.ids))
+        if k <= 0 or not scores.any():
+            return []
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def score_of(self, scores: np.ndarray, chunk_id: str) -> float:
+        """One chunk's score from a `scores` array (0 for a chunk the index does not hold)."""
+        row = self._row.get(chunk_id)
+        return 0.0 if row is None else float(scores[row])
 
     def save(self, directory: Path, generation: str) -> None:
         """Write the index, then its stamp last, so a half-written index is never loaded."""
@@ -64,7 +120,7 @@ class LexicalIndex:
         if self._retriever is not None:
             self._retriever.save(str(directory / "bm25"))
         tmp = directory / f".{STAMP}.{os.getpid()}"
-        tmp.write_text(json.dumps({"generation": generation, "ids": self.ids}))
+        tmp.write_text(json.dumps({"format": FORMAT, "generation": generation, "ids": self.ids}))
         tmp.replace(stamp)
 
     @classmethod
@@ -74,10 +130,15 @@ class LexicalIndex:
 
         try:
             stamp = json.loads((directory / STAMP).read_text())
-            if stamp.get("generation") != generation:
+            if stamp.get("generation") != generation or stamp.get("format") != FORMAT:
                 return None
             if not stamp["ids"]:
                 return cls([], None)
             return cls(stamp["ids"], bm25s.BM25.load(str(directory / "bm25"), mmap=True))
         except (OSError, ValueError, KeyError):
             return None
+
+
+def _deletions(word: str) -> set[str]:
+    """Every string one deleted character away (a substitution or transposition shares one with the original)."""
+    return {word[:i] + word[i + 1:] for i in range(len(word))}

@@ -86,11 +86,12 @@ class Retriever:
         query = follow_up_query(question, history)
         vector = self.index.embedder.encode([query])[0]
         dense_ids = [chunk.id for chunk, _ in self.index.dense_search(vector, self.candidates)]
-        lexical = dict(self.index.lexical_search(query, self.candidates))
-        ids = list(dict.fromkeys(dense_ids + list(lexical)))
-        found = self.index.get(ids, with_vectors=True)
-        top_lexical = max(lexical.values(), default=0.0) or 1.0
-        passages = [self._score(chunk, chunk_vector, vector, lexical.get(cid, 0.0) / top_lexical)
+        lexical = self.index.lexical()
+        bm25 = lexical.scores(query)
+        lexical_ids = [cid for cid, _ in lexical.search(query, self.candidates, bm25)]
+        found = self.index.get(list(dict.fromkeys(dense_ids + lexical_ids)), with_vectors=True)
+        top_lexical = float(bm25.max()) if len(bm25) and bm25.max() > 0 else 1.0
+        passages = [self._score(chunk, chunk_vector, vector, lexical.score_of(bm25, cid) / top_lexical)
                     for cid, (chunk, chunk_vector) in found.items()]
         passages.sort(key=lambda p: p.score, reverse=True)
         return Evidence(question, query, passages, vector)
