@@ -69,9 +69,10 @@ def _first_error(exc) -> str:
 @click.pass_context
 def main(ctx):
     """Rollout: answers employees' questions about generative-AI policies, in Slack and here."""
-    logging.basicConfig(level=os.environ.get("ROLLOUT_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    level = os.environ.get("ROLLOUT_LOG_LEVEL", "WARNING").upper()
+    handler = logging.StreamHandler()
+    handler.setLevel(level)  # filter here too: bm25s sets its own logger to DEBUG when imported, after this runs
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=[handler])
     ctx.obj = Context()
 
 
@@ -93,12 +94,14 @@ def ingest(obj: Context, paths: tuple[Path, ...], prune: bool):
 @pass_context
 def ask(obj: Context, question: str, as_json: bool):
     """Answer a question from the indexed documents ('-' reads one question per line from stdin)."""
+    from knowledge.base import validate_question
     from knowledge.errors import BadQuestion
 
-    kb = obj.knowledge_base()
     if question != "-":
-        _print_answer(kb.ask(question), as_json)
+        validate_question(question)  # refuse an empty or oversized question before the model is loaded
+        _print_answer(obj.knowledge_base().ask(question), as_json)
         return
+    kb = obj.knowledge_base()
     failed = False
     for line in sys.stdin:
         try:

@@ -66,7 +66,8 @@ def discover(paths: list[Path], warn: Callable[[str], None]) -> list[SourceFile]
             candidates = [(root, root.name)]
         elif root.is_dir():
             candidates = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*"))
-                          if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+                          if _is_file_or_dangling(p)
+                          and not any(part.startswith(".") for part in p.relative_to(root).parts)]
         else:
             warn(f"{root}: no such file or folder")
             continue
@@ -74,8 +75,17 @@ def discover(paths: list[Path], warn: Callable[[str], None]) -> list[SourceFile]
             if not supported(origin):
                 warn(f"{origin}: skipped, unsupported file type '{origin.suffix or '(none)'}'")
                 continue
-            found.setdefault(key, SourceFile(origin.resolve(), key))
+            source = SourceFile(origin.absolute(), key)  # not resolve(): warnings name the file as the user sees it
+            taken = found.setdefault(key, source)
+            if taken.origin.resolve() != source.origin.resolve():  # one name under two folders given in one run
+                warn(f"{origin}: skipped, '{key}' is already taken by {taken.origin} in this run; rename one, or "
+                     f"ingest the folder that holds both")
     return list(found.values())
+
+
+def _is_file_or_dangling(path: Path) -> bool:
+    """A file, or a symlink to nothing (warned about when read, rather than silently left out)."""
+    return path.is_file() or (path.is_symlink() and not path.exists())
 
 
 def file_hash(data: bytes, max_chars: int) -> str:
@@ -117,7 +127,12 @@ class Ingestor:
         summary = IngestSummary()
         warn = self._warner(summary)
         indexed = self._indexed_documents()
-        files = discover(paths, warn)
+
+        def skip(message: str) -> None:
+            summary.failed += 1
+            warn(message)
+
+        files = discover(paths, skip)
         to_add: list[StoredChunk] = []
         to_delete: list[str] = []
         for source in files:
@@ -125,7 +140,7 @@ class Ingestor:
         if prune:
             self._plan_prune(indexed, {f.key for f in files}, summary, to_delete)
         self._apply(to_add, to_delete)
-        summary.chunks_added, summary.chunks_removed = len(to_add), len(to_delete)
+        summary.chunks_removed = len(to_delete)
         summary.chunks_total = self.index.count()
         return summary
 
@@ -163,6 +178,7 @@ class Ingestor:
         new_ids = {r.id for r in records}
         to_add.extend(records)  # metadata (hash, time) changes even where the text does not
         to_delete.extend(sorted(old_ids - new_ids))
+        summary.chunks_added += len(new_ids - old_ids)
         if known:
             summary.changed += 1
         else:

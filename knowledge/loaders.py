@@ -105,30 +105,48 @@ def load_text(path: Path) -> tuple[str, dict]:
     return path.read_text(encoding="utf-8"), {}
 
 
+# Elements whose own text is one line of the document; text outside them belongs to the nearest container.
+_HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_HTML_BLOCKS = _HTML_HEADINGS + ("p", "li", "dt", "dd", "td", "th", "pre", "blockquote", "caption", "figcaption")
+_HTML_CONTAINERS = ("div", "section", "article", "main", "header", "footer", "aside", "figure", "form", "body",
+                    "html")
+# A paragraph inside one of these is part of it (so "- item" stays one line).
+_HTML_ITEMS = ("li", "dt", "dd", "td", "th", "blockquote")
+
+
 @loader(".html", ".htm")
 def load_html(path: Path) -> tuple[str, dict]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(path.read_bytes(), "html.parser")
-    for tag in soup(["script", "style", "nav", "noscript"]):
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    metadata = {"title": title} if title else {}
+    for tag in soup(["head", "title", "script", "style", "nav", "noscript", "template"]):
         tag.decompose()
-    metadata = {}
-    if soup.title and soup.title.string:
-        metadata["title"] = soup.title.string.strip()
     lines = []
-    for element in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "pre", "blockquote"]):
-        if element.find_parent(["li", "td", "blockquote"]) and element.name in ("p",):
-            continue
-        text = " ".join(element.get_text(" ", strip=True).split())
-        if not text:
-            continue
-        if element.name[0] == "h":
-            lines.append("#" * int(element.name[1]) + " " + text)
-        elif element.name == "li":
+    for name, text in _html_blocks(soup):
+        if name in _HTML_HEADINGS:
+            lines.append("#" * int(name[1]) + " " + text)
+        elif name == "li":
             lines.append("- " + text)
         else:
             lines.append(text)
     return "\n\n".join(lines), metadata
+
+
+def _html_blocks(soup) -> list[tuple[str, str]]:
+    """(tag name, text) of each block element, its text being its own (not a nested block's), in document order."""
+    from bs4.element import PreformattedString
+
+    blocks: dict[int, tuple[str, list[str]]] = {}
+    for string in soup.find_all(string=True):
+        if isinstance(string, PreformattedString) or not string.strip():  # comments, doctype, CDATA
+            continue
+        block = string.find_parent(_HTML_BLOCKS + _HTML_CONTAINERS)  # None: a fragment's top-level text
+        if block is not None and block.name in ("p", "div"):
+            block = block.find_parent(_HTML_ITEMS) or block
+        blocks.setdefault(id(block), (block.name if block is not None else "", []))[1].append(str(string))
+    return [(name, " ".join(" ".join(strings).split())) for name, strings in blocks.values()]
 
 
 @loader(".pdf")
@@ -149,18 +167,19 @@ def load_pdf(path: Path) -> tuple[str, dict]:
 @loader(".docx")
 def load_docx(path: Path) -> tuple[str, dict]:
     import docx
+    from docx.table import Table
 
     document = docx.Document(str(path))
     lines = []
-    for paragraph in document.paragraphs:
-        text = paragraph.text.strip()
+    for block in document.iter_inner_content():  # paragraphs and tables in document order
+        if isinstance(block, Table):
+            lines.extend(" | ".join(cell.text.strip() for cell in row.cells) for row in block.rows)
+            continue
+        text = block.text.strip()
         if not text:
             continue
-        level = _heading_level(paragraph.style.name if paragraph.style is not None else "")
+        level = _heading_level(block.style.name if block.style is not None else "")
         lines.append("#" * level + " " + text if level else text)
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text.strip() for cell in row.cells))
     metadata = {}
     if document.core_properties.title:
         metadata["title"] = document.core_properties.title

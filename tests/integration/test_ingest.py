@@ -1,0 +1,368 @@
+"""Ingest into real embedded Chroma with the real model: every format, idempotency, changes, prune, bad input, and the
+lexical index kept in step."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from knowledge import index as index_module
+from knowledge.base import KnowledgeBase
+from tests.documents import write_docx, write_markdown, write_pdf
+from tests.integration.conftest import FORMAT_FACTS, FORMAT_TITLES, write_every_format
+
+LONG = "Every team lead confirms in writing that their people finished the module. " * 4
+
+
+def ingest(kb: KnowledgeBase, *paths: Path, prune: bool = False):
+    return kb.ingest(list(paths), prune=prune, warn=lambda _message: None, progress=False)
+
+
+def ids_by_path(kb: KnowledgeBase) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for cid, meta in kb.index.all_metadata():
+        out.setdefault(meta["path"], set()).add(cid)
+    return out
+
+
+def all_text(kb: KnowledgeBase) -> str:
+    ids = [cid for cid, _ in kb.index.all_metadata()]
+    return "\n".join(chunk.text for chunk, _ in kb.index.get(ids).values())
+
+
+def lexical_paths(kb: KnowledgeBase, word: str) -> list[str]:
+    hits = kb.index.lexical_search(word, 5)
+    found = kb.index.get([cid for cid, _ in hits])
+    return [found[cid][0].metadata["path"] for cid, _ in hits]
+
+
+# -- every format ----------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def every_format_kb(tmp_path_factory, embedder) -> KnowledgeBase:
+    """Read-only: the every-format folder ingested once for the tests that only look."""
+    from knowledge.answer import make_answerer
+    from knowledge.index import KnowledgeIndex
+
+    root = tmp_path_factory.mktemp("every_format")
+    kb = KnowledgeBase(KnowledgeIndex(root / "data", embedder), make_answerer("extractive"))
+    summary = ingest(kb, write_every_format(root / "policies"))
+    assert (summary.new, summary.failed, summary.warnings) == (5, 0, [])
+    return kb
+
+
+def test_every_format_is_indexed_under_its_path_with_its_title(every_format_kb):
+    documents = {d.path: d for d in every_format_kb.documents()}
+
+    assert {path: d.title for path, d in documents.items()} == FORMAT_TITLES
+    assert all(d.chunks == 1 and d.indexed_at for d in documents.values())
+
+
+@pytest.mark.parametrize("path", sorted(FORMAT_FACTS))
+def test_each_format_is_found_by_a_word_only_it_contains(every_format_kb, path):
+    word, _ = FORMAT_FACTS[path]
+
+    assert lexical_paths(every_format_kb, word) == [path]
+
+
+@pytest.mark.parametrize("path, question", [
+    ("handbook.md", "Who signs off on new AI tools?"),
+    ("notes.txt", "What must be done to prompts before they leave my laptop?"),
+    ("page.html", "Where is the list of models the security team assessed?"),
+    ("guide.pdf", "How quickly must a leak be reported?"),
+    ("memo.docx", "Which workshop do managers need to book?"),
+])
+def test_each_format_answers_a_question_about_its_own_fact(every_format_kb, path, question):
+    answer = every_format_kb.ask(question)
+
+    assert answer.sources[0].path == path
+    assert answer.sources[0].title == FORMAT_TITLES[path]
+
+
+def test_headings_of_markdown_html_and_docx_become_sections(every_format_kb):
+    sections = {meta["path"]: meta.get("section") for _, meta in every_format_kb.index.all_metadata()}
+
+    assert sections == {"handbook.md": "Approved tools", "page.html": "Assessed models", "memo.docx": "Workshops",
+                        "notes.txt": None, "guide.pdf": None}
+
+
+def test_front_matter_is_stored_with_the_chunks(every_format_kb):
+    meta = next(m for _, m in every_format_kb.index.all_metadata() if m["path"] == "handbook.md")
+
+    assert (meta["owner"], meta["effective_date"]) == ("Legal", "2027-01-11")
+
+
+# -- idempotency -----------------------------------------------------------------------------------------------------
+def test_second_ingest_adds_nothing_and_keeps_the_same_chunk_ids(open_kb, every_format):
+    first = ingest(open_kb(), every_format)
+    kb = open_kb()  # a new process would open the index afresh
+    ids, generation, documents = ids_by_path(kb), kb.index.generation(), kb.documents()
+
+    second = ingest(kb, every_format)
+
+    assert (second.new, second.changed, second.unchanged, second.removed, second.failed) == (0, 0, 5, 0, 0)
+    assert (second.chunks_added, second.chunks_removed, second.chunks_total) == (0, 0, first.chunks_total)
+    assert second.line().startswith("files: 0 new, 0 changed, 5 unchanged, 0 removed, 0 skipped; chunks: +0 -0")
+    assert ids_by_path(kb) == ids
+    assert kb.index.generation() == generation
+    assert kb.documents() == documents
+
+
+def test_ingesting_the_same_folder_twice_in_one_run_counts_it_once(open_kb, every_format):
+    summary = ingest(open_kb(), every_format, every_format)
+
+    assert (summary.new, summary.failed, summary.warnings) == (5, 0, [])
+
+
+# -- changes ---------------------------------------------------------------------------------------------------------
+def test_changed_file_replaces_its_chunks(open_kb, every_format):
+    kb = open_kb()
+    ingest(kb, every_format)
+    write_markdown(every_format / "handbook.md", "Acceptable Use Handbook",
+                   {"Approved tools": "Kestrel Copilot is approved; the orchidwhistle panel signs off new tools."})
+
+    summary = ingest(kb, every_format)
+
+    assert (summary.new, summary.changed, summary.unchanged) == (0, 1, 4)
+    assert "zephyrine" not in all_text(kb)
+    assert lexical_paths(kb, "zephyrine") == []
+    assert lexical_paths(kb, "orchidwhistle") == ["handbook.md"]
+    top = kb.retriever.retrieve("Who signs off on new AI tools?").top
+    assert "orchidwhistle panel" in top.chunk.text
+
+
+def test_summary_counts_only_the_chunks_that_really_changed(open_kb, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    sections = {f"Part {i}": f"Part {i} rule. {LONG}" for i in range(3)}
+    write_markdown(folder / "rules.md", "Rules", sections)
+    kb = open_kb()
+    first = ingest(kb, folder)
+
+    write_markdown(folder / "rules.md", "Rules", dict(sections, **{"Part 1": f"Part 1 rule, revised. {LONG}"}))
+    second = ingest(kb, folder)
+
+    assert first.chunks_total == 3
+    assert (second.changed, second.chunks_added, second.chunks_removed, second.chunks_total) == (1, 1, 1, 3)
+
+
+# -- prune -----------------------------------------------------------------------------------------------------------
+def test_prune_removes_the_chunks_of_deleted_files_and_keeps_the_rest(open_kb, every_format):
+    kb = open_kb()
+    ingest(kb, every_format)
+    kept = {path: ids for path, ids in ids_by_path(kb).items() if path != "notes.txt"}
+    (every_format / "notes.txt").unlink()
+
+    summary = ingest(kb, every_format, prune=True)
+
+    assert (summary.removed, summary.unchanged, summary.chunks_removed) == (1, 4, 1)
+    assert ids_by_path(kb) == kept
+    assert lexical_paths(kb, "quillfeather") == []
+    assert lexical_paths(open_kb(), "quillfeather") == []
+
+
+def test_without_prune_the_chunks_of_a_deleted_file_stay(open_kb, every_format):
+    kb = open_kb()
+    ingest(kb, every_format)
+    (every_format / "notes.txt").unlink()
+
+    summary = ingest(kb, every_format)
+
+    assert summary.removed == 0
+    assert "notes.txt" in ids_by_path(kb)
+
+
+def test_prune_keeps_documents_ingested_from_another_folder(open_kb, tmp_path, every_format):
+    other = tmp_path / "other"
+    other.mkdir()
+    write_markdown(other / "travel.md", "Travel", {"Trains": f"Book trains through the portal. {LONG}"})
+    kb = open_kb()
+    ingest(kb, every_format)
+    ingest(kb, other)
+
+    summary = ingest(kb, every_format, prune=True)
+
+    assert summary.removed == 0
+    assert set(ids_by_path(kb)) == set(FORMAT_FACTS) | {"travel.md"}
+
+
+# -- bad input -------------------------------------------------------------------------------------------------------
+def make_corrupt_pdf(path: Path) -> None:
+    path.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntruncated")
+
+
+def make_corrupt_docx(path: Path) -> None:
+    path.write_bytes(b"PK\x03\x04this is not a zip archive")
+
+
+def make_binary_txt(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 4)
+
+
+def make_unsupported_png(path: Path) -> None:
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+
+
+def make_unreadable(path: Path) -> None:
+    # chmod 000 does not stop root; /proc/self/mem is a regular file that fails with EIO when read from offset 0.
+    os.symlink("/proc/self/mem", path)
+
+
+def make_dangling_link(path: Path) -> None:
+    os.symlink(path.parent / "moved-away.md", path)
+
+
+def make_empty_md(path: Path) -> None:
+    path.write_text("---\ntitle: Nothing yet\n---\n\n")
+
+
+BAD_FILES = [
+    pytest.param("broken.pdf", make_corrupt_pdf, "corrupt or unreadable", id="corrupt-pdf"),
+    pytest.param("broken.docx", make_corrupt_docx, "corrupt or unreadable", id="corrupt-docx"),
+    pytest.param("binary.txt", make_binary_txt, "cannot be read", id="binary-txt"),
+    pytest.param("diagram.png", make_unsupported_png, "unsupported file type '.png'", id="unsupported-png"),
+    pytest.param("unreadable.md", make_unreadable, "cannot be read", id="unreadable",
+                 marks=pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc/self/mem")),
+    pytest.param("dangling.md", make_dangling_link, "cannot be read", id="dangling-symlink"),
+    pytest.param("empty.md", make_empty_md, "contains no text", id="empty-md"),
+]
+
+
+@pytest.mark.parametrize("name, make_bad, reason", BAD_FILES)
+def test_bad_file_is_named_in_a_warning_and_the_rest_is_ingested(open_kb, every_format, name, make_bad, reason):
+    make_bad(every_format / name)
+    kb = open_kb()
+
+    summary = ingest(kb, every_format)
+
+    assert len(summary.warnings) == 1
+    assert str(every_format / name) in summary.warnings[0]
+    assert reason in summary.warnings[0]
+    assert (summary.new, summary.failed) == (5, 1)
+    assert set(ids_by_path(kb)) == set(FORMAT_FACTS)
+    assert ", 1 skipped;" in summary.line()
+
+
+@pytest.mark.parametrize("name, make_bad", [("guide.pdf", make_corrupt_pdf), ("memo.docx", make_corrupt_docx),
+                                            ("notes.txt", make_binary_txt)])
+def test_file_that_turns_bad_keeps_its_indexed_chunks(open_kb, every_format, name, make_bad):
+    kb = open_kb()
+    ingest(kb, every_format)
+    before = ids_by_path(kb)
+    (every_format / name).unlink()
+    make_bad(every_format / name)
+
+    summary = ingest(kb, every_format, prune=True)
+
+    assert summary.warnings == [summary.warnings[0]]
+    assert summary.warnings[0].startswith(str(every_format / name))
+    assert "its indexed version is kept" in summary.warnings[0]
+    assert (summary.failed, summary.unchanged, summary.removed) == (1, 4, 0)
+    assert ids_by_path(kb) == before
+    assert lexical_paths(kb, FORMAT_FACTS[name][0]) == [name]
+
+
+def test_a_folder_named_like_a_document_is_walked_not_read(open_kb, tmp_path):
+    folder = tmp_path / "docs"
+    (folder / "archive.md").mkdir(parents=True)
+    write_markdown(folder / "archive.md" / "old.md", "Old", {"History": f"The pilot began in 2026. {LONG}"})
+
+    summary = ingest(open_kb(), folder)
+
+    assert (summary.new, summary.failed, summary.warnings) == (1, 0, [])
+
+
+def test_two_files_claiming_the_same_path_in_one_run_are_not_silently_dropped(open_kb, tmp_path):
+    for team in ("team-a", "team-b"):
+        (tmp_path / team).mkdir()
+        write_markdown(tmp_path / team / "policy.md", f"{team} policy", {"Rules": f"{team} rules. {LONG}"})
+
+    summary = ingest(open_kb(), tmp_path / "team-a", tmp_path / "team-b")
+
+    assert (summary.new, summary.failed) == (1, 1)
+    assert str(tmp_path / "team-b" / "policy.md") in summary.warnings[0]
+    assert "policy.md" in summary.warnings[0]
+
+
+# -- the ingest command: exit code and summary line ------------------------------------------------------------------
+@pytest.fixture
+def run_cli(tmp_path, monkeypatch, embedder):
+    """Run `rollout ...` in-process (same model, real click command) with ROLLOUT_DATA_DIR in a temp dir."""
+    monkeypatch.setenv("ROLLOUT_DATA_DIR", str(tmp_path / "cli-data"))
+    monkeypatch.delenv("CHROMA_URL", raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+    def run(*args: str):
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return run
+
+
+def test_ingest_command_prints_the_summary_and_exits_zero_when_some_files_were_read(run_cli, every_format):
+    make_corrupt_pdf(every_format / "broken.pdf")
+
+    result = run_cli("ingest", str(every_format))
+
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == (
+        "files: 5 new, 0 changed, 0 unchanged, 0 removed, 1 skipped; chunks: +5 -0, 5 indexed")
+    assert f"warning: {every_format / 'broken.pdf'}: corrupt or unreadable" in result.stderr
+
+
+def test_ingest_command_exits_zero_when_everything_is_unchanged(run_cli, every_format):
+    run_cli("ingest", str(every_format))
+
+    result = run_cli("ingest", str(every_format))
+
+    assert result.exit_code == 0
+    assert result.stdout.startswith("files: 0 new, 0 changed, 5 unchanged")
+
+
+def test_ingest_command_fails_when_nothing_could_be_read(run_cli, tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    make_corrupt_pdf(folder / "broken.pdf")
+    make_unsupported_png(folder / "diagram.png")
+
+    result = run_cli("ingest", str(folder))
+
+    assert result.exit_code != 0
+    assert f"nothing could be read from {folder}" in result.stderr
+    assert str(folder / "broken.pdf") in result.stderr
+    assert str(folder / "diagram.png") in result.stderr
+
+
+def test_ingest_command_fails_for_a_path_that_does_not_exist(run_cli, tmp_path):
+    result = run_cli("ingest", str(tmp_path / "nowhere"))
+
+    assert result.exit_code != 0
+    assert f"{tmp_path / 'nowhere'}: no such file or folder" in result.stderr
+
+
+# -- the lexical index stays in step ---------------------------------------------------------------------------------
+def test_word_from_a_newly_ingested_file_is_found_right_after_ingest(open_kb, every_format):
+    kb = open_kb()
+    ingest(kb, every_format)
+    assert kb.index.lexical_search("lanternwick", 5) == []
+    write_pdf(every_format / "late.pdf", "Late Addition", {"Badges": "Visitors wear the lanternwick badge."})
+
+    ingest(kb, every_format)
+
+    assert lexical_paths(kb, "lanternwick") == ["late.pdf"]
+    assert lexical_paths(open_kb(), "lanternwick") == ["late.pdf"]
+
+
+def test_index_opened_before_an_ingest_sees_the_new_word_after_its_check_interval(open_kb, every_format):
+    writer, reader = open_kb(), open_kb()
+    ingest(writer, every_format)
+    assert lexical_paths(reader, "lanternwick") == []  # the reader has built its lexical index now
+    write_docx(every_format / "late.docx", "Late Addition", {"Badges": "Visitors wear the lanternwick badge."})
+
+    ingest(writer, every_format)
+    time.sleep(index_module.GENERATION_CHECK_SECONDS)
+
+    assert lexical_paths(reader, "lanternwick") == ["late.docx"]

@@ -1,0 +1,235 @@
+"""Heading-aware chunking: section paths, title on every chunk, code fences, merging, stable ids, size limits."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from knowledge.chunking import (MIN_SECTION_CHARS, SECTION_SEPARATOR, chunk_document, embedding_text,
+                                merge_short_sections, split_sections, split_sentences, Section)
+
+LONG = "Staff must complete the data-handling module before they get access to any assistant. " * 3
+
+HANDBOOK = f"""# Security Handbook
+
+## Passwords
+
+### Rotation
+
+Passwords are rotated every 90 days. {LONG}
+
+### Length
+
+Use at least 14 characters. {LONG}
+
+## Devices
+
+Laptops are encrypted with full-disk encryption. {LONG}
+"""
+
+
+def sections_of(text: str, title: str = "Security Handbook") -> dict[str, str]:
+    return {SECTION_SEPARATOR.join(s.path): s.text for s in split_sections(text, title)}
+
+
+def test_section_path_follows_heading_levels():
+    assert list(sections_of(HANDBOOK)) == ["Passwords › Rotation", "Passwords › Length", "Devices"]
+
+
+def test_heading_equal_to_the_title_is_not_part_of_the_path():
+    chunks = chunk_document("handbook.md", "Security Handbook", HANDBOOK)
+
+    assert all(not c.section.startswith("Security Handbook") for c in chunks)
+
+
+def test_every_chunk_carries_title_and_section():
+    chunks = chunk_document("handbook.md", "Security Handbook", HANDBOOK)
+
+    assert [(c.title, c.section) for c in chunks] == [
+        ("Security Handbook", "Passwords › Rotation"),
+        ("Security Handbook", "Passwords › Length"),
+        ("Security Handbook", "Devices"),
+    ]
+    assert [c.ordinal for c in chunks] == [0, 1, 2]
+
+
+def test_embedding_text_leads_with_title_and_section():
+    chunk = chunk_document("handbook.md", "Security Handbook", HANDBOOK)[1]
+
+    assert chunk.embedding_text.startswith("Security Handbook › Passwords › Length\nUse at least 14 characters.")
+    assert embedding_text("Plain", None, "Body.") == "Plain\nBody."
+
+
+def test_heading_inside_a_code_fence_does_not_start_a_section():
+    text = f"""# Guide
+
+## Setup
+
+Run the installer. {LONG}
+
+```bash
+# install the client
+pip install kestrel
+```
+
+~~~
+## not a heading either
+~~~
+
+After installing, sign in with SSO.
+"""
+
+    chunks = chunk_document("guide.md", "Guide", text)
+
+    assert [c.section for c in chunks] == ["Setup"]
+    assert "# install the client pip install kestrel" in chunks[0].text
+    assert "## not a heading either" in chunks[0].text
+    assert "After installing, sign in with SSO." in chunks[0].text
+
+
+def test_code_fence_markers_do_not_leak_into_chunk_text():
+    text = f"# Guide\n\n## Setup\n\n{LONG}\n\n```python\nprint('hello')\n```\n"
+
+    body = chunk_document("guide.md", "Guide", text)[0].text
+
+    assert "print('hello')" in body
+    assert "`" not in body
+    assert "python" not in body
+
+
+def test_short_section_is_merged_into_the_next_with_its_heading():
+    text = f"# Policy\n\n## Scope\n\n### Intro\n\nApplies to all staff.\n\n### Details\n\n{LONG}\n"
+
+    chunks = chunk_document("policy.md", "Policy", text)
+
+    assert len(chunks) == 1
+    assert chunks[0].section == "Scope"
+    assert chunks[0].text.startswith("Intro:\n\nApplies to all staff.\n\nDetails:\n\n")
+
+
+def test_parent_intro_is_merged_into_its_first_child():
+    text = f"# Policy\n\n## Leave\n\nTwo kinds of leave.\n\n### Annual\n\n{LONG}\n"
+
+    chunks = chunk_document("policy.md", "Policy", text)
+
+    assert [c.section for c in chunks] == ["Leave › Annual"]
+    assert chunks[0].text.startswith("Two kinds of leave.\n\n")
+
+
+def test_last_short_section_is_merged_into_the_one_before():
+    merged = merge_short_sections([Section(("A", "B"), LONG), Section(("A", "C"), "Tiny.")])
+
+    assert merged == [Section(("A",), f"B:\n\n{LONG}\n\nC:\n\nTiny.")]
+
+
+def test_no_chunk_is_a_short_section_alone_when_it_has_neighbours():
+    text = "# T\n\n" + "\n\n".join(f"## Part {i}\n\nPart {i} text. {LONG if i % 2 else ''}" for i in range(6))
+
+    sections = merge_short_sections(split_sections(text, "T"))
+
+    assert all(len(s.text) >= MIN_SECTION_CHARS for s in sections)
+    assert all(f"Part {i} text." in "".join(s.text for s in sections) for i in range(6))
+
+
+MERGE_LABEL_BUG = ("reported: a merged section is labelled with the common ancestor of the two paths (none at all for "
+                   "top-level siblings), or with a short section's path when the other has none")
+
+
+@pytest.mark.xfail(strict=True, reason=MERGE_LABEL_BUG)
+def test_short_top_level_section_merged_into_its_sibling_keeps_the_sibling_label():
+    text = f"# Policy\n\n## Contact\n\nMail ai@kestrel.example.\n\n## Reporting\n\n{LONG}\n"
+
+    chunks = chunk_document("policy.md", "Policy", text)
+
+    assert [c.section for c in chunks] == ["Reporting"]
+
+
+@pytest.mark.xfail(strict=True, reason=MERGE_LABEL_BUG)
+def test_short_last_section_does_not_relabel_the_chunk_it_joins():
+    text = f"# Policy\n\n## Scope\n\nAll staff.\n\n## Reporting\n\n{LONG}\n\n## Contact\n\nMail ai@kestrel.example.\n"
+
+    chunks = chunk_document("policy.md", "Policy", text)
+
+    assert [c.section for c in chunks] != ["Contact"]
+    assert "Contact:" in chunks[-1].text
+
+
+def test_chunk_ids_are_stable_for_the_same_content():
+    first = chunk_document("handbook.md", "Security Handbook", HANDBOOK)
+    second = chunk_document("handbook.md", "Security Handbook", HANDBOOK)
+
+    assert [c.id for c in first] == [c.id for c in second]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", c.id) for c in first)
+
+
+def test_editing_one_section_changes_only_its_chunk_id():
+    before = chunk_document("handbook.md", "Security Handbook", HANDBOOK)
+    after = chunk_document("handbook.md", "Security Handbook", HANDBOOK.replace("14 characters", "16 characters"))
+
+    assert [b.id == a.id for b, a in zip(before, after)] == [True, False, True]
+
+
+def test_same_text_in_another_document_gets_other_ids():
+    ours = {c.id for c in chunk_document("a.md", "Security Handbook", HANDBOOK)}
+    theirs = {c.id for c in chunk_document("b.md", "Security Handbook", HANDBOOK)}
+
+    assert not ours & theirs
+
+
+def test_repeated_text_in_one_section_gets_distinct_ids():
+    paragraph = "Report phishing to security@kestrel.example at once. " * 8
+    text = f"# T\n\n## Repeat\n\n{paragraph}\n\n{paragraph}\n"
+
+    chunks = chunk_document("t.md", "T", text, max_chars=500)
+
+    assert len(chunks) == 2
+    assert chunks[0].text == chunks[1].text
+    assert chunks[0].id != chunks[1].id
+
+
+def test_long_paragraph_is_split_on_sentences_under_the_limit():
+    sentences = [f"Rule {i} says the assistant must never see customer record {i}." for i in range(60)]
+    text = "# Rules\n\n## All\n\n" + " ".join(sentences) + "\n"
+
+    chunks = chunk_document("rules.md", "Rules", text, max_chars=400)
+
+    assert len(chunks) > 5
+    assert all(len(c.text) <= 400 for c in chunks)
+    assert all(c.text.endswith(".") for c in chunks)  # cut between sentences, not inside one
+    assert " ".join(c.text for c in chunks) == " ".join(sentences)
+
+
+def test_sentence_without_punctuation_is_cut_at_spaces_under_the_limit():
+    words = [f"word{i}" for i in range(400)]
+    text = "# T\n\n## S\n\n" + " ".join(words) + "\n"
+
+    chunks = chunk_document("t.md", "T", text, max_chars=300)
+
+    assert all(len(c.text) <= 300 for c in chunks)
+    assert " ".join(c.text for c in chunks).split() == words
+
+
+def test_paragraphs_are_packed_together_up_to_the_limit():
+    paragraphs = [f"Paragraph {i} is about one rule." for i in range(30)]
+    text = "# T\n\n## S\n\n" + "\n\n".join(paragraphs) + "\n"
+
+    chunks = chunk_document("t.md", "T", text, max_chars=200)
+
+    assert all(len(c.text) <= 200 for c in chunks)
+    assert all(len(a.text) + 2 + len(paragraphs[0]) > 200 for a in chunks[:-1])  # none could take one more
+    assert "\n\n".join(c.text for c in chunks) == "\n\n".join(paragraphs)
+
+
+def test_markdown_decoration_is_removed_from_chunk_text():
+    text = ("# T\n\n## S\n\nSee the **approved** list at [the intranet](https://intra.example/tools) "
+            "and use `kestrel-cli` <!-- internal note --> only. " + LONG)
+
+    body = chunk_document("t.md", "T", text)[0].text
+
+    assert body.startswith("See the approved list at the intranet and use kestrel-cli only.")
+
+
+def test_list_items_are_kept_whole_as_sentences():
+    text = "Never paste:\n- customer data. Ever.\n- source code\n1. passwords"
+
+    assert split_sentences(text) == ["Never paste:", "- customer data.", "Ever.", "- source code", "1. passwords"]
