@@ -63,6 +63,26 @@ def write_every_format(folder: Path) -> Path:
     return folder
 
 
+def ingest(kb: KnowledgeBase, *paths: Path, prune: bool = False):
+    """Ingest quietly (warnings are kept on the summary) and without a progress bar."""
+    return kb.ingest(list(paths), prune=prune, warn=lambda _message: None, progress=False)
+
+
+def ids_by_path(kb: KnowledgeBase) -> dict[str, set[str]]:
+    """The chunk ids in the index, by document path."""
+    out: dict[str, set[str]] = {}
+    for cid, meta in kb.index.all_metadata():
+        out.setdefault(meta["path"], set()).add(cid)
+    return out
+
+
+def lexical_paths(kb: KnowledgeBase, word: str) -> list[str]:
+    """Document paths of the BM25 hits for a word, best first."""
+    hits = kb.index.lexical_search(word, 5)
+    found = kb.index.get([cid for cid, _ in hits])
+    return [found[cid][0].metadata["path"] for cid, _ in hits]
+
+
 @pytest.fixture
 def every_format(tmp_path: Path) -> Path:
     """A folder holding one real file of each supported format."""

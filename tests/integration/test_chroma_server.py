@@ -21,7 +21,7 @@ from knowledge.base import KnowledgeBase
 from knowledge.errors import IndexUnavailable
 from knowledge.index import KnowledgeIndex
 from tests.documents import write_markdown
-from tests.integration.conftest import FORMAT_FACTS
+from tests.integration.conftest import FORMAT_FACTS, ids_by_path, ingest, lexical_paths
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ def server_settings(chroma_url, tmp_path, monkeypatch) -> Settings:
 
 
 @pytest.fixture
-def open_server_kb(server_settings, embedder, tmp_path):
+def open_server_kb(server_settings, embedder):
     """Open a KnowledgeBase on the server; each test gets its own collection, shared by every kb it opens."""
     collection = f"test_{uuid.uuid4().hex[:12]}"
 
@@ -97,17 +97,6 @@ def open_server_kb(server_settings, embedder, tmp_path):
         return KnowledgeBase(index, make_answerer("extractive"))
 
     return open_
-
-
-def ingest(kb: KnowledgeBase, *paths: Path, prune: bool = False):
-    return kb.ingest(list(paths), prune=prune, warn=lambda _message: None, progress=False)
-
-
-def ids_by_path(kb: KnowledgeBase) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for cid, meta in kb.index.all_metadata():
-        out.setdefault(meta["path"], set()).add(cid)
-    return out
 
 
 def test_settings_take_the_server_from_chroma_url(server_settings, chroma_url):
@@ -131,8 +120,7 @@ def test_another_data_dir_sees_the_same_chunks_on_the_server(open_server_kb, eve
     elsewhere = open_server_kb(tmp_path / "another-machine")
 
     assert set(ids_by_path(elsewhere)) == set(FORMAT_FACTS)
-    hits = elsewhere.index.lexical_search("thistledown", 3)  # lexical index rebuilt from the server's chunks
-    assert [elsewhere.index.get([hits[0][0]])[hits[0][0]][0].metadata["path"]] == ["guide.pdf"]
+    assert lexical_paths(elsewhere, "thistledown") == ["guide.pdf"]  # lexical index rebuilt from the server
 
 
 def test_second_ingest_through_the_server_adds_nothing(open_server_kb, every_format):
@@ -155,7 +143,7 @@ def test_changed_file_replaces_its_chunks_on_the_server(open_server_kb, every_fo
     summary = ingest(kb, every_format)
 
     assert (summary.changed, summary.unchanged) == (1, 4)
-    assert kb.index.lexical_search("zephyrine", 3) == []
+    assert lexical_paths(kb, "zephyrine") == []
     assert "orchidwhistle panel" in kb.retriever.retrieve("Who signs off on new AI tools?").top.chunk.text
 
 

@@ -12,22 +12,14 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from knowledge import index as index_module
+from knowledge.answer import make_answerer
 from knowledge.base import KnowledgeBase
+from knowledge.index import KnowledgeIndex
 from tests.documents import write_docx, write_markdown, write_pdf
-from tests.integration.conftest import FORMAT_FACTS, FORMAT_TITLES, write_every_format
+from tests.integration.conftest import (FORMAT_FACTS, FORMAT_TITLES, ids_by_path, ingest, lexical_paths,
+                                        write_every_format)
 
 LONG = "Every team lead confirms in writing that their people finished the module. " * 4
-
-
-def ingest(kb: KnowledgeBase, *paths: Path, prune: bool = False):
-    return kb.ingest(list(paths), prune=prune, warn=lambda _message: None, progress=False)
-
-
-def ids_by_path(kb: KnowledgeBase) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for cid, meta in kb.index.all_metadata():
-        out.setdefault(meta["path"], set()).add(cid)
-    return out
 
 
 def all_text(kb: KnowledgeBase) -> str:
@@ -35,19 +27,10 @@ def all_text(kb: KnowledgeBase) -> str:
     return "\n".join(chunk.text for chunk, _ in kb.index.get(ids).values())
 
 
-def lexical_paths(kb: KnowledgeBase, word: str) -> list[str]:
-    hits = kb.index.lexical_search(word, 5)
-    found = kb.index.get([cid for cid, _ in hits])
-    return [found[cid][0].metadata["path"] for cid, _ in hits]
-
-
 # -- every format ----------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def every_format_kb(tmp_path_factory, embedder) -> KnowledgeBase:
     """Read-only: the every-format folder ingested once for the tests that only look."""
-    from knowledge.answer import make_answerer
-    from knowledge.index import KnowledgeIndex
-
     root = tmp_path_factory.mktemp("every_format")
     kb = KnowledgeBase(KnowledgeIndex(root / "data", embedder), make_answerer("extractive"))
     summary = ingest(kb, write_every_format(root / "policies"))
