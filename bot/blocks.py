@@ -1,0 +1,177 @@
+"""Block Kit builders: small pure functions from answers and notices to Slack message blocks, within Slack's limits."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from knowledge.answer import Answer, Source
+
+SECTION_LIMIT = 3000  # characters of mrkdwn in one section block
+MAX_BLOCKS = 50  # blocks in one message
+MAX_TEXT_SECTIONS = 40  # leaves room for the notes, sources and buttons around an answer
+FALLBACK_LIMIT = 300  # the notification text; the blocks carry the whole answer
+QUESTION_ECHO_LIMIT = 300
+SHORTENED = "\n… _(answer shortened to fit in Slack)_"
+
+HELPFUL, NOT_HELPFUL, ESCALATE = "feedback_helpful", "feedback_not_helpful", "escalate"
+ANSWER_ACTIONS = (HELPFUL, NOT_HELPFUL, ESCALATE)
+FILES_NOTE = ":page_facing_up: I can't read files yet, so I answered from the text of your message only."
+
+
+def answer_blocks(answer: Answer, conversation_id: int, *, question: str | None = None,
+                  files_note: bool = False) -> list[dict]:
+    """An answer: optional notes, the text in mrkdwn, its numbered sources and the feedback/escalate buttons."""
+    blocks: list[dict] = []
+    if files_note:
+        blocks.append(context(FILES_NOTE, "files_note"))
+    if question:
+        blocks.append(context(f"*You asked:* {escape(shorten(question, QUESTION_ECHO_LIMIT))}", "question"))
+    blocks += text_sections(to_mrkdwn(answer.text), "answer_text")
+    if shown := shown_sources(answer):
+        blocks.append(context(sources_text(shown, answer.answered), "answer_sources"))
+    blocks.append(answer_buttons(answer.answered, conversation_id))
+    return blocks
+
+
+def answer_buttons(answered: bool, conversation_id: int) -> dict:
+    """👍 / 👎 / ask a person; a don't-know answer offers only the person, as the main action."""
+    value = str(conversation_id)
+    escalate = button(ESCALATE, ":raising_hand: Ask a person", value, primary=not answered)
+    elements = [button(HELPFUL, ":+1: Helpful", value), button(NOT_HELPFUL, ":-1: Not helpful", value), escalate]
+    return {"type": "actions", "block_id": answer_marker(conversation_id),
+            "elements": elements if answered else [escalate]}
+
+
+def answer_marker(conversation_id: int) -> str:
+    """The block_id that identifies the message carrying a conversation's answer (to check whether it was posted)."""
+    return f"answer_actions_{conversation_id}"
+
+
+def notice_blocks(text: str) -> list[dict]:
+    """A message that is not an answer (a warning, a limit, an apology); `text` is already mrkdwn."""
+    return text_sections(text, "notice")
+
+
+def help_blocks(commands: Sequence[tuple[str, str]], rate_limit: str, unknown: str | None = None) -> list[dict]:
+    """What Rollout can do; `commands` are (usage, description) pairs of the /rollout subcommands."""
+    blocks: list[dict] = []
+    if unknown is not None:
+        blocks += text_sections(
+            f"I don't know the command `{escape(shorten(unknown, 40))}`. To ask a question, write it as a sentence, "
+            "e.g. `/rollout can I use Copilot with customer data?`", "unknown_command")
+    blocks.append({"type": "header", "block_id": "help_header",
+                   "text": {"type": "plain_text", "text": "What Rollout can do", "emoji": True}})
+    lines = [
+        "*Ask about our AI tools and policies*: send me a direct message, mention me in a channel (I answer in the "
+        "thread), or use `/rollout <your question>` (only you see the answer).",
+        "*Follow up*: reply in the same thread (mention me there in channels) and I'll read your question together "
+        "with the earlier questions and answers.",
+        "*Sources*: every answer lists the policy documents it comes from. When the documents don't say, I tell you "
+        "so rather than guess.",
+        "*Rate answers or ask a person*: use :+1: *Helpful*, :-1: *Not helpful* or :raising_hand: *Ask a person* "
+        "under any answer.",
+        f"*Keep secrets out*: never paste passwords, keys, tokens or card numbers. If you do, I'll warn you and won't "
+        f"store the message. I can't read files yet, and I answer up to {rate_limit} per person.",
+    ]
+    blocks += text_sections("\n".join(f"• {line}" for line in lines), "help_text")
+    usage = "\n".join(f"`{command}`: {description}" for command, description in commands)
+    blocks.append(context(f"*Commands*\n{usage}", "help_commands"))
+    return blocks
+
+
+def shown_sources(answer: Answer) -> list[Source]:
+    """The sources worth listing: those the answer cites, or the closest documents when it could not answer."""
+    if answer.answered and answer.cited:
+        return [s for s in answer.sources if s.number in answer.cited]
+    return list(answer.sources)
+
+
+def sources_text(sources: Sequence[Source], answered: bool) -> str:
+    """'*Sources*' and one '[n] Title › Section' line per source, linked where the document has a URL."""
+    lines = ["*Sources*" if answered else "*Closest documents*"]
+    for source in sources:
+        label = escape(source.label).replace("|", "/")
+        link = f"<{source.url}|{label}>" if source.url and _is_web_url(source.url) else label
+        lines.append(f"[{source.number}] {link}")
+    return "\n".join(lines)
+
+
+def fallback_text(text: str) -> str:
+    """The plain notification text sent alongside blocks."""
+    return shorten(re.sub(r"\s+", " ", text).strip(), FALLBACK_LIMIT) or "Rollout"
+
+
+def button(action_id: str, label: str, value: str, primary: bool = False) -> dict:
+    """A button element."""
+    element = {"type": "button", "action_id": action_id, "value": value,
+               "text": {"type": "plain_text", "text": label, "emoji": True}}
+    if primary:
+        element["style"] = "primary"
+    return element
+
+
+def context(text: str, block_id: str) -> dict:
+    """A small grey line of mrkdwn."""
+    return {"type": "context", "block_id": block_id,
+            "elements": [{"type": "mrkdwn", "text": shorten(text, SECTION_LIMIT)}]}
+
+
+def text_sections(text: str, block_id: str) -> list[dict]:
+    """mrkdwn split into as many sections as Slack needs (each ≤ 3,000 characters), shortened past 40 of them."""
+    pieces = split_text(text, SECTION_LIMIT - len(SHORTENED)) or ["…"]
+    if len(pieces) > MAX_TEXT_SECTIONS:
+        pieces = pieces[:MAX_TEXT_SECTIONS]
+        pieces[-1] += SHORTENED
+    return [{"type": "section", "block_id": block_id if i == 0 else f"{block_id}_{i}",
+             "text": {"type": "mrkdwn", "text": piece}} for i, piece in enumerate(pieces)]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, cut at a paragraph, line, sentence or word boundary where possible."""
+    pieces, rest = [], text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind(mark) for mark in ("\n\n", "\n", ". ", " "))
+        cut = cut + 1 if cut > limit // 2 else limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    return [*pieces, rest] if rest else pieces
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack treats as control characters in mrkdwn."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_CODE = re.compile(r"(`[^`\n]+`)")
+_LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?|mailto):[^)\s]+)\)")
+_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_ITALIC = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![*\w])")
+_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
+_BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
+_BOLD_MARK = "\x00"
+
+
+def to_mrkdwn(text: str) -> str:
+    """Markdown (as documents and LLMs write it) to Slack mrkdwn: **bold** → *bold*, [text](url) → <url|text> ..."""
+    return "".join(part if _CODE.fullmatch(part) else _convert(part) for part in _CODE.split(escape(text)))
+
+
+def _convert(text: str) -> str:
+    text = _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1).replace('|', '/')}>", text)
+    text = _HEADING.sub(lambda m: f"{_BOLD_MARK}{m.group(1)}{_BOLD_MARK}", text)
+    text = _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
+    text = _BOLD.sub(lambda m: f"{_BOLD_MARK}{m.group(2)}{_BOLD_MARK}", text)
+    text = _ITALIC.sub(r"_\1_", text)
+    text = _STRIKE.sub(r"~\1~", text)
+    return text.replace(_BOLD_MARK, "*")
+
+
+def _is_web_url(url: str) -> bool:
+    return url.startswith(("https://", "http://")) and not any(c in url for c in " <>|")

@@ -1,0 +1,104 @@
+"""Block Kit builders: answers, notices and help within Slack's limits, checked by the fake Slack's own checker."""
+from __future__ import annotations
+
+import pytest
+
+from bot import blocks
+from knowledge.answer import Answer, Source
+from tests.fakes.block_kit import message_errors
+
+SOURCES = (
+    Source(1, "security-protocols.md", "AI Security Protocols", "Signing in", 0.8,
+           "https://intranet.kestrel.example/policies/ai-security-protocols"),
+    Source(2, "pilot-programme-faq.md", "AI Pilot Programme FAQ", None, 0.5, None),
+    Source(3, "genai-acceptable-use.md", "Generative AI Acceptable Use Policy", "Scope", 0.4, None),
+)
+
+
+def answer(text: str = "Hardware keys are **required** [1].", answered: bool = True, cited=(1,)) -> Answer:
+    return Answer("Do I need a key?", text, answered, SOURCES, cited=cited)
+
+
+def all_text(message_blocks: list[dict]) -> str:
+    texts = []
+    for block in message_blocks:
+        if "text" in block:
+            texts.append(block["text"]["text"])
+        texts += [e.get("text", "") for e in block.get("elements", []) if isinstance(e.get("text"), str)]
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("markdown, mrkdwn", [
+    ("**bold** and __also bold__", "*bold* and *also bold*"),
+    ("*italic* but 2 * 3 * 4 stays", "_italic_ but 2 * 3 * 4 stays"),
+    ("see [the policy](https://intranet.example/p?a=1&b=2)", "see <https://intranet.example/p?a=1&amp;b=2|the policy>"),
+    ("## Reporting\n- one\n* two", "*Reporting*\n• one\n• two"),
+    ("a < b & c > d", "a &lt; b &amp; c &gt; d"),
+    ("~~old~~ rule", "~old~ rule"),
+    ("run `**not bold**` here", "run `**not bold**` here"),
+    ("cite [1] and [2].", "cite [1] and [2]."),
+    ("<@U123> <!channel>", "&lt;@U123&gt; &lt;!channel&gt;"),
+])
+def test_markdown_becomes_slack_mrkdwn(markdown, mrkdwn):
+    assert blocks.to_mrkdwn(markdown) == mrkdwn
+
+
+def test_an_answer_has_its_text_cited_sources_with_links_and_three_buttons():
+    message = blocks.answer_blocks(answer(), conversation_id=42)
+
+    assert message_errors({"blocks": message}) == []
+    assert message[0]["text"]["text"] == "Hardware keys are *required* [1]."
+    assert all_text(message[1:2]) == ("*Sources*\n[1] <https://intranet.kestrel.example/policies/"
+                                      "ai-security-protocols|AI Security Protocols › Signing in>")
+    actions = message[-1]
+    assert [e["action_id"] for e in actions["elements"]] == list(blocks.ANSWER_ACTIONS)
+    assert {e["value"] for e in actions["elements"]} == {"42"}
+    assert actions["block_id"] == blocks.answer_marker(42)
+
+
+def test_a_dont_know_answer_says_so_lists_the_closest_documents_and_offers_only_escalate():
+    message = blocks.answer_blocks(answer("I don't know.", answered=False, cited=()), conversation_id=7)
+
+    assert message_errors({"blocks": message}) == []
+    assert "*Closest documents*" in all_text(message) and "[3] Generative AI Acceptable Use Policy › Scope" in all_text(
+        message)
+    [escalate] = message[-1]["elements"]
+    assert (escalate["action_id"], escalate["style"]) == ("escalate", "primary")
+
+
+def test_notes_for_files_and_the_question_asked_come_first():
+    message = blocks.answer_blocks(answer(), 1, question="Do I need <a key>?", files_note=True)
+
+    assert message[0]["block_id"] == "files_note" and "can't read files" in all_text(message[:1])
+    assert all_text(message[1:2]) == "*You asked:* Do I need &lt;a key&gt;?"
+
+
+@pytest.mark.parametrize("length", [2_999, 3_001, 40_000, 400_000])
+def test_long_answers_are_split_into_sections_within_slacks_limits(length):
+    words = ("policy " * (length // 7 + 1))[:length]
+    message = blocks.answer_blocks(answer(words), conversation_id=1)
+
+    assert message_errors({"blocks": message}) == []
+    assert len(message) <= blocks.MAX_BLOCKS
+    assert all(len(b["text"]["text"]) <= blocks.SECTION_LIMIT for b in message if b["type"] == "section")
+    if length > blocks.MAX_TEXT_SECTIONS * blocks.SECTION_LIMIT:
+        assert "answer shortened" in all_text(message)
+
+
+def test_text_without_spaces_is_cut_hard():
+    assert [len(p) for p in blocks.split_text("x" * 7000, 3000)] == [3000, 3000, 1000]
+
+
+def test_help_lists_what_the_bot_does_and_its_commands_and_names_an_unknown_one():
+    message = blocks.help_blocks([("/rollout help", "what I can do")], "20 questions every 5 minutes",
+                                 unknown="teleport")
+
+    assert message_errors({"blocks": message}) == []
+    text = all_text(message)
+    assert "I don't know the command `teleport`" in text
+    assert "`/rollout help`: what I can do" in text and "20 questions every 5 minutes" in text
+
+
+def test_notices_keep_their_mrkdwn_and_the_fallback_text_is_short():
+    assert blocks.notice_blocks("*Delete* it")[0]["text"]["text"] == "*Delete* it"
+    assert len(blocks.fallback_text("word " * 1000)) == blocks.FALLBACK_LIMIT
