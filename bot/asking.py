@@ -1,0 +1,211 @@
+"""Answering an employee's question, Slack-free: dedupe, secret check, rate limit, thread history, ask, record.
+
+The Slack edge turns a message or command into a `Question` and hands over a `Replier` that knows how to show work
+and deliver replies there; everything here is plain Python over the store and the knowledge base.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.safety import find_secrets, redact, secret_warning
+from bot.store import Store
+from bot.store.models import utc_now
+from knowledge.answer import Answer
+from knowledge.errors import BadQuestion
+
+log = logging.getLogger(__name__)
+
+HISTORY_TURNS = 6
+BUTTON_ACTIONS = ("feedback_helpful", "feedback_not_helpful", "escalate")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as it arrived: who asked, where, the text, and the key that makes redelivery a no-op."""
+
+    user_id: str
+    channel_id: str
+    text: str
+    source: str  # dm | mention | thread | command (bot.store.models.SOURCES)
+    dedupe_key: str
+    message_ts: str | None = None  # the asking message; None for slash commands
+    thread_ts: str | None = None  # the thread answered in, whose earlier turns are the context
+    has_files: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to tell the employee: an answer with its stored conversation id, or a notice in mrkdwn."""
+
+    kind: str  # answer | secret | rate_limited | bad_question | files_only | failed
+    text: str
+    answer: Answer | None = None
+    conversation_id: int | None = None
+    question: str | None = None  # the (redacted) question, for replies that show it
+    has_files: bool = False
+
+    @property
+    def is_answer(self) -> bool:
+        return self.answer is not None
+
+
+class Replier(Protocol):
+    """Where replies go (a Slack thread, a slash command's response URL, a test)."""
+
+    def working(self) -> None:
+        """Show that an answer is on its way."""
+
+    def send(self, reply: Reply) -> str | None:
+        """Deliver a reply; the id (Slack ts) of the message that carries it, if there is one."""
+
+    def finished(self) -> None:
+        """Take down the sign of work."""
+
+
+class KnowledgeBase(Protocol):
+    def ask(self, question: str, history: list[tuple[str, str]] = ...) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `questions` per `window`, per employee."""
+
+    questions: int
+    window: timedelta
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        """'20/300' (questions per seconds) as ROLLOUT_RATE_LIMIT spells it."""
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+        if not match or int(match[1]) < 1 or int(match[2]) < 1:
+            raise ValueError(f"ROLLOUT_RATE_LIMIT must look like '20/300' (questions per seconds), not {text!r}")
+        return cls(int(match[1]), timedelta(seconds=int(match[2])))
+
+    def describe(self) -> str:
+        """'20 questions every 5 minutes'."""
+        seconds = int(self.window.total_seconds())
+        unit = f"{seconds // 60} minutes" if seconds % 60 == 0 and seconds >= 120 else f"{seconds} seconds"
+        return f"{self.questions} questions every {unit}"
+
+
+class Asking:
+    """The question-answering workflow, safe to run from many worker threads and processes at once."""
+
+    def __init__(self, store: Store, knowledge_base: KnowledgeBase, limit: RateLimit,
+                 clock: Callable[[], datetime] = utc_now):
+        self.store = store
+        self.knowledge_base = knowledge_base
+        self.limit = limit
+        self.clock = clock
+
+    def answer_question(self, question: Question, replier: Replier) -> Reply | None:
+        """Answer once per dedupe key; None when another delivery of the same message got there first."""
+        if not self.store.claim_event(question.dedupe_key, question.source):
+            log.info("already handled %s", question.dedupe_key)
+            return None
+        try:
+            return self._answer(question, replier)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("could not answer %s (reference %s)", question.dedupe_key, reference)
+            return _deliver(replier, failed(reference))
+
+    def _answer(self, question: Question, replier: Replier) -> Reply:
+        if findings := find_secrets(question.text):
+            kinds = ", ".join(sorted({f.kind for f in findings}))
+            log.warning("secret (%s) in a message from %s in %s; warned, not stored", kinds, question.user_id,
+                        question.channel_id)
+            return _deliver(replier, Reply("secret", secret_warning(findings)))
+        if not question.text.strip() and question.has_files:
+            return _deliver(replier, Reply("files_only", FILES_ONLY))
+        if self.rate_limited(question.user_id):
+            return _deliver(replier, Reply("rate_limited", rate_limit_text(self.limit)))
+        replier.working()
+        try:
+            return self._ask_and_record(question, replier)
+        finally:
+            replier.finished()
+
+    def _ask_and_record(self, question: Question, replier: Replier) -> Reply:
+        text = redact(question.text)  # personal data never reaches storage or an LLM
+        history = self.history(question)
+        try:
+            answer = self.knowledge_base.ask(text, history)
+        except BadQuestion as exc:
+            return _deliver(replier, Reply("bad_question", str(exc)))
+        conversation = self.store.record_conversation(
+            user_id=question.user_id, channel_id=question.channel_id, thread_ts=question.thread_ts,
+            message_ts=question.message_ts, source=question.source, question=text, answer=answer.text,
+            answered=answer.answered, latency_ms=answer.latency_ms, answerer=answer.answerer,
+            prompt_version=answer.prompt_version, sources=[_source_json(s) for s in answer.sources],
+            created_at=self.clock(),
+        )
+        reply = Reply("answer", answer.text, answer, conversation.id, text, question.has_files)
+        if reply_ts := replier.send(reply):
+            self.store.set_reply_ts(conversation.id, reply_ts)
+        log.info("answered conversation %s for %s (%s, %d ms)", conversation.id, question.user_id,
+                 "answered" if answer.answered else "don't know", answer.latency_ms)
+        return reply
+
+    def history(self, question: Question) -> list[tuple[str, str]]:
+        """The thread's earlier questions and answers, oldest first (none outside threads)."""
+        if not question.thread_ts:
+            return []
+        return self.store.thread_history(question.channel_id, question.thread_ts, HISTORY_TURNS)
+
+    def rate_limited(self, user_id: str) -> bool:
+        """Whether this employee already asked as many questions as the window allows."""
+        since = self.clock() - self.limit.window
+        return self.store.count_recent_questions(user_id, since) >= self.limit.questions
+
+    def record_button(self, conversation_id: int | None, user_id: str, action: str) -> str:
+        """Record a click on an answer's button once; the thank-you (or explanation) to show the employee."""
+        if action not in BUTTON_ACTIONS:
+            raise ValueError(f"unknown answer action {action!r}")
+        if conversation_id is None or self.store.get_conversation(conversation_id) is None:
+            return "I couldn't find that answer any more, so I couldn't record your click. Please ask again."
+        if not self.store.record_interaction(conversation_id, user_id, action):
+            return "You already told me about this answer. Thank you!"
+        log.info("%s on conversation %s by %s", action, conversation_id, user_id)
+        return THANKS[action]
+
+
+THANKS = {
+    "feedback_helpful": ":+1: Thanks for the feedback, glad it helped!",
+    "feedback_not_helpful": (":memo: Thanks for telling me. I've noted that this answer didn't help, so the team "
+                             "can improve the documents. Use *Ask a person* if you still need an answer."),
+    "escalate": (":raising_hand: Thanks. I've recorded that you'd like a person to follow up on this question. "
+                 "If it's urgent, contact the helpdesk directly."),
+}
+
+
+FILES_ONLY = (":page_facing_up: I can't read files yet. Please ask your question in words (leave out secrets and "
+              "personal data) and I'll answer from our policy documents.")
+
+
+def rate_limit_text(limit: RateLimit) -> str:
+    """The friendly message for an employee who hit the rate limit."""
+    return (f":hourglass_flowing_sand: You've asked a lot of questions in a short time: I answer up to "
+            f"{limit.describe()} per person, to keep things quick for everyone. Please try again in a few minutes.")
+
+
+def failed(reference: str) -> Reply:
+    """The apology for a failure on our side, with a reference the logs can be searched for."""
+    return Reply("failed", f":warning: Sorry, something went wrong on my side and I couldn't answer "
+                           f"(reference `{reference}`). Please try again in a minute; if it keeps happening, tell "
+                           f"the helpdesk and quote the reference.")
+
+
+def _deliver(replier: Replier, reply: Reply) -> Reply:
+    replier.send(reply)
+    return reply
+
+
+def _source_json(source) -> dict:
+    return {**source.to_json(), "number": source.number, "url": source.url}
