@@ -174,6 +174,22 @@ def chat(obj: Context):
 
 
 @main.command()
+@click.option("--http", "http", is_flag=True, help="Serve Slack's HTTP requests at POST /slack/events instead of "
+              "connecting over Socket Mode (needs SLACK_SIGNING_SECRET instead of SLACK_APP_TOKEN).")
+@click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True, help="Port for --http.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address for --http.")
+@pass_context
+def serve(obj: Context, http: bool, port: int, host: str):
+    """Run the Slack bot: Socket Mode by default, or an HTTP server with --http."""
+    from bot.server import ServeError, run
+
+    try:
+        run(obj.settings, http=http, host=host, port=port, open_knowledge_base=obj.knowledge_base, echo=click.echo)
+    except ServeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
 @pass_context
 def start(obj: Context):
     """Run the Slack bot when credentials are set, else the terminal chat."""

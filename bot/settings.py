@@ -31,6 +31,7 @@ class Settings(BaseSettings):
 
     # Behaviour
     rollout_rate_limit: str = "20/300"  # questions per seconds, per user
+    rollout_workers: int = Field(default=4, ge=1, le=64)  # threads answering after the ack, per process
     rollout_admins: str = ""
     rollout_helpdesk_channel: str | None = None
     rollout_helpdesk_users: str = ""

@@ -1,0 +1,24 @@
+"""Interactivity listeners: the buttons under an answer are acked at once, recorded and answered with thanks."""
+from __future__ import annotations
+
+import re
+
+from slack_bolt import Ack, App
+
+from bot.asking import BUTTON_ACTIONS
+
+
+def register(app: App, services) -> None:
+    """Listen for clicks on feedback_helpful, feedback_not_helpful and escalate."""
+
+    @app.action(re.compile(f"^(?:{'|'.join(BUTTON_ACTIONS)})$"))
+    def on_answer_button(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        value = str(action.get("value") or "")
+        container = body.get("container") or {}
+        services.record_click(
+            action=action["action_id"], user_id=(body.get("user") or {}).get("id", ""),
+            conversation_id=int(value) if value.isdigit() else None,
+            channel_id=container.get("channel_id") or (body.get("channel") or {}).get("id"),
+            message_ts=container.get("message_ts"), response_url=body.get("response_url"),
+        )

@@ -1,0 +1,56 @@
+"""Slack payloads to the product's terms: which messages are questions, and their text as the employee wrote it."""
+from __future__ import annotations
+
+import re
+
+from bot.asking import Question
+
+# Message subtypes that are an employee writing to us; every other subtype (edits, deletions, joins, bots) is not.
+QUESTION_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+\|([^>]*)>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>|<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
+
+
+def is_from_a_person(event: dict, bot_user_id: str | None) -> bool:
+    """False for bots (ourselves included), edits, deletions, joins and other system messages."""
+    if event.get("bot_id") or event.get("bot_profile") or event.get("hidden"):
+        return False
+    if event.get("subtype") not in QUESTION_SUBTYPES:
+        return False
+    user = event.get("user")
+    return bool(user) and user != bot_user_id
+
+
+def message_question(event: dict, bot_user_id: str | None, in_channel: bool) -> Question | None:
+    """The question in a DM (`in_channel` False) or a mention, or None when there is nothing to answer."""
+    if not is_from_a_person(event, bot_user_id):
+        return None
+    channel, ts = event.get("channel"), event.get("ts")
+    if not channel or not ts:
+        return None
+    text = plain_text(event.get("text") or "", bot_user_id)
+    has_files = bool(event.get("files")) or event.get("subtype") == "file_share"
+    if not text and not has_files:
+        return None
+    thread_ts = event.get("thread_ts") or ts
+    source = "thread" if thread_ts != ts else ("mention" if in_channel else "dm")
+    return Question(user_id=event["user"], channel_id=channel, text=text, source=source,
+                    dedupe_key=message_key(channel, ts), message_ts=ts, thread_ts=thread_ts, has_files=has_files)
+
+
+def message_key(channel: str, ts: str) -> str:
+    """One key per Slack message, however many events (app_mention, message.*, retries) announce it."""
+    return f"message:{channel}:{ts}"
+
+
+def plain_text(text: str, bot_user_id: str | None = None) -> str:
+    """Slack's message markup as a person reads it, without the mention of the bot."""
+    text = _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else f"@{m.group(1)}", text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _CHANNEL.sub(lambda m: f"#{m.group(1)}", text)
+    text = _SPECIAL.sub(lambda m: f"@{m.group(1) or m.group(2) or 'group'}", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(r"[ \t]+", " ", text).strip()

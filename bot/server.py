@@ -1,0 +1,288 @@
+"""Serving the Bolt app: HTTP (Bolt's ASGI adapter under uvicorn) or Socket Mode; `rollout serve` starts here."""
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import anyio
+import uvicorn
+from slack_bolt import App
+from slack_bolt.adapter.asgi import SlackRequestHandler
+from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.app import Services, build_services, create_app
+from bot.safety import install_redacting_filter
+from bot.settings import Settings
+from bot.slack_client import web_client
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+MAX_BODY_BYTES = 1 << 20  # Slack's largest payloads (a 40,000-character message, a big modal) are far smaller
+DISPATCH_THREADS = 32  # Bolt's dispatch is synchronous: run it off the event loop, this many at once
+TEXT = {"content-type": ["text/plain; charset=utf-8"]}
+
+CREDENTIAL_HELP = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-...): your app's page at https://api.slack.com/apps, "
+                       "OAuth & Permissions, after 'Install to Workspace'",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-...) with the connections:write scope: Basic Information, "
+                       "App-Level Tokens, 'Generate Token and Scopes'",
+    "SLACK_SIGNING_SECRET": "the Signing Secret: Basic Information, App Credentials",
+}
+
+
+class ServeError(Exception):
+    """Rollout cannot start serving; the message says what to do."""
+
+
+class SlackEvents(SlackRequestHandler):
+    """Bolt's ASGI adapter, hardened: GET /healthz, a body limit, bad input as 4xx, dispatch off the event loop."""
+
+    def __init__(self, app: App):
+        super().__init__(app, path=EVENTS_PATH)
+        self._dispatching = anyio.CapacityLimiter(DISPATCH_THREADS)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
+            await _send(send, 200, b"ok\n")
+            return
+        await super().__call__(scope, receive, send)
+
+    async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:
+        body = await _read_body(request.receive, MAX_BODY_BYTES)
+        if body is None:
+            return BoltResponse(status=413, body="request body too large\n", headers=TEXT)
+        try:
+            bolt_request = BoltRequest(body=body.decode("utf-8"), query=request.query_string,
+                                       headers=request.get_headers())
+        except Exception as exc:  # undecodable bytes, invalid JSON, JSON that is not an object
+            log.info("refused a malformed request: %s", type(exc).__name__)
+            return BoltResponse(status=400, body="malformed request body\n", headers=TEXT)
+        return await anyio.to_thread.run_sync(self._dispatch, bolt_request, limiter=self._dispatching)
+
+    def _dispatch(self, request: BoltRequest) -> BoltResponse:
+        try:
+            return self.app.dispatch(request)
+        except Exception:  # Bolt handles listener errors itself; this is a payload it could not even route
+            log.exception("could not dispatch a request (reference %s)", uuid.uuid4().hex[:8])
+            return BoltResponse(status=400, body="could not handle this request\n", headers=TEXT)
+
+
+class HttpServer:
+    """uvicorn serving SlackEvents on host:port (port 0: a free one); in the foreground or in a thread (tests)."""
+
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 3000):
+        self.socket = _listening_socket(host, port)
+        config = uvicorn.Config(SlackEvents(app), log_config=None, lifespan="off", ws="none", access_log=False,
+                                server_header=False, timeout_keep_alive=5, timeout_graceful_shutdown=10,
+                                backlog=2048)
+        self.server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.socket.getsockname()[:2]
+        return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
+
+    def serve(self) -> None:
+        """Serve until SIGINT/SIGTERM, then return (uvicorn stops gracefully; the caller finishes its work)."""
+        # uvicorn re-raises the signal it stopped for once it is done, which by default ends the process at once;
+        # with these handlers in place the caller gets to finish the answers it has accepted.
+        with stop_signals(lambda: None):
+            self.server.run(sockets=[self.socket])
+
+    def start(self) -> HttpServer:
+        """Serve from a daemon thread; returns once it accepts requests."""
+        self._thread = threading.Thread(target=self.serve, name="rollout-http", daemon=True)
+        self._thread.start()
+        while not self.server.started and self._thread.is_alive():
+            threading.Event().wait(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        self.socket.close()
+
+
+class SocketModeServer:
+    """The app over a Socket Mode WebSocket: no public URL needed."""
+
+    def __init__(self, app: App, app_token: str):
+        self.handler = SocketModeHandler(app, app_token=app_token)
+
+    def start(self) -> SocketModeServer:
+        """Open the connection (apps.connections.open at SLACK_API_URL) and start receiving."""
+        self.handler.connect()
+        return self
+
+    def stop(self) -> None:
+        self.handler.close()
+
+    def serve(self) -> None:
+        """Serve until SIGINT/SIGTERM."""
+        stopping = threading.Event()
+        with stop_signals(stopping.set):
+            self.start()
+            try:
+                stopping.wait()
+            finally:
+                self.stop()
+
+
+@contextmanager
+def stop_signals(on_stop: Callable[[], None]) -> Iterator[None]:
+    """Call `on_stop` on SIGINT or SIGTERM instead of ending the process (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda *_: on_stop()) for signum in handled}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_base: Callable[[], object],
+        echo: Callable[[str], None] = print) -> None:
+    """`rollout serve`: check settings, load everything once, then serve until stopped."""
+    install_redacting_filter(personal_data=True)
+    if missing := missing_credentials(settings, http):
+        raise ServeError(missing_credentials_message(missing, http))
+    check_token(settings)
+    echo("Loading the knowledge base…")
+    knowledge_base = open_knowledge_base()
+    warm_up(knowledge_base)
+    services = _services(settings, knowledge_base)
+    try:
+        app = create_app(settings, services)
+        if http:
+            server = HttpServer(app, host, port)
+            echo(f"Rollout is listening on {server.url}{EVENTS_PATH} (health: {server.url}{HEALTH_PATH})")
+            server.serve()
+        else:
+            echo("Rollout is connected to Slack over Socket Mode. Ctrl-C to stop.")
+            SocketModeServer(app, settings.slack_app_token).serve()
+    finally:
+        echo("Finishing the answers already under way…")
+        services.close()
+
+
+def missing_credentials(settings: Settings, http: bool) -> list[str]:
+    """The environment variables this mode needs and lacks."""
+    needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
+    if http:
+        needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
+    else:
+        needed["SLACK_APP_TOKEN"] = settings.slack_app_token
+    return [name for name, value in needed.items() if not value]
+
+
+def missing_credentials_message(missing: list[str], http: bool) -> str:
+    """Which variables are missing, where each one comes from, and the other mode."""
+    mode = "HTTP mode" if http else "Socket Mode"
+    lines = [f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; {mode} needs "
+             f"{'them' if len(missing) > 1 else 'it'}."]
+    lines += [f"  {name}: {CREDENTIAL_HELP[name]}" for name in missing]
+    lines.append("Set them in the environment or in .env. No Slack app yet? Create one from manifest.yml: "
+                 "see README, 'Create the Slack app in two minutes'.")
+    lines.append("Or: rollout serve --http (SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET)" if not http else
+                 "Or: rollout serve, for Socket Mode (SLACK_BOT_TOKEN + SLACK_APP_TOKEN)")
+    return "\n".join(lines)
+
+
+def check_token(settings: Settings) -> None:
+    """Fail at start-up, with the reason, when Slack refuses the bot token or cannot be reached."""
+    token, app_token = settings.slack_bot_token or "", settings.slack_app_token
+    if not token.startswith("xoxb-"):
+        raise ServeError("SLACK_BOT_TOKEN must be the Bot User OAuth Token, which starts with xoxb-.")
+    if app_token and not app_token.startswith("xapp-"):
+        raise ServeError("SLACK_APP_TOKEN must be an app-level token, which starts with xapp-.")
+    try:
+        web_client(token, settings.slack_api_url).auth_test()
+    except SlackApiError as exc:
+        raise ServeError(f"Slack refused SLACK_BOT_TOKEN: {exc.response.get('error')}. Copy the Bot User OAuth "
+                         "Token again from OAuth & Permissions (reinstall the app if its scopes changed).") from exc
+    except OSError as exc:
+        raise ServeError(f"cannot reach Slack at {settings.slack_api_url or 'https://slack.com/api/'}: {exc}") from exc
+
+
+def warm_up(knowledge_base) -> None:
+    """Ask one question before serving, so the first employee doesn't wait for caches to fill."""
+    from knowledge.errors import KnowledgeError
+
+    try:
+        knowledge_base.ask("How do I get access to the approved AI tools?")
+    except KnowledgeError as exc:
+        raise ServeError(str(exc)) from exc
+    if not knowledge_base.documents():
+        log.warning("no documents are indexed yet, so every answer will be 'I don't know'. "
+                    "Run: rollout ingest knowledge/policies")
+
+
+def _services(settings: Settings, knowledge_base) -> Services:
+    try:
+        return build_services(settings, knowledge_base)
+    except ValueError as exc:  # e.g. ROLLOUT_RATE_LIMIT or DATABASE_URL malformed
+        raise ServeError(str(exc)) from exc
+    except SQLAlchemyError as exc:
+        raise ServeError(f"cannot open the database at {_without_password(settings.resolved_database_url)}: "
+                         f"{getattr(exc, 'orig', None) or exc}") from exc
+
+
+def _without_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return "DATABASE_URL (not a valid URL)"
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def _read_body(receive, limit: int) -> bytes | None:
+    """The request body, or None past `limit` bytes."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send(send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,185 @@
+"""Talking to Slack's Web API: clients with safe retries, posts that land once, and the repliers of the Slack edge."""
+from __future__ import annotations
+
+import logging
+from http.client import HTTPException
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.webhook import WebhookClient
+
+from bot import blocks
+from bot.asking import Reply
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+TIMEOUT_SECONDS = 15
+RATE_LIMIT_RETRIES = 3  # each waits Retry-After (+ up to 1 s of jitter)
+CONNECTION_RETRIES = 2
+# Methods that create something each time they are called: re-sending one that may have arrived duplicates it.
+POSTING_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "chat.meMessage",
+                             "files.completeUploadExternal", "files.upload"})
+# Raised after the request was sent, before Slack's answer arrived: it may or may not have been acted on.
+UNANSWERED = (ConnectionError, TimeoutError, HTTPException)
+WORKING_EMOJI = "eyes"
+
+
+class SafeConnectionRetryHandler(RetryHandler):
+    """Retries a failed connection a bounded number of times, but never re-sends a post Slack may have received.
+
+    urllib raises URLError when connecting or sending fails (Slack never saw the request: always safe to retry);
+    an error while waiting for the answer (RemoteDisconnected, reset, timeout) leaves the outcome unknown, so only
+    requests that are safe to repeat (reads, updates, reactions) are retried. `post_once` settles unknown posts.
+    """
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        if error is None or response is not None:
+            return False
+        if isinstance(error, URLError):
+            return True
+        return isinstance(error, UNANSWERED) and not is_posting(request.url)
+
+
+def is_posting(url: str) -> bool:
+    """Whether a request to `url` creates a message (Web API posts, response_url and webhook posts)."""
+    if "/api/" not in url:
+        return True  # response_url and incoming webhooks
+    method = url.rsplit("/api/", 1)[1].split("?", 1)[0]
+    return method in POSTING_METHODS
+
+
+def retry_handlers() -> list[RetryHandler]:
+    """429 → wait Retry-After and try again; connection failures → bounded, duplicate-free retries."""
+    return [RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            SafeConnectionRetryHandler(max_retry_count=CONNECTION_RETRIES)]
+
+
+def web_client(token: str | None, api_url: str | None = None) -> WebClient:
+    """A WebClient for `token` at SLACK_API_URL (default Slack's), with Rollout's retry handlers."""
+    base_url = (api_url or DEFAULT_API_URL).rstrip("/") + "/"
+    return WebClient(token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers())
+
+
+def post_once(client: WebClient, *, channel: str, thread_ts: str, text: str, blocks: list[dict],
+              marker: str) -> str | None:
+    """chat.postMessage in a thread, landing once: an unanswered post is re-sent only if the thread lacks it.
+
+    `marker` is a block_id unique to this message. Returns the message ts, or None when delivery is unknown.
+    """
+    try:
+        return client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)["ts"]
+    except SlackApiError as exc:
+        if exc.response.status_code < 500:
+            raise
+        log.warning("Slack answered chat.postMessage with HTTP %s; checking the thread", exc.response.status_code)
+    except UNANSWERED as exc:
+        log.warning("no answer from Slack to chat.postMessage (%s); checking the thread", type(exc).__name__)
+    found, known = find_in_thread(client, channel, thread_ts, marker)
+    if found or not known:
+        if not known:
+            log.error("could not check whether message %s reached %s; not re-posting it, to avoid a duplicate",
+                      marker, channel)
+        return found
+    return client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)["ts"]
+
+
+def find_in_thread(client: WebClient, channel: str, thread_ts: str, marker: str) -> tuple[str | None, bool]:
+    """(ts of the thread's message carrying block `marker` or None, whether the thread could be read at all)."""
+    try:
+        replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+    except (SlackApiError, *UNANSWERED, URLError) as exc:
+        log.warning("could not read thread %s in %s: %s", thread_ts, channel, _reason(exc))
+        return None, False
+    for message in replies.get("messages") or []:
+        if any(block.get("block_id") == marker for block in message.get("blocks") or []):
+            return message.get("ts"), True
+    return None, True
+
+
+def render(reply: Reply, echo_question: bool = False) -> tuple[str, list[dict]]:
+    """The fallback text and blocks of a reply."""
+    if reply.answer is None or reply.conversation_id is None:
+        return blocks.fallback_text(reply.text), blocks.notice_blocks(reply.text)
+    question = reply.question if echo_question else None
+    answer_blocks = blocks.answer_blocks(reply.answer, reply.conversation_id, question=question,
+                                         files_note=reply.has_files)
+    return blocks.fallback_text(blocks.to_mrkdwn(reply.text)), answer_blocks
+
+
+class ThreadReplier:
+    """Answers in the asking message's thread, with a 👀 while working; in channels, notices go to the asker only."""
+
+    def __init__(self, client: WebClient, *, channel_id: str, thread_ts: str, message_ts: str, user_id: str,
+                 private_notices: bool):
+        self.client = client
+        self.channel_id, self.thread_ts, self.message_ts = channel_id, thread_ts, message_ts
+        self.user_id = user_id
+        self.private_notices = private_notices
+
+    def working(self) -> None:
+        quietly(self.client.reactions_add, channel=self.channel_id, timestamp=self.message_ts, name=WORKING_EMOJI)
+
+    def send(self, reply: Reply) -> str | None:
+        text, reply_blocks = render(reply)
+        if reply.is_answer:
+            marker = blocks.answer_marker(reply.conversation_id)
+            return post_once(self.client, channel=self.channel_id, thread_ts=self.thread_ts, text=text,
+                             blocks=reply_blocks, marker=marker)
+        if self.private_notices:  # a warning about a secret should not draw the channel's attention to it
+            self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, thread_ts=self.thread_ts,
+                                           text=text, blocks=reply_blocks)
+            return None
+        return self.client.chat_postMessage(channel=self.channel_id, thread_ts=self.thread_ts, text=text,
+                                            blocks=reply_blocks)["ts"]
+
+    def finished(self) -> None:
+        quietly(self.client.reactions_remove, channel=self.channel_id, timestamp=self.message_ts,
+                name=WORKING_EMOJI)
+
+
+class ResponseUrlReplier:
+    """Answers a slash command to the asker only, through the command's response_url."""
+
+    def __init__(self, response_url: str):
+        self.response_url = response_url
+
+    def working(self) -> None:
+        """The command's ack already said "Looking it up…"."""
+
+    def send(self, reply: Reply) -> str | None:
+        text, reply_blocks = render(reply, echo_question=True)
+        respond(self.response_url, text, reply_blocks)
+        return None
+
+    def finished(self) -> None:
+        """Nothing to take down."""
+
+
+def respond(response_url: str, text: str, reply_blocks: list[dict] | None = None) -> None:
+    """Post an ephemeral message to a response_url (slash commands, button clicks)."""
+    webhook = WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers())
+    response = webhook.send(text=text, blocks=reply_blocks, response_type="ephemeral", replace_original=False)
+    if response.status_code != 200:
+        raise RuntimeError(f"response_url answered HTTP {response.status_code}: {response.body[:200]}")
+
+
+def quietly(call, **kwargs) -> None:
+    """Make a call whose failure must not stop an answer (the 👀 reaction); log why it failed."""
+    try:
+        call(**kwargs)
+    except (SlackApiError, *UNANSWERED, URLError) as exc:
+        log.info("%s failed: %s", getattr(call, "__name__", "call"), _reason(exc))
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or exc.response.status_code)
+    return type(exc).__name__
