@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     rollout_report_channel: str | None = None
     rollout_escalation_sla_minutes: int = 30
 
+    # Scheduler and announcements (issue 6)
+    rollout_timezone: str = "UTC"  # default for --tz, plan files and ack deadlines
+    rollout_misfire_grace_seconds: int = 300  # a run missed by more than this (downtime) is recorded as missed
+    rollout_scheduler_poll_seconds: float = 1.0  # how soon a running scheduler sees changes from other processes
+    rollout_scheduler_lease_seconds: float = 15.0  # a dead scheduler's runs are taken over after this long
+    rollout_send_rate: float = 10.0  # messages per second, across all channels, for announcement fan-out
+    rollout_send_workers: int = 8  # concurrent chat.postMessage calls during a fan-out
+
     @property
     def data_dir(self) -> Path:
         return self.rollout_data_dir

@@ -103,3 +103,8 @@ class Interaction(Base):
     user_id: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+# Registers the communication tables (announcements, runs, campaigns ...) on Base.metadata, so migrations and
+# model/migration comparisons see every table. At the bottom: that module builds on Base above.
+from bot.store import comms as _comms  # noqa: E402,F401
