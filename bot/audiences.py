@@ -1,0 +1,167 @@
+"""Who an announcement reaches: a target is a channel id, a user group handle (each member gets a DM), `pilot` (the
+pilot cohort) or a user id. Each kind is one small `Audience` in the registry below; adding one is adding a class."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.comms_errors import BadTarget
+
+
+class Directory(Protocol):
+    """What audiences need to know about the workspace (Slack in production, a fake in tests)."""
+
+    def channel_problem(self, channel_id: str) -> str | None:
+        """Why the bot cannot post to this channel (e.g. "channel_not_found"), or None."""
+
+    def user_problem(self, user_id: str) -> str | None:
+        """Why the bot cannot DM this user, or None."""
+
+    def usergroup_members(self, handle: str) -> list[str] | None:
+        """Member user ids of the user group with this handle (or id); None if there is no such group."""
+
+    def channel_members(self, channel_id: str) -> list[str]:
+        """Member user ids of a channel."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A parsed target: its kind and its value (an id or a handle)."""
+
+    kind: str
+    value: str
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Audience(Protocol):
+    """One kind of target."""
+
+    kind: str
+
+    def parse(self, text: str) -> str | None:
+        """The target's value if `text` is one of these, else None."""
+
+    def problem(self, value: str, directory: Directory) -> str | None:
+        """Why this target cannot be used, or None."""
+
+    def recipients(self, value: str, directory: Directory, pilot: Callable[[], list[str]], people: bool) -> list[str]:
+        """Where messages go: channel ids or user ids (`people`: always user ids, e.g. a channel's members)."""
+
+
+AUDIENCES: list[Audience] = []
+
+
+def audience(cls: type) -> type:
+    """Register an audience kind (order matters: the first that parses a target owns it)."""
+    AUDIENCES.append(cls())
+    return cls
+
+
+@audience
+class PilotCohort:
+    kind = "pilot"
+
+    def parse(self, text: str) -> str | None:
+        return "pilot" if text.lower() == "pilot" else None
+
+    def problem(self, value: str, directory: Directory) -> str | None:
+        return None  # an empty cohort is allowed: people are added until the day it is sent
+
+    def recipients(self, value, directory, pilot, people):
+        return pilot()
+
+
+@audience
+class Channel:
+    kind = "channel"
+    pattern = re.compile(r"[CG][A-Z0-9]{6,}")
+
+    def parse(self, text: str) -> str | None:
+        return text if self.pattern.fullmatch(text) else None
+
+    def problem(self, value: str, directory: Directory) -> str | None:
+        if problem := directory.channel_problem(value):
+            return f"channel {value} can't be used ({problem}): check the id and invite Rollout to the channel"
+        return None
+
+    def recipients(self, value, directory, pilot, people):
+        return directory.channel_members(value) if people else [value]
+
+
+@audience
+class User:
+    kind = "user"
+    pattern = re.compile(r"[UW][A-Z0-9]{6,}")
+
+    def parse(self, text: str) -> str | None:
+        return text if self.pattern.fullmatch(text) else None
+
+    def problem(self, value: str, directory: Directory) -> str | None:
+        if problem := directory.user_problem(value):
+            return f"user {value} can't be sent a DM ({problem})"
+        return None
+
+    def recipients(self, value, directory, pilot, people):
+        return [value]
+
+
+@audience
+class UserGroup:
+    kind = "usergroup"
+    pattern = re.compile(r"@?([a-z0-9][a-z0-9._-]{0,79}|S[A-Z0-9]{6,})")
+
+    def parse(self, text: str) -> str | None:
+        match = self.pattern.fullmatch(text)
+        return match.group(1) if match else None
+
+    def problem(self, value: str, directory: Directory) -> str | None:
+        if directory.usergroup_members(value) is None:
+            return f"there is no user group '{value}' in this workspace (use its handle, as in @{value})"
+        return None
+
+    def recipients(self, value, directory, pilot, people):
+        return directory.usergroup_members(value) or []
+
+
+def parse_target(text: str) -> Target:
+    """A target from its text; BadTarget saying what a target can be."""
+    text = (text or "").strip()
+    for kind in AUDIENCES:
+        if (value := kind.parse(text)) is not None:
+            return Target(kind.kind, value)
+    hint = " (use the channel's id, e.g. C0123456789, not its name)" if text.startswith("#") else ""
+    raise BadTarget(f"'{text}' is not a target{hint}: use a channel id (C…), a user id (U…), a user group handle "
+                    f"or 'pilot'")
+
+
+def parse_targets(texts: Iterable[str]) -> list[Target]:
+    """Targets from texts (each may hold several, separated by commas or spaces), de-duplicated, order kept."""
+    parts = [part for text in texts for part in re.split(r"[\s,]+", text or "") if part]
+    if not parts:
+        raise BadTarget("no target given: use --to with a channel id, a user id, a user group handle or 'pilot'")
+    return list(dict.fromkeys(parse_target(part) for part in parts))
+
+
+def check_targets(targets: Sequence[Target], directory: Directory) -> None:
+    """BadTarget listing every target Slack does not know or Rollout cannot reach."""
+    problems = [p for t in targets if (p := _kind(t).problem(t.value, directory))]
+    if problems:
+        raise BadTarget("; ".join(problems))
+
+
+def resolve(targets: Sequence[Target], directory: Directory, pilot: Callable[[], list[str]],
+            people: bool = False) -> list[tuple[str, str]]:
+    """(recipient, target it came through) pairs, each recipient once, in target order."""
+    found: dict[str, str] = {}
+    for target in targets:
+        for recipient in _kind(target).recipients(target.value, directory, pilot, people):
+            found.setdefault(recipient, str(target))
+    return list(found.items())
+
+
+def _kind(target: Target) -> Audience:
+    return next(a for a in AUDIENCES if a.kind == target.kind)

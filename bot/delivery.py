@@ -1,0 +1,148 @@
+"""Slack for deployment communications: posting paced messages, finding a message again by its delivery marker,
+and answering the audience directory's questions. The only comms module that imports slack_sdk."""
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.pacing import SendPacer
+from jobs.delivery import Posted, SendFailed
+
+log = logging.getLogger(__name__)
+DEFAULT_API_URL = "https://slack.com/api/"
+RATE_LIMIT_RETRIES = 10
+TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+                              "request_timeout"})
+HISTORY_LOOKBACK_SECONDS = 120
+
+
+class PacedRateLimitHandler(RateLimitErrorRetryHandler):
+    """On 429, every sender of the process waits Retry-After (not just this thread), then this one retries."""
+
+    def __init__(self, pacer: SendPacer, max_retry_count: int = RATE_LIMIT_RETRIES):
+        super().__init__(max_retry_count=max_retry_count)
+        self.pacer = pacer
+        self._throttled = itertools.count()
+        self.throttled = 0
+
+    def prepare_for_next_attempt(self, *, state, request, response=None, error=None) -> None:
+        if response is None:
+            raise error  # type: ignore[misc]
+        retry_after = _retry_after(response.headers)
+        self.throttled = next(self._throttled) + 1
+        log.info("Slack answered 429: every sender waits %.0f s (Retry-After)", retry_after)
+        self.pacer.pause(retry_after)
+        self.pacer.acquire()
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
+class SlackDelivery:
+    """Posts messages within Slack's limits and looks them up again; also the audiences' `Directory`."""
+
+    def __init__(self, token: str, api_url: str | None, pacer: SendPacer, timeout: int = 30):
+        base_url = (api_url or DEFAULT_API_URL).rstrip("/") + "/"
+        self.pacer = pacer
+        self.rate_limits = PacedRateLimitHandler(pacer)
+        # Posts are never retried on a broken connection: Slack may have posted it. `SendFailed.unknown` instead.
+        self.poster = WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[self.rate_limits])
+        self.reader = WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=5)])
+        self._groups: dict[str, str] | None = None
+        self._lock = threading.Lock()
+
+    # -- posting -----------------------------------------------------------------------------------------------
+
+    def post(self, recipient: str, text: str, blocks: list[dict]) -> Posted:
+        """Post to a channel, or DM a user (by user id); SendFailed says whether to retry."""
+        self.pacer.acquire(recipient)
+        try:
+            response = self.poster.chat_postMessage(channel=recipient, text=text, blocks=blocks, unfurl_links=False)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+            transient = error in TRANSIENT_ERRORS or exc.response.status_code >= 500
+            raise SendFailed(error, permanent=not transient, unknown=exc.response.status_code >= 500) from exc
+        except OSError as exc:  # URLError, timeouts, resets: it may have been posted
+            raise SendFailed(f"connection: {exc}", permanent=False, unknown=True) from exc
+        return Posted(response["channel"], response["ts"])
+
+    def find(self, recipient: str, marker: str, since: datetime) -> Posted | None:
+        """The message carrying block `marker` posted to `recipient` since `since`, if Slack has it."""
+        channel = self._channel_for(recipient)
+        oldest = f"{since.timestamp() - HISTORY_LOOKBACK_SECONDS:.6f}"
+        cursor = None
+        while True:
+            page = self.reader.conversations_history(channel=channel, oldest=oldest, limit=200, cursor=cursor)
+            for message in page.get("messages", []):
+                if any(block.get("block_id") == marker for block in message.get("blocks") or []):
+                    return Posted(channel, message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+
+    def _channel_for(self, recipient: str) -> str:
+        if recipient[:1] in ("U", "W"):
+            return self.reader.conversations_open(users=recipient)["channel"]["id"]
+        return recipient
+
+    # -- the audiences' Directory ------------------------------------------------------------------------------
+
+    def channel_problem(self, channel_id: str) -> str | None:
+        """Why the bot cannot post to this channel, or None."""
+        try:
+            channel = self.reader.conversations_info(channel=channel_id)["channel"]
+        except SlackApiError as exc:
+            return str(exc.response.get("error"))
+        if channel.get("is_archived"):
+            return "is_archived"
+        return None
+
+    def user_problem(self, user_id: str) -> str | None:
+        """Why the bot cannot DM this user, or None."""
+        try:
+            user = self.reader.users_info(user=user_id)["user"]
+        except SlackApiError as exc:
+            return str(exc.response.get("error"))
+        if user.get("deleted"):
+            return "account_inactive"
+        return "is_bot" if user.get("is_bot") else None
+
+    def usergroup_members(self, handle: str) -> list[str] | None:
+        """Members of the user group with this handle (or id); None if there is none."""
+        group_id = self._usergroup_id(handle)
+        if group_id is None:
+            return None
+        return list(self.reader.usergroups_users_list(usergroup=group_id)["users"])
+
+    def channel_members(self, channel_id: str) -> list[str]:
+        """Member user ids of a channel, every page."""
+        members, cursor = [], None
+        while True:
+            page = self.reader.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
+            members += page["members"]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+
+    def _usergroup_id(self, handle: str) -> str | None:
+        with self._lock:
+            if self._groups is None or handle not in self._groups:
+                groups = self.reader.usergroups_list()["usergroups"]
+                self._groups = {g["handle"]: g["id"] for g in groups} | {g["id"]: g["id"] for g in groups}
+            return self._groups.get(handle)
+
+
+def _retry_after(headers: dict) -> float:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value[0] if isinstance(value, list) else value)
+            except (TypeError, ValueError):
+                break
+    return 1.0

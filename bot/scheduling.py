@@ -1,0 +1,128 @@
+"""Deployment communications wired from Settings: the stores, Slack, the services the CLI and Slack listeners use,
+and `start_scheduler(settings)` for `rollout scheduler` and `rollout serve`."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from bot.acknowledgements import AckService
+from bot.announcements import AnnouncementService
+from bot.comms_errors import CommsError
+from bot.delivery import SlackDelivery
+from bot.pacing import SendPacer
+from bot.settings import Settings
+from bot.store import make_engine, migrate, session_factory
+from bot.store.ack_store import AckStore
+from bot.store.announcement_store import AnnouncementStore, PilotCohort
+from bot.store.models import utc_now
+from bot.store.runs import Leases, RunLog
+from jobs.dispatch import JobContext
+from jobs.schedule import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Comms:
+    """The communication services of one process, sharing one engine and one Slack connection."""
+
+    settings: Settings
+    engine: Engine
+    runs: RunLog
+    pilot: PilotCohort
+    slack: SlackDelivery | None
+    announcements: AnnouncementService
+    acknowledgements: AckService
+    clock: Callable[[], datetime]
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        return self.settings.admin_ids
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+
+def open_comms(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Comms:
+    """Migrate the database and build the services (Slack only if SLACK_BOT_TOKEN is set)."""
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    runs, pilot = RunLog(sessions), PilotCohort(sessions)
+    slack = slack_delivery(settings)
+    tz = settings.rollout_timezone
+    return Comms(settings, engine, runs, pilot, slack,
+                 AnnouncementService(AnnouncementStore(sessions), runs, slack, clock, tz),
+                 AckService(AckStore(sessions), runs, slack, pilot, clock, tz), clock)
+
+
+def slack_delivery(settings: Settings) -> SlackDelivery | None:
+    """Slack with the fan-out's pacing, or None without a bot token."""
+    if not settings.slack_bot_token:
+        return None
+    return SlackDelivery(settings.slack_bot_token, settings.slack_api_url, SendPacer(settings.rollout_send_rate))
+
+
+class SchedulerHandle:
+    """A running scheduler; `.shutdown()` stops it, gives its lease up and closes its connections."""
+
+    def __init__(self, scheduler: Scheduler, pool: ThreadPoolExecutor, comms: Comms):
+        self.scheduler, self._pool, self._comms = scheduler, pool, comms
+
+    @property
+    def holder(self) -> str:
+        return self.scheduler.ctx.holder
+
+    def shutdown(self) -> None:
+        """Stop claiming runs and firing triggers; an unfinished fan-out resumes in the next scheduler."""
+        self.scheduler.shutdown()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._comms.close()
+
+
+def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now) -> SchedulerHandle:
+    """Run scheduled jobs in this process until `.shutdown()` (for `rollout scheduler` and `rollout serve`)."""
+    comms = open_comms(settings, clock)
+    if comms.slack is None:
+        raise CommsError("the scheduler sends Slack messages: set SLACK_BOT_TOKEN (and SLACK_API_URL for a test "
+                         "server)")
+    sessions = session_factory(comms.engine)
+    pool = ThreadPoolExecutor(settings.rollout_send_workers, thread_name_prefix="rollout-send")
+    ctx = JobContext(
+        runs=comms.runs, announcements=AnnouncementStore(sessions), acks=AckStore(sessions), pilot=comms.pilot,
+        directory=comms.slack, sender=comms.slack, pool=pool, holder=holder_name(),
+        lease=timedelta(seconds=settings.rollout_scheduler_lease_seconds),
+        grace=timedelta(seconds=settings.rollout_misfire_grace_seconds), clock=clock,
+        report=reporter(comms.slack, settings.rollout_report_channel))
+    scheduler = Scheduler(comms.engine, ctx, Leases(sessions), poll=settings.rollout_scheduler_poll_seconds)
+    log.info("scheduler %s starting on %s", ctx.holder, comms.engine.url.render_as_string(hide_password=True))
+    return SchedulerHandle(scheduler.start(), pool, comms)
+
+
+def holder_name() -> str:
+    """This process, as a lease holder: host, pid and a random suffix (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def reporter(slack: SlackDelivery, channel: str | None) -> Callable[[str], None]:
+    """Tell the admins: a warning in the log, and a message in ROLLOUT_REPORT_CHANNEL when it is set."""
+
+    def report(text: str) -> None:
+        log.warning("%s", text)
+        if channel:
+            try:
+                slack.post(channel, f":warning: {text}", [{"type": "section", "text": {"type": "mrkdwn",
+                                                                                    "text": f":warning: {text}"}}])
+            except Exception:
+                log.exception("could not post the report to %s", channel)
+
+    return report

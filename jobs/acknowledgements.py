@@ -1,0 +1,40 @@
+"""Acknowledgement jobs: ask each member of a campaign to accept the policy, then remind those who have not."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.comms_blocks import ack_request_message
+from bot.store.comms import ScheduledRun
+from jobs.delivery import fan_out
+from jobs.dispatch import JobContext, Outcome
+
+
+def send_requests(ctx: JobContext, run: ScheduledRun, now: datetime) -> Outcome:
+    """DM every member the summary, the link and the accept button (members were fixed when the campaign began)."""
+    campaign = ctx.acks.get(int(run.ref))
+    if campaign is None or campaign.status != "active":
+        return Outcome("done", "campaign closed before its requests were sent; nothing sent")
+    payload = ctx.runs.freeze_payload(run.id, ack_request_message(campaign))
+    if not run.resolved:
+        ctx.runs.resolve(run.id, [(m.user_id, m.team) for m in ctx.acks.members(campaign.id)], now)
+    report = fan_out(ctx, run, payload, wanted=_not_accepted(ctx, campaign.id))
+    return Outcome(report.status, report.line())
+
+
+def send_reminders(ctx: JobContext, run: ScheduledRun, now: datetime) -> Outcome:
+    """Remind only members who have not accepted, and only before the deadline."""
+    campaign = ctx.acks.get(int(run.ref))
+    if campaign is None or campaign.status != "active":
+        return Outcome("done", "campaign closed; no reminders")
+    if not run.resolved and now >= campaign.deadline:
+        return Outcome("done", "deadline passed; no reminders")
+    payload = ctx.runs.freeze_payload(run.id, ack_request_message(campaign, reminder=True))
+    if not run.resolved:
+        ctx.runs.resolve(run.id, [(m.user_id, m.team) for m in ctx.acks.not_accepted(campaign.id)], now)
+    report = fan_out(ctx, run, payload, wanted=_not_accepted(ctx, campaign.id))
+    return Outcome(report.status, report.line())
+
+
+def _not_accepted(ctx: JobContext, campaign_id: int):
+    """Checked just before each send: someone who accepted a moment ago is skipped."""
+    return lambda user_id: not ctx.acks.has_accepted(campaign_id, user_id)

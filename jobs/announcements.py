@@ -1,0 +1,23 @@
+"""The announcement job: send an announcement's message to everyone its targets reach at run time."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.audiences import parse_targets, resolve
+from bot.comms_blocks import announcement_message
+from bot.store.comms import ScheduledRun
+from jobs.delivery import fan_out
+from jobs.dispatch import JobContext, Outcome
+
+
+def send_announcement(ctx: JobContext, run: ScheduledRun, now: datetime) -> Outcome:
+    """Freeze the message, resolve the audience once, then fan out (resuming where an earlier attempt stopped)."""
+    announcement = ctx.announcements.get(run.ref)
+    if announcement is None or (announcement.status == "cancelled" and not run.resolved):
+        return Outcome("done", "cancelled before it was sent; nothing sent")
+    payload = ctx.runs.freeze_payload(run.id, announcement_message(announcement.text))
+    if not run.resolved:
+        targets = parse_targets(announcement.targets)
+        ctx.runs.resolve(run.id, resolve(targets, ctx.directory, ctx.pilot.members), now)
+    report = fan_out(ctx, run, payload)
+    return Outcome(report.status, report.line())

@@ -1,0 +1,144 @@
+"""Runs recorded in the database are claimed here, one process at a time under a lease, and handed to their job
+kind's function. A process that dies mid-run stops renewing its leases; another (or its restart) takes the run over
+and the deliveries already settled are not sent again."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.audiences import Directory
+from bot.store.ack_store import AckStore
+from bot.store.announcement_store import AnnouncementStore, PilotCohort
+from bot.store.comms import ScheduledRun
+from bot.store.runs import RunLog
+from jobs.delivery import Interrupted, Sender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: "done", "failed" or "missed", and a line saying what happened."""
+
+    status: str
+    detail: str
+
+
+@dataclass
+class JobContext:
+    """Everything job functions use; built once per process (bot/scheduling.py) and handed in."""
+
+    runs: RunLog
+    announcements: AnnouncementStore
+    acks: AckStore
+    pilot: PilotCohort
+    directory: Directory
+    sender: Sender
+    pool: ThreadPoolExecutor  # the fan-out's senders
+    holder: str  # this process, as lease holder
+    lease: timedelta
+    grace: timedelta
+    clock: Callable[[], datetime]
+    report: Callable[[str], None]  # tell the admins (log, and the report channel when there is one)
+    stopping: threading.Event = field(default_factory=threading.Event)  # set on shutdown: leave runs to resume
+
+
+JobKind = Callable[[JobContext, ScheduledRun, datetime], Outcome]
+
+
+class Dispatcher:
+    """Worker threads that claim due runs (or runs whose owner died) and run them; one heartbeat renews leases."""
+
+    def __init__(self, ctx: JobContext, kinds: Mapping[str, JobKind], workers: int = 4, poll: float = 1.0):
+        self.ctx, self.kinds, self.poll = ctx, dict(kinds), poll
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._work, name=f"rollout-runs-{n}", daemon=True)
+                         for n in range(workers)]
+        self._threads.append(threading.Thread(target=self._heartbeat, name="rollout-run-leases", daemon=True))
+
+    def start(self) -> Dispatcher:
+        """Start claiming runs."""
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def wake(self) -> None:
+        """Look for runs now (the scheduler just recorded some)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop claiming; runs in progress stop after the sends under way and are left for the next process."""
+        self.ctx.stopping.set()
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def run_once(self) -> bool:
+        """Claim and run one run if there is one; True if it did."""
+        now = self.ctx.clock()
+        for run_id in self.ctx.runs.claimable(now, limit=len(self._threads) * 2):
+            run = self.ctx.runs.claim(run_id, self.ctx.holder, now, self.ctx.lease)
+            if run is not None:
+                self.execute(run)
+                return True
+        return False
+
+    def execute(self, run: ScheduledRun) -> Outcome:
+        """Run a claimed run with its kind's function and record how it ended."""
+        now = self.ctx.clock()
+        try:
+            outcome = self._outcome(run, now)
+        except Interrupted:
+            self.ctx.runs.release(run.id, self.ctx.holder, self.ctx.clock())
+            log.info("%s run at %s: left for the next scheduler to resume", run.job_id, run.run_time.isoformat())
+            return Outcome("running", "interrupted by shutdown")
+        except Exception as exc:
+            log.exception("%s run at %s failed", run.job_id, run.run_time.isoformat())
+            outcome = Outcome("failed", f"error: {exc}"[:500])
+        self.ctx.runs.finish(run.id, self.ctx.holder, outcome.status, outcome.detail, self.ctx.clock())
+        log.info("%s run at %s: %s (%s)", run.job_id, run.run_time.isoformat(), outcome.status, outcome.detail)
+        if outcome.status == "missed":
+            self.ctx.report(f"{run.job_id}: the run due {run.run_time.isoformat()} was missed ({outcome.detail})")
+        return outcome
+
+    def _outcome(self, run: ScheduledRun, now: datetime) -> Outcome:
+        late = now - run.run_time
+        if not run.resolved and late > self.ctx.grace:  # nothing sent yet, and too late to start now
+            return Outcome("missed", f"{_duration(late)} late, beyond the {_duration(self.ctx.grace)} grace period")
+        kind = self.kinds.get(run.kind)
+        if kind is None:
+            return Outcome("failed", f"no job kind '{run.kind}' in this version of Rollout")
+        return kind(self.ctx, run, now)
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.run_once():
+                    continue
+            except Exception:  # the database went away for a moment: keep the worker alive
+                log.exception("could not claim runs; trying again in %.0f s", self.poll)
+            self._wake.wait(self.poll)
+            self._wake.clear()
+
+    def _heartbeat(self) -> None:
+        interval = self.ctx.lease.total_seconds() / 3
+        while not self._stop.wait(interval):
+            try:
+                self.ctx.runs.renew(self.ctx.holder, self.ctx.clock(), self.ctx.lease)
+            except Exception:
+                log.exception("could not renew run leases")
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

@@ -1,0 +1,126 @@
+"""Fixtures for deployment communications: a migrated database (SQLite and PostgreSQL), a fake Slack that knows
+which channels and users exist, a controllable clock, and the services and scheduler over them."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.settings import Settings
+from bot.store import make_engine, migrate, session_factory
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_methods import error
+
+ROOT = Path(__file__).resolve().parents[2]
+TEAMS = {"pilot-team": ["U0ALICE", "U0BOB"], "engineering": ["U0BOB", "U0CAROL", "U0DAN"]}
+CHANNELS = {"C0GENERAL": ["U0ALICE", "U0BOB", "U0EVE"], "C0ANNOUNCE": ["U0ALICE"]}
+
+
+class StrictSlack(FakeSlack):
+    """The fake Slack, answering channel_not_found / user_not_found for ids the test never created, as Slack does."""
+
+    def _answer(self, method: str, params: dict, token: str | None) -> dict:
+        ws = self.workspace
+        if method in ("conversations.info", "conversations.members") and params.get("channel") not in ws.channels:
+            return error("channel_not_found")
+        if method == "users.info" and params.get("user") not in ws.users:
+            return error("user_not_found")
+        return super()._answer(method, params, token)
+
+    def posts(self, ok_only: bool = True) -> list:
+        """Every chat.postMessage that Slack accepted (or all of them)."""
+        return [c for c in self.calls_to("chat.postMessage") if c.ok or not ok_only]
+
+    def posted_to(self) -> list[str]:
+        """The channel (or user) of each accepted post, in order."""
+        return [c.params["channel"] for c in self.posts()]
+
+
+@pytest.fixture
+def slack() -> Iterator[StrictSlack]:
+    with StrictSlack(usergroups=TEAMS) as fake:
+        for channel, members in CHANNELS.items():
+            fake.workspace.add_channel(channel, members=members)
+        for user in {u for members in [*TEAMS.values(), *CHANNELS.values()] for u in members} | {"U0ADMIN"}:
+            fake.workspace.add_user(user)
+        yield fake
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def advance(self, **delta) -> datetime:
+        with self._lock:
+            self.now += timedelta(**delta)
+            return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def settings_for(db_url: str, slack: FakeSlack, tmp_path: Path, **overrides) -> Settings:
+    """Settings for a test: its database, the fake Slack, quick polls and short leases."""
+    values = dict(database_url=db_url, slack_bot_token="xoxb-test", slack_api_url=slack.base_url,
+                  rollout_data_dir=tmp_path / "data", rollout_scheduler_poll_seconds=0.3,
+                  rollout_scheduler_lease_seconds=3, rollout_misfire_grace_seconds=60, rollout_send_rate=50,
+                  rollout_timezone="Europe/London", rollout_admins="U0ADMIN")
+    return Settings(_env_file=None, **(values | overrides))
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The same settings as environment variables, for a `rollout` subprocess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROLLOUT_", "SLACK_", "DATABASE_"))}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[name.upper()] = str(value)
+    return env | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ROLLOUT_LOG_LEVEL": "INFO"}
+
+
+def start_rollout(settings: Settings, *args: str, cwd: Path) -> subprocess.Popen:
+    """`rollout <args>` in a real process with these settings (no .env: it runs in `cwd`)."""
+    return subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", *args], cwd=cwd,
+                            env=environment(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def job_context(engine: Engine, slack: FakeSlack, clock, **overrides):
+    """A JobContext over the test database and the fake Slack (the scheduler's, built by hand)."""
+    from bot.delivery import SlackDelivery
+    from bot.pacing import SendPacer
+    from bot.store.ack_store import AckStore
+    from bot.store.announcement_store import AnnouncementStore, PilotCohort
+    from bot.store.runs import RunLog
+    from jobs.dispatch import JobContext
+
+    sessions = session_factory(engine)
+    delivery = SlackDelivery("xoxb-test", slack.base_url, SendPacer(overrides.pop("rate", 200), channel_interval=0))
+    values = dict(runs=RunLog(sessions), announcements=AnnouncementStore(sessions), acks=AckStore(sessions),
+                  pilot=PilotCohort(sessions), directory=delivery, sender=delivery,
+                  pool=ThreadPoolExecutor(8), holder="test-holder", lease=timedelta(seconds=30),
+                  grace=timedelta(seconds=60), clock=clock, report=lambda text: None)
+    return JobContext(**(values | overrides))
