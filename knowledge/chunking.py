@@ -169,23 +169,12 @@ def merge_short_sections(sections: list[Section], min_chars: int = MIN_SECTION_C
 
 
 def _join(first: Section, second: Section) -> Section:
-    if first.path == second.path[:len(first.path)]:  # a parent's short intro leads into its first child
-        return Section(second.path, f"{first.text}\n\n{second.text}")
-    if second.path == first.path[:len(second.path)]:
-        return Section(first.path, f"{first.text}\n\n{second.text}")
-    label = second.path[-1] if second.path else ""
-    first_text = f"{first.path[-1]}:\n\n{first.text}" if first.path else first.text
-    second_text = f"{label}:\n\n{second.text}" if label else second.text
-    return Section(_common_path(first.path, second.path), f"{first_text}\n\n{second_text}")
-
-
-def _common_path(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
-    common = []
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        common.append(x)
-    return tuple(common)
+    """One section from two neighbours: cited under the longer one's path, the other's heading kept as a line."""
+    keep, other = (first, second) if len(first.text) >= len(second.text) else (second, first)
+    def text_of(section: Section) -> str:
+        heading = section.path[-1] if section is other and section.path else None
+        return f"{heading}:\n\n{section.text}" if heading and heading not in keep.path else section.text
+    return Section(keep.path, f"{text_of(first)}\n\n{text_of(second)}")
 
 
 def chunk_document(doc_key: str, title: str, text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[Chunk]:

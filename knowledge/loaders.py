@@ -81,11 +81,17 @@ def _title(text: str, metadata: dict, path: Path) -> str:
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
+# Some generators omit the opening fence: `key: value` lines from the first line, closed by a `---` line.
+_OPEN_FRONT_MATTER = re.compile(r"\A([A-Za-z_][\w-]*:[^\n]*\n(?:.*?\n)??)---[ \t]*(?:\n|\Z)", re.DOTALL)
+
+
 def split_front_matter(text: str) -> tuple[str, dict]:
     """Split YAML front matter from a Markdown body; malformed front matter is kept as body text."""
-    match = _FRONT_MATTER.match(text.lstrip("\ufeff"))
-    if not match:
+    match = _FRONT_MATTER.match(text.lstrip("\ufeff")) or _OPEN_FRONT_MATTER.match(text.lstrip("\ufeff"))
+    if not match or match.group(1).count("\n") > 60:
         return text, {}
+    if match.re is _OPEN_FRONT_MATTER and len(re.findall(r"^[A-Za-z_][\w-]*:", match.group(1), re.M)) < 2:
+        return text, {}  # one "Note: ..." line above a rule is prose, not front matter
     try:
         data = yaml.safe_load(match.group(1))
     except yaml.YAMLError:

@@ -56,6 +56,20 @@ def test_front_matter_after_a_byte_order_mark_is_read():
     assert body == "Body.\n"
 
 
+def test_front_matter_without_an_opening_fence_is_read():
+    """Some generators (e.g. comply's SOC 2 templates) start with `key: value` lines closed by `---`."""
+    body, metadata = split_front_matter("name: Cyber Risk Policy\nacronym: CRP\n---\n\n# Purpose\n\nText.\n")
+
+    assert metadata == {"name": "Cyber Risk Policy", "acronym": "CRP"}
+    assert body.strip().startswith("# Purpose")
+
+
+def test_one_label_line_above_a_rule_is_prose_not_front_matter():
+    text = "Note: read this first\n---\nThe policy.\n"
+
+    assert split_front_matter(text) == (text, {})
+
+
 def test_suffixes_are_matched_case_insensitively(tmp_path):
     path = tmp_path / "UPPER.MD"
     path.write_text("# Upper\n\nText.\n")
