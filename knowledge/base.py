@@ -50,6 +50,12 @@ class KnowledgeBase:
         index = KnowledgeIndex(Path(data_dir), shared_embedder(embedding_model), chroma_url)
         return cls(index, make_answerer(answerer, **answerer_options))
 
+    def warm_up(self) -> "KnowledgeBase":
+        """Load the model and the lexical index now, so the first question is as fast as the rest."""
+        self.index.embedder.load()
+        self.index.lexical()
+        return self
+
     def ingest(self, paths: Sequence[Path], prune: bool = False, **options) -> IngestSummary:
         return Ingestor(self.index, max_chars=self.max_chars, **options).run(list(paths), prune=prune)
 

@@ -8,6 +8,8 @@ from functools import lru_cache
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from knowledge.errors import KnowledgeError
+
 BATCH_SIZE = 32  # measured here: faster than 128 for MiniLM on 2 cores
 
 
@@ -22,18 +24,17 @@ class Embedder(Embeddings):
     """A sentence-transformers model loaded offline, usable directly and as a langchain Embeddings."""
 
     def __init__(self, model: str | None = None):
-        # Never reach for a model hub: everything we load ships on disk.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
         self.model_name = model or default_model_path()
         self._default = model is None
-        self._model = SentenceTransformer(self.model_name, device="cpu", local_files_only=True)
+        self._model = None  # loaded on first use: commands that never embed (e.g. `rollout sources`) stay instant
         self._lock = threading.Lock()  # torch modules are not safe to call from many threads at once
+
+    def load(self):
+        """Load the model now (offline); a bad model path is a KnowledgeError naming it."""
+        with self._lock:
+            if self._model is None:
+                self._model = _load_model(self.model_name)
+        return self._model
 
     @property
     def name(self) -> str:
@@ -44,8 +45,9 @@ class Embedder(Embeddings):
 
     def encode(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         """Unit-length float32 vectors, one per text."""
+        model = self._model or self.load()
         with self._lock:
-            vectors = self._model.encode(
+            vectors = model.encode(
                 texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
                 show_progress_bar=False,
             )
@@ -56,6 +58,20 @@ class Embedder(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode([text])[0].tolist()
+
+
+def _load_model(name: str):
+    # Never reach for a model hub: everything we load ships on disk.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(name, device="cpu", local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise KnowledgeError(f"cannot load the embedding model '{name}' (ROLLOUT_EMBEDDING_MODEL): {exc}") from exc
 
 
 @lru_cache(maxsize=4)
