@@ -202,3 +202,7 @@ def start(obj: Context):
                "See README, 'Create the Slack app in two minutes', to run Rollout in Slack.\n")
     run = main.get_command(click.get_current_context(), "chat")
     click.get_current_context().invoke(run)
+
+
+# The scheduler, announce, plan and ack command groups (deployment communications) register themselves on `main`.
+from bot import cli_comms  # noqa: E402,F401

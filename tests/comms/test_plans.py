@@ -1,0 +1,206 @@
+"""Rollout plans: the shipped example matches the rollout timeline; apply is idempotent; errors name their line."""
+from __future__ import annotations
+
+import re
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.comms_errors import PlanError
+from bot.plans import PlanService
+from bot.store import session_factory
+from bot.store.announcement_store import AnnouncementStore
+from bot.delivery import SlackDelivery
+from bot.pacing import SendPacer
+from tests.comms.conftest import StrictSlack, environment, settings_for
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "knowledge" / "rollout-plan.example.yml"
+TIMELINE = ROOT / "knowledge" / "policies" / "rollout-timeline.md"
+GROUPS = ["ai-enablement", "infosec", "it", "l-and-d", "ai-champions", "people-managers", "engineering",
+          "customer-support", "all-staff"]
+
+
+@pytest.fixture
+def kestrel(slack: StrictSlack) -> StrictSlack:
+    """The fake workspace with Kestrel's channel and user groups."""
+    slack.workspace.add_channel("C0AIANNOUNCE", name="ai-announcements")
+    for group in GROUPS:
+        slack.workspace.add_usergroup(group, [f"U0{group.upper().replace('-', '')[:8]}"])
+    return slack
+
+
+@pytest.fixture
+def plans(engine, kestrel: StrictSlack, clock) -> PlanService:
+    clock.now = datetime(2026, 11, 1, 12, tzinfo=UTC)  # before the whole plan
+    directory = SlackDelivery("xoxb-test", kestrel.base_url, SendPacer(100))
+    return PlanService(AnnouncementStore(session_factory(engine)), directory, clock, "UTC")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "plan.yml"
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+def test_the_example_plan_follows_the_rollout_timeline(plans: PlanService) -> None:
+    name, planned = plans.read(EXAMPLE)
+    timeline = TIMELINE.read_text(encoding="utf-8")
+    by_id = {p.id.removeprefix(f"plan-{name}-"): p for p in planned}
+    starts = {"phase-0": "2026-12-01", "phase-1": "2027-01-18", "phase-2": "2027-04-05", "phase-3": "2027-05-10",
+              "phase-4": "2027-07-05"}
+    for phase, start in starts.items():
+        assert start in timeline
+        assert by_id[f"{phase}-welcome"].at.astimezone().date().isoformat() == start  # first day: welcome DM
+        assert by_id[f"{phase}-monthly-update"].cron == "0 9 1-7 * mon"  # first Monday of every month
+    assert by_id["phase-1-upcoming"].at == datetime(2027, 1, 4, 9, tzinfo=UTC)  # two weeks before, 09:00 GMT
+    assert by_id["phase-3-upcoming"].at == datetime(2027, 4, 26, 8, tzinfo=UTC)  # 09:00 BST
+    assert by_id["phase-1-manager-briefing"].at.date().isoformat() == "2027-01-11"  # one week before
+    assert by_id["phase-3-all-hands"].at.date().isoformat() == "2027-05-06" and "2027-05-06" in timeline
+    assert by_id["phase-1-welcome"].targets == ["pilot"]
+    assert by_id["phase-2-welcome"].targets == ["engineering", "customer-support"]
+    assert "## Phase 1 — Pilot starts on Monday 18 January 2027" in by_id["phase-1-upcoming"].text
+    assert by_id["phase-1-upcoming"].targets == ["C0AIANNOUNCE"]
+
+
+def test_apply_then_apply_again_changes_nothing_and_edits_update_add_and_remove(plans, tmp_path: Path) -> None:
+    first = plans.apply(EXAMPLE)
+    assert (len(first.add), len(first.update), len(first.remove)) == (20, 0, 0)
+    again = plans.apply(EXAMPLE)
+    assert (again.changes, len(again.unchanged)) == (0, 20)
+    assert len(plans.store.list(["scheduled"], plan="kestrel-genai-rollout")) == 20
+
+    edited = EXAMPLE.read_text(encoding="utf-8")
+    edited = edited.replace("start: 2027-04-05", "start: 2027-04-12")  # phase 2 moves a week
+    edited = edited.replace("      - id: all-hands\n", "      - id: all-hands-reminder\n")  # renamed: remove + add
+    path = write(tmp_path, edited)
+    diff = plans.diff(path)
+    assert sorted(p.id.split("-", 4)[-1] for p, _ in diff.update) == [
+        "phase-2-manager-briefing", "phase-2-monthly-update", "phase-2-upcoming", "phase-2-welcome"]
+    assert {tuple(fields) for _, fields in diff.update} >= {("text", "at"), ("starts_at",)}
+    assert [p.id for p in diff.add] == ["plan-kestrel-genai-rollout-phase-3-all-hands-reminder"]
+    assert [a.id for a in diff.remove] == ["plan-kestrel-genai-rollout-phase-3-all-hands"]
+    plans.apply(path)
+    assert plans.diff(path).changes == 0
+    assert plans.store.get("plan-kestrel-genai-rollout-phase-3-all-hands").status == "cancelled"
+    assert plans.store.get("plan-kestrel-genai-rollout-phase-2-welcome").at == datetime(2027, 4, 12, 8, tzinfo=UTC)
+    assert plans.apply(EXAMPLE).changes == 6  # back again: the old one returns, the renamed one goes
+    assert len(plans.store.list(["scheduled"], plan="kestrel-genai-rollout")) == 20
+
+
+def test_messages_already_past_are_left_out_and_listed(plans, tmp_path: Path, clock) -> None:
+    clock.now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    diff = plans.apply(EXAMPLE)
+    assert [p.id for p in diff.past] == ["plan-kestrel-genai-rollout-phase-0-upcoming"]
+    assert "! plan-kestrel-genai-rollout-phase-0-upcoming  once at 2026-11-17 09:00 GMT has passed" in diff.lines()[-2]
+
+
+PLAN_WITH_ERRORS = """
+    plan: Kestrel Rollout
+    timezone: Europe/Leeds
+    phases:
+      - id: pilot
+        name: Pilot
+        start: 2027-01-18
+        audience: [pilot]
+        messages:
+          - id: welcome
+            day: 0
+            time: 9:00
+            text: Welcome!
+          - id: reminder
+            at: 2027-01-20T09:00
+            cron: "0 9 * * mon"
+            text: Reminder
+          - id: weekly
+            cron: "0 25 * * mon"
+            text: Weekly
+          - id: nosuch
+            day: 1
+            time: '09:00'
+            template: no_such_template
+          - id: typo
+            day: 2
+            time: '09:00'
+            txet: oops
+"""
+
+
+def test_schema_errors_name_the_file_line_and_field(plans, tmp_path: Path) -> None:
+    path = write(tmp_path, PLAN_WITH_ERRORS)
+    with pytest.raises(PlanError) as caught:
+        plans.read(path)
+    problems = caught.value.problems
+    assert f"{path}:1: plan: use 1-40 lower-case letters" in problems[0]
+    assert any(p.startswith(f"{path}:11: phases[0].messages[0].time: write the time in quotes") for p in problems)
+    assert any(p.startswith(f"{path}:13: phases[0].messages[1]: give exactly one of 'at'") for p in problems)
+    assert any(p.startswith(f"{path}:27: phases[0].messages[4].txet: unknown field") for p in problems)
+    assert len(problems) == 4  # the semantic checks wait until the schema is right
+
+
+def test_semantic_errors_name_their_lines_too(plans, tmp_path: Path) -> None:
+    text = PLAN_WITH_ERRORS.replace("Kestrel Rollout", "kestrel").replace("time: 9:00", "time: '09:00'")
+    text = text.replace("            cron: \"0 9 * * mon\"\n", "").replace("            txet: oops\n",
+                                                                          "            text: ok\n")
+    path = write(tmp_path, text)
+    with pytest.raises(PlanError) as caught:
+        plans.read(path)
+    problems = caught.value.problems
+    assert any(re.match(rf"{re.escape(str(path))}:17: phases\[0\]\.messages\[2\]\.cron: .*not a valid cron", p)
+               for p in problems), problems
+    assert any(p.startswith(f"{path}:22: phases[0].messages[3].template: template: no prompt 'no_such_template'")
+               for p in problems), problems
+    assert any(p.startswith(f"{path}:2: timezone: unknown time zone 'Europe/Leeds'") for p in problems), problems
+
+
+def test_unknown_targets_and_bad_yaml_are_reported(plans, tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        plan: kestrel
+        phases:
+          - id: p
+            name: P
+            start: 2027-01-18
+            audience: [no-such-group, C0NOSUCH]
+            messages:
+              - {id: hello, day: 0, time: '09:00', text: Hello}
+              - {id: there, day: 1, time: '09:00', text: Hi, to: ['#unknown']}
+    """)
+    with pytest.raises(PlanError) as caught:
+        plans.read(path)
+    assert caught.value.problems[0] == (f"{path}:9: phases[0].messages[1].to: to: #unknown not in the plan's "
+                                        f"'channels' (name: channel id)")
+    path.write_text(path.read_text().replace("      - {id: there, day: 1, time: '09:00', text: Hi, to: ['#unknown']}\n",
+                                             ""), encoding="utf-8")
+    with pytest.raises(PlanError, match="channel C0NOSUCH can't be used.*no user group 'no-such-group'"):
+        plans.read(path)
+    path.write_text("plan: [unclosed\n", encoding="utf-8")
+    with pytest.raises(PlanError, match=rf"{re.escape(str(path))}:2: not valid YAML"):
+        plans.read(path)
+
+
+def test_plan_commands_print_the_diff_apply_and_the_timeline(db_url, kestrel, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = environment(settings_for(db_url, kestrel, tmp_path))
+
+    def rollout(*args):
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+    diff = rollout("plan", "diff", str(EXAMPLE))
+    assert diff.exit_code == 0 and "+ plan-kestrel-genai-rollout-phase-1-welcome  once at 2027-01-18 09:00 GMT  → " \
+                                   "pilot" in diff.stdout
+    applied = rollout("plan", "apply", str(EXAMPLE))
+    assert applied.exit_code == 0 and "Applied kestrel-genai-rollout: 1" in applied.stdout  # 2026-11-17 is past
+    assert "0 added, 0 updated, 0 removed, 19 unchanged" in rollout("plan", "apply", str(EXAMPLE)).stdout
+    shown = rollout("plan", "show").stdout.splitlines()
+    assert shown[0] == "kestrel-genai-rollout"
+    assert shown[1].startswith("  from 2026-12-01        Phase 0 — Preparation · monthly-update")
+    assert "cron '0 9 1-7 * mon' (Europe/London)" in shown[1] and "next 2026-12-07 09:00 GMT" in shown[1]
+    assert shown[2].startswith("  2026-12-01 09:00 GMT   Phase 0 — Preparation · welcome")
+    assert any("Phase 3 — Company-wide · all-hands" in line and "2027-05-06 09:00 BST" in line for line in shown)
+    bad = write(tmp_path, PLAN_WITH_ERRORS)
+    failed = rollout("plan", "apply", str(bad))
+    assert failed.exit_code == 1 and f"{bad}:11: phases[0].messages[0].time" in failed.stderr
