@@ -119,33 +119,31 @@ def _pack(paragraphs: list[str], max_chars: int) -> list[str]:
             pieces.append(paragraph)
         else:
             pieces.extend(_pack_sentences(split_sentences(paragraph), max_chars))
-    chunks: list[str] = []
-    current = ""
-    for piece in pieces:
-        if current and len(current) + 2 + len(piece) > max_chars:
-            chunks.append(current)
-            current = piece
-        else:
-            current = f"{current}\n\n{piece}" if current else piece
-    if current:
-        chunks.append(current)
-    return chunks
+    return _fill(pieces, max_chars, "\n\n")
 
 
 def _pack_sentences(sentences: list[str], max_chars: int) -> list[str]:
-    out: list[str] = []
-    current = ""
+    pieces: list[str] = []
     for sentence in sentences:
         while len(sentence) > max_chars:  # a "sentence" with no punctuation at all
             cut = sentence.rfind(" ", 0, max_chars)
             cut = cut if cut > 0 else max_chars
-            out.append(sentence[:cut])
+            pieces.append(sentence[:cut])
             sentence = sentence[cut:].strip()
-        if current and len(current) + 1 + len(sentence) > max_chars:
+        pieces.append(sentence)
+    return _fill(pieces, max_chars, " ")
+
+
+def _fill(pieces: list[str], max_chars: int, separator: str) -> list[str]:
+    """Join pieces greedily into runs of at most max_chars (a piece is never split here)."""
+    out: list[str] = []
+    current = ""
+    for piece in pieces:
+        if current and len(current) + len(separator) + len(piece) > max_chars:
             out.append(current)
-            current = sentence
+            current = piece
         else:
-            current = f"{current} {sentence}" if current else sentence
+            current = f"{current}{separator}{piece}" if current else piece
     if current:
         out.append(current)
     return out
