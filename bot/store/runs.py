@@ -33,7 +33,9 @@ def insert_ignoring(session: Session, table: Table, rows: Sequence[dict[str, Any
     added = 0
     for start in range(0, len(rows), INSERT_BATCH):
         batch = list(rows[start:start + INSERT_BATCH])
-        added += session.execute(insert(table).values(batch).on_conflict_do_nothing(index_elements=unique)).rowcount
+        # Counted from RETURNING: a multi-row INSERT's rowcount is -1 on psycopg.
+        statement = insert(table).values(batch).on_conflict_do_nothing(index_elements=unique)
+        added += len(session.execute(statement.returning(table.c[unique[0]])).all())
     return added
 
 

@@ -3,9 +3,11 @@ which channels and users exist, a controllable clock, and the services and sched
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -102,10 +104,44 @@ def environment(settings: Settings) -> dict[str, str]:
     return env | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ROLLOUT_LOG_LEVEL": "INFO"}
 
 
-def start_rollout(settings: Settings, *args: str, cwd: Path) -> subprocess.Popen:
-    """`rollout <args>` in a real process with these settings (no .env: it runs in `cwd`)."""
-    return subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", *args], cwd=cwd,
-                            env=environment(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+class RolloutProcess:
+    """`rollout <args>` in a real process with the test's settings (no .env: it runs in `cwd`), its output kept."""
+
+    def __init__(self, settings: Settings, *args: str, cwd: Path):
+        self.process = subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", *args], cwd=cwd,
+                                        env=environment(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        """The first output line containing `text`, waiting for it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if found := next((line for line in self.lines if text in line), None):
+                return found
+            if self.process.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no line with {text!r} in:\n" + "\n".join(self.lines[-40:]))
+
+    def stop(self, timeout: float = 20) -> int:
+        """SIGTERM, as a platform stops a process; returns its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up at all, as in a crash."""
+        self.process.kill()
+        self.process.wait(10)
 
 
 def job_context(engine: Engine, slack: FakeSlack, clock, **overrides):

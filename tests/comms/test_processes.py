@@ -1,0 +1,113 @@
+"""Real `rollout scheduler` processes: two of them send each run once; one killed mid fan-out is resumed by the
+next without duplicates or gaps; changes made from another process take effect within seconds."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.scheduling import open_comms
+from tests.comms.conftest import RolloutProcess, StrictSlack, settings_for
+
+pytestmark = pytest.mark.slow
+
+
+def wait_until(condition, timeout: float = 30, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(step)
+    raise AssertionError(f"not true within {timeout} s")
+
+
+def soon(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+def add_people(slack: StrictSlack, handle: str, count: int) -> list[str]:
+    people = [f"U0P{n:05d}" for n in range(count)]
+    for person in people:
+        slack.workspace.add_user(person)
+    slack.workspace.add_usergroup(handle, people)
+    return people
+
+
+def test_two_schedulers_send_each_run_once(db_url: str, slack: StrictSlack, tmp_path: Path) -> None:
+    settings = settings_for(db_url, slack, tmp_path)
+    people = add_people(slack, "everyone", 30)
+    comms = open_comms(settings)  # migrates before the two processes start
+    schedulers = [RolloutProcess(settings, "scheduler", cwd=tmp_path) for _ in range(2)]
+    try:
+        for scheduler in schedulers:
+            scheduler.wait_for("running")
+        for n in range(8):
+            comms.announcements.schedule(text=f"channel news {n}", at=soon(2 + n * 0.1), targets=["C0GENERAL"])
+        comms.announcements.schedule(text="to everyone", at=soon(2.5), targets=["everyone", "pilot-team"])
+        wait_until(lambda: len(slack.posts()) >= 8 + 32)
+        time.sleep(2)  # anything sent twice would have arrived by now
+        leaders = [s for s in schedulers if any("holding the lease" in line for line in s.lines)]
+    finally:
+        codes = [scheduler.stop() for scheduler in schedulers]
+    sent = Counter((c.params["channel"], c.params["text"]) for c in slack.posts())
+    assert sent == Counter({("C0GENERAL", f"channel news {n}"): 1 for n in range(8)}
+                           | {(person, "to everyone"): 1 for person in [*people, "U0ALICE", "U0BOB"]})
+    assert codes == [0, 0]
+    assert len(leaders) == 1, "\n".join(line for s in schedulers for line in s.lines)  # the other stood by (and shared the sending) until the leader stopped
+    comms.close()
+
+
+def test_a_scheduler_killed_mid_fan_out_is_resumed_without_duplicates_or_gaps(db_url: str, slack: StrictSlack,
+                                                                              tmp_path: Path) -> None:
+    settings = settings_for(db_url, slack, tmp_path, rollout_send_rate=25, rollout_scheduler_lease_seconds=2)
+    people = add_people(slack, "everyone", 80)
+    comms = open_comms(settings)
+    first = RolloutProcess(settings, "scheduler", cwd=tmp_path)
+    first.wait_for("running")
+    announcement = comms.announcements.schedule(text="Phase 3 starts", at=soon(1.5), targets=["everyone"])
+    wait_until(lambda: len(slack.posts()) >= 25)
+    first.kill()
+    sent_before_the_kill = len(slack.posts())
+    second = RolloutProcess(settings, "scheduler", cwd=tmp_path)
+    try:
+        wait_until(lambda: len(set(slack.posted_to())) >= len(people), timeout=60)
+        time.sleep(1.5)
+    finally:
+        assert second.stop() == 0
+    assert 25 <= sent_before_the_kill < len(people)
+    assert Counter(slack.posted_to()) == {person: 1 for person in people}
+    [run] = comms.announcements.history(announcement.id)
+    assert (run.run.status, run.run.detail) == ("done", "80 sent, 0 failed")
+    assert {d.status for d in run.deliveries} == {"sent"}
+    assert any("announcement:" in line and "done" in line for line in second.lines)
+    comms.close()
+
+
+def test_changes_from_another_process_reach_a_running_scheduler_within_seconds(db_url: str, slack: StrictSlack,
+                                                                                tmp_path: Path) -> None:
+    settings = settings_for(db_url, slack, tmp_path, rollout_scheduler_poll_seconds=1.0)
+    comms = open_comms(settings)
+    scheduler = RolloutProcess(settings, "scheduler", cwd=tmp_path)
+    try:
+        scheduler.wait_for("running")
+        added = comms.announcements.schedule(text="added", at=soon(2), targets=["C0GENERAL"])
+        cancelled = comms.announcements.schedule(text="cancelled", at=soon(3), targets=["C0GENERAL"])
+        moved = comms.announcements.schedule(text="moved", at=soon(3600), targets=["C0GENERAL"])
+        time.sleep(1.2)  # the scheduler has them all by now
+        comms.announcements.cancel(cancelled.id)
+        edited_at = datetime.now(UTC) + timedelta(seconds=2)
+        comms.announcements.edit(moved.id, at=edited_at.isoformat(), text="moved and edited")
+        wait_until(lambda: len(slack.posts()) >= 2)
+        time.sleep(2)
+    finally:
+        assert scheduler.stop() == 0
+    texts = [c.params["text"] for c in slack.posts()]
+    assert sorted(texts) == ["added", "moved and edited"]
+    moved_post = next(c for c in slack.posts() if c.params["text"] == "moved and edited")
+    assert 0 <= moved_post.time - edited_at.timestamp() < 1.5
+    assert comms.announcements.get(added.id).status == "finished"
+    assert comms.runs.runs("announcement", cancelled.id) == []
+    comms.close()

@@ -1,0 +1,84 @@
+"""The compare-and-set statements exactly-once rests on, raced on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from bot.store import session_factory
+from bot.store.ack_store import AckStore
+from bot.store.announcement_store import PilotCohort
+from bot.store.comms import AckCampaign
+from bot.store.runs import DueRun, Leases, RunLog
+
+NOW = datetime(2027, 1, 18, 9, tzinfo=UTC)
+LEASE = timedelta(seconds=10)
+
+
+def at_once(count: int, work) -> list:
+    barrier = threading.Barrier(count)
+
+    def run(n: int):
+        barrier.wait()
+        return work(n)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def test_the_scheduler_lease_has_one_holder_until_it_expires_or_is_released(engine) -> None:
+    leases = Leases(session_factory(engine))
+    won = at_once(6, lambda n: leases.acquire("scheduler", f"p{n}", NOW, LEASE))
+    assert won.count(True) == 1
+    holder = f"p{won.index(True)}"
+    assert leases.holder("scheduler", NOW) == holder
+    assert leases.acquire("scheduler", "other", NOW + timedelta(seconds=5), LEASE) is False
+    assert leases.acquire("scheduler", holder, NOW + timedelta(seconds=5), LEASE) is True  # renewed
+    assert leases.acquire("scheduler", "other", NOW + timedelta(seconds=16), LEASE) is True  # expired: taken over
+    leases.release("scheduler", "other")
+    assert leases.holder("scheduler", NOW) is None
+
+
+def test_a_run_is_recorded_once_and_claimed_by_one_process_at_a_time(engine) -> None:
+    runs = RunLog(session_factory(engine))
+    due = [DueRun(NOW, "due"), DueRun(NOW - timedelta(days=1), "missed", "too late")]
+    assert runs.record("announcement:a", "announcement", "a", due, NOW) == 2
+    assert runs.record("announcement:a", "announcement", "a", due, NOW) == 0  # a second scheduler: nothing new
+    [run_id] = runs.claimable(NOW)
+    claimed = at_once(6, lambda n: runs.claim(run_id, f"p{n}", NOW, LEASE))
+    winners = [run for run in claimed if run is not None]
+    assert len(winners) == 1 and winners[0].status == "running"
+    assert runs.claimable(NOW + timedelta(seconds=5)) == []
+    assert runs.claimable(NOW + timedelta(seconds=11)) == [run_id]  # its owner stopped renewing
+    assert runs.renew(winners[0].owner, NOW + timedelta(seconds=9), LEASE) == 1
+    assert runs.claimable(NOW + timedelta(seconds=11)) == []
+
+
+def test_each_delivery_is_started_by_one_sender_and_the_recipient_list_is_frozen_once(engine) -> None:
+    runs = RunLog(session_factory(engine))
+    runs.record("announcement:a", "announcement", "a", [DueRun(NOW, "due")], NOW)
+    [run_id] = runs.claimable(NOW)
+    assert runs.resolve(run_id, [("U1", "team"), ("U2", "team")], NOW) is True
+    assert runs.resolve(run_id, [("U3", "team")], NOW) is False
+    first, second = runs.open_deliveries(run_id)
+    assert at_once(6, lambda n: runs.start_sending(first.id, NOW)).count(True) == 1
+    runs.settle(first.id, "sent", NOW, channel="D1", ts="1.1")
+    assert runs.counts([run_id]) == {run_id: {"sent": 1, "pending": 1}}
+    assert [d.recipient for d in runs.open_deliveries(run_id)] == ["U2"]
+    assert runs.freeze_payload(run_id, {"text": "first"}) == {"text": "first"}
+    assert runs.freeze_payload(run_id, {"text": "second"}) == {"text": "first"}
+
+
+def test_acceptances_and_pilot_members_are_recorded_once(engine) -> None:
+    sessions = session_factory(engine)
+    acks, pilot = AckStore(sessions), PilotCohort(sessions)
+    campaign = acks.create(AckCampaign(policy_path="p.md", policy_title="P", policy_version="v1", summary="s",
+                                       targets=["pilot"], deadline=NOW, tz="UTC", created_at=NOW),
+                           [("U1", "pilot"), ("U2", "pilot")])
+    assert at_once(6, lambda n: acks.accept(campaign.id, "U1", "v1", NOW)).count(True) == 1
+    assert acks.has_accepted(campaign.id, "U1") and not acks.has_accepted(campaign.id, "U2")
+    assert [m.user_id for m in acks.not_accepted(campaign.id)] == ["U2"]
+    assert pilot.add(["U1", "U2", "U1"], "admin", NOW) == 2
+    assert pilot.add(["U2", "U3"], "admin", NOW) == 1
+    assert pilot.remove(["U1", "U9"]) == 1
+    assert pilot.members() == ["U2", "U3"]
