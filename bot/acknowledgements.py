@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from pathlib import Path
 
 from bot.audiences import Directory, check_targets, parse_targets, resolve
@@ -143,7 +143,7 @@ def parse_deadline(text: str, tz: str, now: datetime) -> datetime:
     except ValueError:
         raise BadSchedule(f"'{text}' is not a date: write e.g. 2027-01-29 or 2027-01-29T17:00") from None
     if len(text.strip()) == 10:  # a date: people have until the end of that day
-        moment = datetime.combine(moment.date() + timedelta(days=1), time(0))
+        moment = datetime.combine(moment.date(), time(23, 59, 59))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone(tz))
     if moment <= now:
