@@ -79,22 +79,19 @@ def announcement_list(rows: Sequence[tuple[object, str]]) -> list[dict]:
     return blocks
 
 
-def announce_modal(tz: str, error: str | None = None) -> dict:
+def announce_modal(tz: str) -> dict:
     """The /rollout announce modal: message, audience, once or recurring, time zone."""
     blocks = [
-        _input("message", "Message (Markdown)", {"type": "plain_text_input", "action_id": "value",
-                                                 "multiline": True, "max_length": 3000}),
-        _input("audience", "Audience", {"type": "plain_text_input", "action_id": "value",
+        _input("message", "Message (Markdown)", {"type": "plain_text_input", "multiline": True, "max_length": 3000}),
+        _input("audience", "Audience", {"type": "plain_text_input",
                                          "placeholder": {"type": "plain_text", "text": "C0123ABCD pilot engineering"}},
                hint="Channel ids, user ids, user group handles or 'pilot', separated by spaces"),
-        _input("at", "Send once at", {"type": "datetimepicker", "action_id": "value"}, optional=True),
-        _input("cron", "…or repeat (cron)", {"type": "plain_text_input", "action_id": "value",
+        _input("at", "Send once at", {"type": "datetimepicker"}, optional=True),
+        _input("cron", "…or repeat (cron)", {"type": "plain_text_input",
                                              "placeholder": {"type": "plain_text", "text": "0 9 * * mon"}},
                optional=True, hint="minute hour day-of-month month day-of-week, e.g. 0 9 * * mon"),
-        _input("tz", "Time zone", {"type": "plain_text_input", "action_id": "value", "initial_value": tz}),
+        _input("tz", "Time zone", {"type": "plain_text_input", "initial_value": tz}),
     ]
-    if error:
-        blocks.insert(0, context(f":warning: {escape(error)}", "announce_error"))
     return {"type": "modal", "callback_id": ANNOUNCE_MODAL, "title": {"type": "plain_text", "text": "Announce"},
             "submit": {"type": "plain_text", "text": "Preview"}, "close": {"type": "plain_text", "text": "Cancel"},
             "blocks": blocks}
@@ -107,7 +104,7 @@ def blocks_json(payload: dict) -> str:
 
 def _input(block_id: str, label: str, element: dict, optional: bool = False, hint: str | None = None) -> dict:
     block = {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": label},
-             "element": element, "optional": optional}
+             "element": {**element, "action_id": block_id}, "optional": optional}
     if hint:
         block["hint"] = {"type": "plain_text", "text": hint}
     return block

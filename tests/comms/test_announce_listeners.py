@@ -1,0 +1,109 @@
+"""`/rollout announce`, its modal and buttons, and ack_accept: signed requests over HTTP to a Bolt app, answered
+through the fake Slack; nothing inside the app is mocked."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from slack_bolt import App
+
+from bot.acknowledgements import PolicySummary
+from bot.comms_blocks import ACK_ACCEPT, ANNOUNCE_CANCEL, ANNOUNCE_CONFIRM, ANNOUNCE_MODAL
+from bot.listeners import announce, commands
+from bot.scheduling import open_comms
+from tests.comms.conftest import StrictSlack, settings_for
+from tests.fakes.test_fakes import SIGNING_SECRET, served
+
+
+@pytest.fixture
+def app(db_url: str, slack: StrictSlack, tmp_path: Path):
+    """A Bolt app with the /rollout command and the announce listeners; yields (sender, comms)."""
+    comms = open_comms(settings_for(db_url, slack, tmp_path))
+    bolt = App(client=slack.client(), signing_secret=SIGNING_SECRET)
+    commands.register(bolt, SimpleNamespace())
+    announce.register(bolt, comms)
+    with served(bolt) as sender:
+        yield sender, comms
+    comms.close()
+
+
+def modal_values(text: str, audience: str, at: datetime | None = None, cron: str = "", tz: str = "Europe/London"):
+    return {"message": {"value": {"type": "plain_text_input", "value": text}},
+            "audience": {"value": {"type": "plain_text_input", "value": audience}},
+            "at": {"value": {"type": "datetimepicker", "selected_date_time": int(at.timestamp()) if at else None}},
+            "cron": {"value": {"type": "plain_text_input", "value": cron or None}},
+            "tz": {"value": {"type": "plain_text_input", "value": tz}}}
+
+
+def test_only_admins_can_announce_and_others_are_told_who_can(app, slack: StrictSlack) -> None:
+    sender, _ = app
+    reply = sender.command(text="announce", user_id="U0ALICE")
+    assert reply.status == 200
+    assert "Only Rollout admins can schedule announcements: <@U0ADMIN>. Ask one of them." in reply.body
+    assert slack.calls_to("views.open") == []
+
+
+def test_an_admin_schedules_through_the_modal_after_a_preview_dm(app, slack: StrictSlack) -> None:
+    sender, comms = app
+    assert sender.command(text="announce", user_id="U0ADMIN").status == 200
+    [opened] = slack.wait_for("views.open")
+    view = opened.params["view"]
+    assert view["callback_id"] == ANNOUNCE_MODAL
+    assert next(b for b in view["blocks"] if b["block_id"] == "tz")["element"]["initial_value"] == "Europe/London"
+    assert slack.violations == []
+
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    refused = sender.view_submission(ANNOUNCE_MODAL, modal_values("Hi", "C0NOSUCH", at), user_id="U0ADMIN")
+    assert json.loads(refused.body)["response_action"] == "errors"
+    assert "channel C0NOSUCH can't be used" in json.loads(refused.body)["errors"]["audience"]
+    refused = sender.view_submission(ANNOUNCE_MODAL, modal_values("Hi", "C0GENERAL", at, tz="Mars/Base"),
+                                     user_id="U0ADMIN")
+    assert "unknown time zone 'Mars/Base'" in json.loads(refused.body)["errors"]["tz"]
+    assert comms.announcements.list(include_past=True) == []
+
+    accepted = sender.view_submission(ANNOUNCE_MODAL, modal_values("**Phase 2** starts", "C0GENERAL pilot-team", at),
+                                      user_id="U0ADMIN")
+    assert (accepted.status, accepted.body) == (200, "")
+    [preview] = slack.wait_for("chat.postMessage")
+    assert preview.params["channel"] == "U0ADMIN"
+    assert "*Preview*" in preview.params["blocks"][0]["elements"][0]["text"]
+    assert preview.params["blocks"][1]["text"]["text"] == "*Phase 2* starts"
+    [draft] = comms.announcements.list()
+    assert (draft.announcement.status, draft.announcement.at, draft.announcement.created_by) == ("draft", at,
+                                                                                                 "U0ADMIN")
+
+    sender.block_action(ANNOUNCE_CONFIRM, draft.announcement.id, user_id="U0ADMIN",
+                        response_url=slack.response_url("confirm"))
+    [confirmed] = slack.wait_for("response_url")
+    assert confirmed.params["text"].startswith(f"Scheduled {draft.announcement.id}: once at ")
+    assert comms.announcements.get(draft.announcement.id).status == "scheduled"
+
+    sender.block_action(f"{ANNOUNCE_CANCEL}:{draft.announcement.id}", draft.announcement.id, user_id="U0ALICE")
+    sender.block_action(f"{ANNOUNCE_CANCEL}:{draft.announcement.id}", draft.announcement.id, user_id="U0ADMIN")
+    replies = slack.wait_for("chat.postMessage", count=3)
+    assert replies[1].params["text"].startswith("Only Rollout admins")
+    assert replies[2].params["text"].startswith(f"Cancelled {draft.announcement.id}")
+    assert comms.announcements.get(draft.announcement.id).status == "cancelled"
+
+
+def test_the_accept_button_records_the_acceptance_once_and_updates_the_message(app, slack: StrictSlack) -> None:
+    sender, comms = app
+    summary = PolicySummary("genai-acceptable-use.md", "Generative AI Acceptable Use Policy",
+                            "https://intranet.example/aup", "87510785a9cb", "Use approved tools only. [1]",
+                            [{"number": 1, "label": "AUP › Tools", "path": "genai-acceptable-use.md", "url": None}])
+    campaign, _ = comms.acknowledgements.start(summary, ["pilot-team"], "2031-01-31")
+    for response_id in ("first", "second"):
+        sender.block_action(ACK_ACCEPT, str(campaign.id), user_id="U0ALICE",
+                            response_url=slack.response_url(response_id))
+    sender.block_action(ACK_ACCEPT, str(campaign.id), user_id="U0EVE", response_url=slack.response_url("eve"))
+    replies = {c.path.rsplit("/", 1)[-1]: c.params for c in slack.wait_for("response_url", count=3)}
+    assert replies["first"]["replace_original"] is True
+    assert "You accepted *Generative AI Acceptable Use Policy* (version `87510785a9cb`)" in replies["first"]["text"]
+    assert replies["second"]["text"] == replies["first"]["text"]  # the first acceptance's time is kept
+    assert "not on this campaign's list" in replies["eve"]["text"]
+    [status] = comms.acknowledgements.status(campaign.id)
+    assert [(m.user_id, m.acceptance.policy_version if m.acceptance else None) for m in status.members] == [
+        ("U0ALICE", "87510785a9cb"), ("U0BOB", None)]
