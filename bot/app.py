@@ -6,11 +6,12 @@ import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
+from sqlalchemy import Engine
 
 from bot.asking import Asking, Question, RateLimit
 from bot.listeners import actions, commands, events
@@ -21,53 +22,29 @@ from bot.store import Store, make_engine, migrate, session_factory
 log = logging.getLogger(__name__)
 
 LISTENER_THREADS = 4  # listeners only parse and hand over, so a few threads keep every ack quick
+QUICK_THREADS = 8  # claims, 👀 reactions, notices and clicks: short database and Slack calls
 
 
-@dataclass
-class Services:
-    """What listeners hand work to: answering and recording, run by a bounded pool of workers after the ack."""
+class Workers:
+    """Two bounded pools for the work done after the ack, counted so that shutdown (and tests) can wait for it.
 
-    asking: Asking
-    client: WebClient
-    workers: ThreadPoolExecutor
-    _pending: int = 0
-    _changed: threading.Condition = field(default_factory=threading.Condition)
+    Quick work (claim the message, show 👀, record a click) never queues behind slow retrieval, so every employee
+    sees a sign of work at once even when many ask together; `slow` takes the answers, ROLLOUT_WORKERS at a time.
+    """
 
-    @property
-    def rate_limit(self) -> RateLimit:
-        return self.asking.limit
+    def __init__(self, answering: int, quick: int = QUICK_THREADS):
+        self._quick = ThreadPoolExecutor(quick, thread_name_prefix="rollout-quick")
+        self._slow = ThreadPoolExecutor(answering, thread_name_prefix="rollout-answer")
+        self._pending = 0
+        self._changed = threading.Condition()
 
-    def answer_in_thread(self, question: Question, private_notices: bool) -> None:
-        """Answer a DM or mention in its thread, after the ack."""
-        replier = ThreadReplier(self.client, channel_id=question.channel_id, thread_ts=question.thread_ts,
-                                message_ts=question.message_ts, user_id=question.user_id,
-                                private_notices=private_notices)
-        self.later(self.asking.answer_question, question, replier)
+    def quick(self, work, *args) -> None:
+        """Run short work soon; failures are logged with a reference, never lost silently."""
+        self._submit(self._quick, work, args)
 
-    def answer_command(self, question: Question, response_url: str) -> None:
-        """Answer a slash command through its response_url, after the ack."""
-        self.later(self.asking.answer_question, question, ResponseUrlReplier(response_url))
-
-    def record_click(self, *, action: str, user_id: str, conversation_id: int | None, channel_id: str | None,
-                     message_ts: str | None, response_url: str | None) -> None:
-        """Record a click on an answer's button and thank the employee, after the ack."""
-        self.later(self._record_click, action, user_id, conversation_id, channel_id, message_ts, response_url)
-
-    def _record_click(self, action, user_id, conversation_id, channel_id, message_ts, response_url) -> None:
-        if conversation_id is None and channel_id and message_ts:
-            found = self.asking.store.find_by_reply(channel_id, message_ts)
-            conversation_id = found.id if found else None
-        thanks = self.asking.record_button(conversation_id, user_id, action)
-        if response_url:
-            respond(response_url, thanks)
-        elif channel_id:
-            self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=thanks)
-
-    def later(self, work, *args) -> None:
-        """Run `work(*args)` on a worker; failures are logged with a reference, never lost silently."""
-        with self._changed:
-            self._pending += 1
-        self.workers.submit(self._run, work, *args)
+    def slow(self, work, *args) -> None:
+        """Run an answer when a worker is free."""
+        self._submit(self._slow, work, args)
 
     @property
     def pending(self) -> int:
@@ -81,12 +58,18 @@ class Services:
             return self._changed.wait_for(lambda: self._pending == 0, timeout)
 
     def close(self) -> None:
-        """Finish the work already accepted (answers owed to people), then stop the workers."""
+        """Finish what was accepted (answers owed to people), then stop; quick work may still hand on slow work."""
         if self.pending:
-            log.warning("finishing %d answers already under way before stopping", self.pending)
-        self.workers.shutdown(wait=True)
+            log.warning("finishing %d pieces of work already under way before stopping", self.pending)
+        self._quick.shutdown(wait=True)
+        self._slow.shutdown(wait=True)
 
-    def _run(self, work, *args) -> None:
+    def _submit(self, pool: ThreadPoolExecutor, work, args: tuple) -> None:
+        with self._changed:
+            self._pending += 1
+        pool.submit(self._run, work, args)
+
+    def _run(self, work, args: tuple) -> None:
         try:
             work(*args)
         except Exception:
@@ -98,17 +81,72 @@ class Services:
                 self._changed.notify_all()
 
 
+@dataclass
+class Services:
+    """What listeners hand work to: answering and recording, run by the workers after the ack."""
+
+    asking: Asking
+    client: WebClient
+    workers: Workers
+    engine: Engine | None = None  # disposed on close when the services opened it
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        return self.asking.limit
+
+    def answer_in_thread(self, question: Question, private_notices: bool) -> None:
+        """Answer a DM or mention in its thread, after the ack."""
+        replier = ThreadReplier(self.client, channel_id=question.channel_id, thread_ts=question.thread_ts,
+                                message_ts=question.message_ts, user_id=question.user_id,
+                                private_notices=private_notices)
+        self.workers.quick(self._answer, question, replier)
+
+    def answer_command(self, question: Question, response_url: str) -> None:
+        """Answer a slash command through its response_url, after the ack."""
+        self.workers.quick(self._answer, question, ResponseUrlReplier(response_url))
+
+    def record_click(self, *, action: str, user_id: str, conversation_id: int | None, channel_id: str | None,
+                     message_ts: str | None, response_url: str | None) -> None:
+        """Record a click on an answer's button and thank the employee, after the ack."""
+        self.workers.quick(self._record_click, action, user_id, conversation_id, channel_id, message_ts,
+                           response_url)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until every question and click accepted so far is dealt with."""
+        return self.workers.wait_idle(timeout)
+
+    def close(self) -> None:
+        """Finish the answers under way, then release the database."""
+        self.workers.close()
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def _answer(self, question: Question, replier) -> None:
+        if self.asking.accept(question, replier):
+            self.workers.slow(self.asking.answer, question, replier)
+
+    def _record_click(self, action, user_id, conversation_id, channel_id, message_ts, response_url) -> None:
+        if conversation_id is None and channel_id and message_ts:
+            found = self.asking.store.find_by_reply(channel_id, message_ts)
+            conversation_id = found.id if found else None
+        thanks = self.asking.record_button(conversation_id, user_id, action)
+        if response_url:
+            respond(response_url, thanks)
+        elif channel_id:
+            self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=thanks)
+
+
 def build_services(settings: Settings, knowledge_base, store: Store | None = None,
                    client: WebClient | None = None) -> Services:
     """Services over the database (migrated here), a loaded knowledge base and a Web API client."""
     limit = RateLimit.parse(settings.rollout_rate_limit)
+    engine = None
     if store is None:
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)
         store = Store(session_factory(engine))
     client = client or web_client(settings.slack_bot_token, settings.slack_api_url)
-    workers = ThreadPoolExecutor(max_workers=settings.rollout_workers, thread_name_prefix="rollout-worker")
-    return Services(Asking(store, knowledge_base, limit), client, workers)
+    return Services(Asking(store, knowledge_base, limit), client, Workers(settings.rollout_workers), engine)
 
 
 def create_app(settings: Settings, services: Services) -> App:

@@ -105,32 +105,53 @@ class Asking:
         self.clock = clock
 
     def answer_question(self, question: Question, replier: Replier) -> Reply | None:
-        """Answer once per dedupe key; None when another delivery of the same message got there first."""
+        """Both steps in one go; None when the question was not accepted (already handled, or a notice sent)."""
+        return self.answer(question, replier) if self.accept(question, replier) else None
+
+    def accept(self, question: Question, replier: Replier) -> bool:
+        """The quick step: claim the message, turn away secrets, files and the over-limit, show work has begun.
+
+        True when the question should now be answered (`answer`); each message is accepted once, by one process.
+        """
         if not self.store.claim_event(question.dedupe_key, question.source):
             log.info("already handled %s", question.dedupe_key)
-            return None
+            return False
         try:
-            return self._answer(question, replier)
+            if notice := self._screen(question):
+                replier.send(notice)
+                return False
+            replier.working()
+            return True
         except Exception:
-            reference = uuid.uuid4().hex[:8]
-            log.exception("could not answer %s (reference %s)", question.dedupe_key, reference)
-            return _deliver(replier, failed(reference))
+            self._apologise(question, replier)
+            return False
 
-    def _answer(self, question: Question, replier: Replier) -> Reply:
+    def answer(self, question: Question, replier: Replier) -> Reply:
+        """The slow step, for an accepted question: ask with the thread's history, record, reply, finish."""
+        try:
+            return self._ask_and_record(question, replier)
+        except Exception:
+            return self._apologise(question, replier)
+        finally:
+            replier.finished()
+
+    def _screen(self, question: Question) -> Reply | None:
+        """The notice to send instead of an answer, if any."""
         if findings := find_secrets(question.text):
             kinds = ", ".join(sorted({f.kind for f in findings}))
             log.warning("secret (%s) in a message from %s in %s; warned, not stored", kinds, question.user_id,
                         question.channel_id)
-            return _deliver(replier, Reply("secret", secret_warning(findings)))
+            return Reply("secret", secret_warning(findings))
         if not question.text.strip() and question.has_files:
-            return _deliver(replier, Reply("files_only", FILES_ONLY))
+            return Reply("files_only", FILES_ONLY)
         if self.rate_limited(question.user_id):
-            return _deliver(replier, Reply("rate_limited", rate_limit_text(self.limit)))
-        replier.working()
-        try:
-            return self._ask_and_record(question, replier)
-        finally:
-            replier.finished()
+            return Reply("rate_limited", rate_limit_text(self.limit))
+        return None
+
+    def _apologise(self, question: Question, replier: Replier) -> Reply:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("could not answer %s (reference %s)", question.dedupe_key, reference)
+        return _deliver(replier, failed(reference))
 
     def _ask_and_record(self, question: Question, replier: Replier) -> Reply:
         text = redact(question.text)  # personal data never reaches storage or an LLM

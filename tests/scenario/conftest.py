@@ -86,7 +86,7 @@ class Rollout:
 
     def settle(self, timeout: float = 20) -> None:
         """Wait until every answer accepted so far has been delivered."""
-        assert self.services.wait_idle(timeout), f"{self.services.pending} answers still pending"
+        assert self.services.wait_idle(timeout), f"{self.services.workers.pending} pieces of work still pending"
 
     def posts(self, **match) -> list[Call]:
         """Successful chat.postMessage calls whose params include `match`."""

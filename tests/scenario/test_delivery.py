@@ -154,14 +154,18 @@ def test_forty_concurrent_askers_are_all_acked_within_3_seconds_and_answered_onc
     assert rollout.slack.violations == []
 
 
-def test_acks_do_not_wait_for_slow_answers(start_rollout, knowledge_base, monkeypatch):
+def test_acks_and_signs_of_work_do_not_wait_for_slow_answers(start_rollout, knowledge_base, monkeypatch):
     rollout = start_rollout(rollout_workers=1)
     real_ask = knowledge_base.ask
     monkeypatch.setattr(knowledge_base, "ask", lambda *a, **kw: (time.sleep(2), real_ask(*a, **kw))[1])
 
+    sent = time.time()
     replies = [rollout.dm(ANSWERABLE, user=f"U0SLOW{i}")[1] for i in range(3)]
     command = rollout.sender.command(text="help")
+    reactions = rollout.slack.wait_for("reactions.add", count=3)
 
     assert max(r.elapsed for r in [*replies, command]) < 0.5
-    rollout.slack.wait_for("chat.postMessage", count=3, timeout=30)
+    assert max(c.time for c in reactions) - sent < 1.5  # every asker sees 👀 long before the last answer
+    posts = rollout.slack.wait_for("chat.postMessage", count=3, timeout=30)
     rollout.settle(30)
+    assert max(p.time for p in posts) - sent > 5.5  # one worker: the answers really did queue

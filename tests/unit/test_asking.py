@@ -76,16 +76,18 @@ def test_a_second_delivery_of_the_same_message_does_nothing(store):
     workflow, replier = asking(store), RecordingReplier()
     workflow.answer_question(question(), replier)
 
-    assert workflow.answer_question(question(), replier) is None
-    assert replier.events.count("send:answer") == 1
+    assert workflow.accept(question(), replier) is False
+    assert replier.events == ["working", "send:answer", "finished"]
 
 
 def test_a_secret_is_warned_about_and_never_asked_or_stored(store):
     kb, replier = CannedKnowledgeBase(), RecordingReplier()
 
-    reply = asking(store, kb).answer_question(question("my key AKIAZ7Q4N2WXK5PLM3RT leaked"), replier)
+    accepted = asking(store, kb).accept(question("my key AKIAZ7Q4N2WXK5PLM3RT leaked"), replier)
 
-    assert reply.kind == "secret" and "an AWS access key ID" in reply.text
+    assert accepted is False
+    [warning] = replier.replies
+    assert warning.kind == "secret" and "an AWS access key ID" in warning.text
     assert replier.events == ["send:secret"] and kb.asked == []
     assert store.recent_questions("U1") == []
 
@@ -115,11 +117,12 @@ def test_the_rate_limit_counts_recent_questions_per_person(store):
         asking(store, limit="2/300").answer_question(question(ts=f"1.{n}"), RecordingReplier())
     replier = RecordingReplier()
 
-    limited = asking(store, limit="2/300").answer_question(question(ts="1.9"), replier)
+    assert asking(store, limit="2/300").answer_question(question(ts="1.9"), replier) is None
     later = asking(store, limit="2/300", now=NOW + timedelta(minutes=6)).answer_question(
         question(ts="2.0"), RecordingReplier())
     other = asking(store, limit="2/300").answer_question(question(ts="3.0", user="U2"), RecordingReplier())
 
+    [limited] = replier.replies
     assert limited.kind == "rate_limited" and "2 questions every 5 minutes" in limited.text
     assert replier.events == ["send:rate_limited"]
     assert (later.kind, other.kind) == ("answer", "answer")
@@ -142,13 +145,15 @@ def test_a_failure_is_apologised_for_with_a_reference_and_logged(store, caplog):
 
     reference = reply.text.split("reference `")[1].split("`")[0]
     assert reply.kind == "failed" and f"reference {reference}" in caplog.text and "index gone" in caplog.text
-    assert replier.events == ["working", "finished", "send:failed"]
+    assert replier.events == ["working", "send:failed", "finished"]
 
 
 def test_files_without_text_are_told_files_cant_be_read(store):
     files_only = Question("U1", "D1", "", "dm", "message:D1:5.5", "5.5", "5.5", has_files=True)
+    replier = RecordingReplier()
 
-    assert asking(store).answer_question(files_only, RecordingReplier()).kind == "files_only"
+    assert asking(store).accept(files_only, replier) is False
+    assert [r.kind for r in replier.replies] == ["files_only"]
 
 
 def test_button_clicks_are_recorded_once_and_thanked(store):
