@@ -51,6 +51,6 @@ def plain_text(text: str, bot_user_id: str | None = None) -> str:
     text = _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else f"@{m.group(1)}", text)
     text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
     text = _CHANNEL.sub(lambda m: f"#{m.group(1)}", text)
-    text = _SPECIAL.sub(lambda m: f"@{m.group(1) or m.group(2) or 'group'}", text)
+    text = _SPECIAL.sub(lambda m: "@" + (m.group(1) or m.group(2) or "group").lstrip("@"), text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return re.sub(r"[ \t]+", " ", text).strip()

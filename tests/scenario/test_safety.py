@@ -61,6 +61,17 @@ def test_a_secret_in_a_channel_is_warned_about_only_to_its_author(rollout_on_eac
     assert SECRETS["aws_access_key_id"].encode() not in database_bytes(rollout)
 
 
+def test_a_secret_in_a_slash_command_is_warned_about_and_not_stored(rollout):
+    reply = rollout.sender.command(text=f"can copilot use {SECRETS['password']}?",
+                                   response_url=rollout.slack.response_url("cmd-secret"))
+
+    [warning] = rollout.slack.wait_for("response_url")
+    rollout.settle()
+    assert reply.status == 200 and SECRETS["password"] not in reply.body
+    assert "Delete the message now" in section_texts(warning.params["blocks"])
+    assert rollout.rows(Conversation) == [] and SECRETS["password"].encode() not in database_bytes(rollout)
+
+
 def test_personal_data_in_a_question_is_redacted_before_it_is_stored(rollout_on_each_db):
     rollout = rollout_on_each_db
     rollout.dm("Can I paste jane.doe@example.com and +44 7700 900123 into Kestrel Copilot?")
