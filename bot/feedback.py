@@ -1,0 +1,82 @@
+"""Answer feedback, Slack-free: a 👍/👎 is stored against the answer (one vote per person, changed by voting again),
+and a 👎 may be explained with a reason and a comment."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.safety import redact
+from bot.store import Store
+from bot.store.feedback import REASONS, FeedbackStore
+from bot.store.models import utc_now
+
+log = logging.getLogger(__name__)
+
+VOTE_ACTIONS = {"feedback_helpful": "helpful", "feedback_not_helpful": "not_helpful"}
+COMMENT_LIMIT = 1000
+REASON_LABELS = {"wrong": "It's wrong", "outdated": "It's outdated", "not_found": "It didn't find what I needed",
+                 "unclear": "It's unclear", "other": "Something else"}
+assert set(REASON_LABELS) == set(REASONS)
+
+
+@dataclass(frozen=True)
+class Vote:
+    """What became of a click: the vote now stored and whether it was new, changed or the same as before."""
+
+    conversation_id: int
+    vote: str  # helpful | not_helpful
+    change: str  # new | changed | same
+
+    @property
+    def acknowledgement(self) -> str:
+        """The line shown under the answer once the vote is in."""
+        emoji, label = (":+1:", "helpful") if self.vote == "helpful" else (":-1:", "not helpful")
+        changed = " (vote changed)" if self.change == "changed" else ""
+        return f"{emoji} Thanks — recorded: {label}{changed}. Press the other button to change your vote."
+
+
+class UnknownAnswer(Exception):
+    """The answer a click refers to is not in the database (any more)."""
+
+    def __str__(self) -> str:
+        return "I couldn't find that answer any more, so I couldn't record your vote. Please ask again."
+
+
+class Feedback:
+    """Ratings of answers, safe to call from many threads and processes (the database decides who was first)."""
+
+    def __init__(self, store: Store, feedback: FeedbackStore, clock: Callable[[], datetime] = utc_now):
+        self.store, self.feedback, self.clock = store, feedback, clock
+
+    def vote(self, conversation_id: int | None, user_id: str, action: str) -> Vote:
+        """Record a 👍/👎 click; a repeat of the same vote changes nothing, the other vote replaces it."""
+        vote = VOTE_ACTIONS.get(action)
+        if vote is None:
+            raise ValueError(f"unknown feedback action {action!r}")
+        if conversation_id is None or self.store.get_conversation(conversation_id) is None:
+            raise UnknownAnswer()
+        _rating, change = self.feedback.rate(conversation_id, user_id, vote, self.clock())
+        log.info("%s on conversation %s by %s (%s)", vote, conversation_id, user_id, change)
+        return Vote(conversation_id, vote, change)
+
+    def explain(self, conversation_id: int, user_id: str, reason: str | None, comment: str | None) -> dict[str, str]:
+        """Store why an answer didn't help; the errors to show in the modal by field (empty when stored)."""
+        errors = explanation_errors(reason, comment)
+        if errors:
+            return errors
+        cleaned = redact(comment.strip()) if comment and comment.strip() else None
+        if not self.feedback.explain(conversation_id, user_id, reason, cleaned, self.clock()):
+            log.info("no 👎 by %s on %s to explain (changed to 👍 meanwhile?)", user_id, conversation_id)
+        return {}
+
+
+def explanation_errors(reason: str | None, comment: str | None) -> dict[str, str]:
+    """Inline errors for the 👎 modal, keyed by field (block id)."""
+    errors = {}
+    if reason is not None and reason not in REASONS:
+        errors["reason"] = "Choose one of the reasons listed."
+    if comment and len(comment) > COMMENT_LIMIT:
+        errors["comment"] = f"Please keep it under {COMMENT_LIMIT} characters (it is {len(comment)})."
+    return errors
