@@ -80,3 +80,35 @@ def explanation_errors(reason: str | None, comment: str | None) -> dict[str, str
     if comment and len(comment) > COMMENT_LIMIT:
         errors["comment"] = f"Please keep it under {COMMENT_LIMIT} characters (it is {len(comment)})."
     return errors
+
+
+EXPORT_FIELDS = ("kind", "time", "user_id", "conversation_id", "question", "answered", "sources", "vote", "reason",
+                 "comment", "ease", "usefulness", "saved_time", "team", "problems")
+
+
+def export_records(feedback: FeedbackStore, since: datetime | None = None) -> list[dict]:
+    """Every answer rating and survey response (since `since`), oldest first, as flat records with EXPORT_FIELDS.
+
+    Free text is redacted again on the way out: whatever a future bug let into the database, exports carry no
+    secrets or personal data."""
+    records = []
+    for rating, conversation in feedback.ratings(since):
+        records.append(_record(kind="rating", time=rating.updated_at, user_id=rating.user_id,
+                               conversation_id=conversation.id, question=conversation.question,
+                               answered=conversation.answered, vote=rating.vote, reason=rating.reason,
+                               comment=rating.comment,
+                               sources="; ".join(s.get("title") or s.get("path", "") for s in conversation.sources)))
+    for response in feedback.responses(since):
+        records.append(_record(kind="survey", time=response.created_at, user_id=response.user_id,
+                               ease=response.ease, usefulness=response.usefulness, saved_time=response.saved_time,
+                               team=response.team, problems=response.problems, comment=response.comment))
+    return sorted(records, key=lambda r: r["time"])
+
+
+def _record(**values) -> dict:
+    record = {name: values.get(name) for name in EXPORT_FIELDS}
+    record["time"] = values["time"].isoformat()
+    for name in ("question", "comment", "problems", "sources"):
+        if record[name]:
+            record[name] = redact(record[name])
+    return record

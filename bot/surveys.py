@@ -2,11 +2,12 @@
 schedules (the scheduler DMs the pilot cohort on them: jobs/surveys.py)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.comms_errors import BadSchedule
+from bot.comms_errors import BadSchedule, BadTarget
 from bot.safety import redact
 from bot.store.feedback import FeedbackStore, SurveySchedule
 from bot.store.models import utc_now
@@ -19,6 +20,7 @@ SAVED_TIME = {"yes": "Yes", "no": "No", "unsure": "Not sure"}
 SCORE_RANGE = range(1, 6)
 TEXT_LIMIT = 1000
 REMIND_AFTER_DAYS = 3
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
 @dataclass(frozen=True)
@@ -100,3 +102,20 @@ def describe_schedule(schedule: SurveySchedule) -> str:
 
 def _clean(text: str | None) -> str | None:
     return redact(text.strip()) if text and text.strip() else None
+
+
+def resolve_people(targets: list[str], usergroup_members: Callable[[str], list[str] | None] | None) -> list[str]:
+    """Slack user ids, and user group handles (`@pilot-team`) expanded to their members through the Web API."""
+    people: list[str] = []
+    for target in targets:
+        target = target.strip().strip(",")
+        if _USER_ID.fullmatch(target):
+            people.append(target)
+            continue
+        if usergroup_members is None:
+            raise BadTarget(f"'{target}' is not a Slack user id (U…); to use a user group handle, set SLACK_BOT_TOKEN")
+        members = usergroup_members(target.lstrip("@"))
+        if members is None:
+            raise BadTarget(f"no user group '{target}': give Slack user ids (U…) or a user group handle")
+        people += members
+    return list(dict.fromkeys(people))
