@@ -108,3 +108,4 @@ class Interaction(Base):
 # Registers the communication tables (announcements, runs, campaigns ...) on Base.metadata, so migrations and
 # model/migration comparisons see every table. At the bottom: that module builds on Base above.
 from bot.store import comms as _comms  # noqa: E402,F401
+from bot.store import helpdesk as _helpdesk  # noqa: E402,F401  (tickets, incidents, FAQ entries, audit log)

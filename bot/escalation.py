@@ -1,0 +1,198 @@
+"""Escalation to the helpdesk, Slack-free: tickets (create, claim, resolve, rate), the two-way relay and the SLA.
+
+The Slack edge hands in a `Notifier`; everything here is plain Python over the HelpdeskStore. Relay rules: a ticket
+thread's messages are relayed only while the ticket is claimed, from its agent(s) in the helpdesk thread to the
+asker's thread and from the asker in their thread back; messages in a ticket thread are never answered as questions
+while the ticket is open or claimed.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot import helpdesk_blocks as blocks
+from bot.helpdesk_errors import AlreadyHandled, NotAllowed, NotConfigured, NotFound
+from bot.safety import redact, redact_secrets
+from bot.store.helpdesk import Ticket
+from bot.store.helpdesk_store import HelpdeskStore
+from bot.store.models import utc_now
+
+log = logging.getLogger(__name__)
+REANNOUNCE_EVERY = timedelta(hours=1)
+
+
+class Notifier(Protocol):
+    """What the workflows need from Slack."""
+
+    def post(self, channel: str, text: str, blocks: list[dict] | None = None, thread_ts: str | None = None) -> str:
+        """Post a message; its ts. Raises on failure."""
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict]) -> None:
+        """Replace a message."""
+
+    def dm_channel(self, user_id: str) -> str:
+        """The DM channel with a person."""
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """A link to a message, or None."""
+
+    def channel_members(self, channel: str) -> frozenset[str]:
+        """Who is in a channel."""
+
+
+@dataclass(frozen=True)
+class Relay:
+    """Where a message in a ticket thread goes: None `to` means it belongs to a ticket but is not relayed."""
+
+    ticket: Ticket
+    to: tuple[str, str] | None  # (channel, thread_ts)
+    text: str
+
+
+class Escalations:
+    """Tickets from escalated answers and `/rollout help-me`, handled by the helpdesk channel's members."""
+
+    def __init__(self, store: HelpdeskStore, notifier: Notifier, helpdesk_channel: str | None,
+                 helpdesk_users: frozenset[str] = frozenset(), sla_minutes: int = 30,
+                 clock: Callable[[], datetime] = utc_now):
+        self.store, self.notifier, self.channel = store, notifier, helpdesk_channel
+        self.users, self.sla, self.clock = helpdesk_users, timedelta(minutes=sla_minutes), clock
+
+    def escalate_answer(self, conversation, user_id: str) -> tuple[Ticket, bool]:
+        """A ticket for a stored answer (one per answer); True when it was created now."""
+        thread = (conversation.channel_id, conversation.thread_ts) if conversation.thread_ts else None
+        return self._open(user_id, "escalate", conversation.question, thread, conversation_id=conversation.id,
+                          answer=conversation.answer, sources=list(conversation.sources or []),
+                          permalink=self._permalink(conversation.channel_id, conversation.reply_ts
+                                                    or conversation.message_ts))
+
+    def help_me(self, user_id: str, text: str) -> Ticket:
+        """A ticket straight from `/rollout help-me <text>`."""
+        return self._open(user_id, "help-me", redact(text), None)[0]
+
+    def may_handle(self, user_id: str) -> bool:
+        """Members of the helpdesk channel and ROLLOUT_HELPDESK_USERS may claim and resolve."""
+        if user_id in self.users:
+            return True
+        return bool(self.channel) and user_id in self.notifier.channel_members(self.channel)
+
+    def claim(self, ticket_id: int, user_id: str) -> Ticket:
+        """Claim an open ticket: from now on its threads are relayed."""
+        self._check(user_id)
+        now = self.clock()
+        ticket = self.store.change_ticket(ticket_id, user_id, "claimed", ["open"], now, status="claimed",
+                                          claimed_by=user_id, claimed_at=now)
+        if ticket is None:
+            raise self._why_not(ticket_id, "claim")
+        self._refresh(ticket)
+        self._tell_asker(ticket, blocks.claimed_text(user_id))
+        return ticket
+
+    def resolve(self, ticket_id: int, user_id: str) -> Ticket:
+        """Close a ticket, tell the asker and ask them to rate the help."""
+        self._check(user_id)
+        now = self.clock()
+        ticket = self.store.change_ticket(ticket_id, user_id, "resolved", ["open", "claimed"], now,
+                                          status="resolved", resolved_by=user_id, resolved_at=now)
+        if ticket is None:
+            raise self._why_not(ticket_id, "resolve")
+        self._refresh(ticket)
+        if ticket.asker_channel:
+            self.notifier.post(ticket.asker_channel, blocks.resolved_text(user_id),
+                               blocks.rating_blocks(ticket), thread_ts=ticket.asker_thread_ts)
+        return ticket
+
+    def rate(self, ticket_id: int, user_id: str, rating: int) -> str:
+        """Record the asker's 1–5 rating; the thanks to show them."""
+        if not 1 <= rating <= 5:
+            raise NotFound("Ratings go from 1 to 5.")
+        if not self.store.rate_ticket(ticket_id, user_id, rating, self.clock()):
+            return "You already rated this help. Thank you!"
+        return f"Thanks for rating the help {rating}/5."
+
+    def relay(self, channel: str, thread_ts: str | None, user_id: str, text: str) -> Relay | None:
+        """Where a person's message in `channel`'s thread goes; None when it is not in a live ticket's thread."""
+        if not thread_ts or not (found := self.store.ticket_in_thread(channel, thread_ts)):
+            return None
+        ticket, side = found
+        if side == "asker" and ticket.status == "resolved":
+            return None  # the ticket is over: the thread is an ordinary conversation again
+        if ticket.status != "claimed" or (side == "asker" and user_id != ticket.user_id):
+            return Relay(ticket, None, "")
+        text = redact_secrets(text)
+        if side == "helpdesk":
+            self.store.update_ticket(ticket.id, resolution=text)
+            return Relay(ticket, (ticket.asker_channel, ticket.asker_thread_ts), blocks.from_agent(user_id, text))
+        return Relay(ticket, (ticket.helpdesk_channel, ticket.helpdesk_ts), blocks.from_asker(user_id, text))
+
+    def deliver(self, relay: Relay) -> None:
+        """Post a relayed message in the other thread."""
+        if relay.to and relay.to[0]:
+            self.notifier.post(relay.to[0], relay.text, thread_ts=relay.to[1])
+
+    def reannounce_overdue(self, now: datetime) -> list[int]:
+        """Re-announce unclaimed tickets older than the SLA: once, then hourly. Each once, across processes."""
+        announced = []
+        for ticket in self.store.overdue_tickets(now - self.sla, now - REANNOUNCE_EVERY):
+            if ticket.helpdesk_channel and self.store.claim_announcement(ticket, now):
+                waited = int((now - ticket.created_at).total_seconds() // 60)
+                self.notifier.post(ticket.helpdesk_channel, blocks.overdue_text(ticket, waited),
+                                   thread_ts=ticket.helpdesk_ts)
+                announced.append(ticket.id)
+        return announced
+
+    def _open(self, user_id: str, origin: str, question: str, thread: tuple[str, str] | None,
+              **values) -> tuple[Ticket, bool]:
+        if not self.channel:
+            raise NotConfigured("The helpdesk channel is not set up yet (ROLLOUT_HELPDESK_CHANNEL); please contact "
+                                "the helpdesk directly.")
+        ticket, created = self.store.create_ticket(user_id, user_id=user_id, origin=origin, question=question,
+                                                   created_at=self.clock(), **values)
+        if not created:
+            return ticket, False
+        channel, thread_ts = thread or (self.notifier.dm_channel(user_id), None)
+        ts = self.notifier.post(channel, blocks.following_up_text(ticket, int(self.sla.total_seconds() // 60)),
+                                thread_ts=thread_ts)
+        self.store.update_ticket(ticket.id, asker_channel=channel, asker_thread_ts=thread_ts or ts)
+        ticket = self.store.ticket(ticket.id)
+        posted = self.notifier.post(self.channel, blocks.ticket_text(ticket), blocks.ticket_blocks(ticket))
+        self.store.update_ticket(ticket.id, helpdesk_channel=self.channel, helpdesk_ts=posted)
+        log.info("ticket %s opened for %s (%s)", ticket.id, user_id, origin)
+        return self.store.ticket(ticket.id), True
+
+    def _check(self, user_id: str) -> None:
+        if not self.may_handle(user_id):
+            raise NotAllowed("Sorry, only members of the helpdesk channel can claim or resolve tickets. If you "
+                             "should be one, ask to be added to the channel.")
+
+    def _why_not(self, ticket_id: int, verb: str) -> Exception:
+        ticket = self.store.ticket(ticket_id)
+        if ticket is None:
+            return NotFound(f"I can't find ticket #{ticket_id} any more.")
+        who = ticket.resolved_by if ticket.status == "resolved" else ticket.claimed_by
+        return AlreadyHandled(f"Ticket #{ticket_id} is already {ticket.status} by <@{who}>, so you can't {verb} it.")
+
+    def _refresh(self, ticket: Ticket) -> None:
+        """Show the ticket's new state on its helpdesk message."""
+        if ticket.helpdesk_channel and ticket.helpdesk_ts:
+            try:
+                self.notifier.update(ticket.helpdesk_channel, ticket.helpdesk_ts, blocks.ticket_text(ticket),
+                                     blocks.ticket_blocks(ticket))
+            except Exception:
+                log.warning("could not update ticket %s's message", ticket.id, exc_info=True)
+
+    def _tell_asker(self, ticket: Ticket, text: str) -> None:
+        if ticket.asker_channel:
+            self.notifier.post(ticket.asker_channel, text, thread_ts=ticket.asker_thread_ts)
+
+    def _permalink(self, channel: str, ts: str | None) -> str | None:
+        if not ts:
+            return None
+        try:
+            return self.notifier.permalink(channel, ts)
+        except Exception:
+            log.warning("no permalink for %s/%s", channel, ts, exc_info=True)
+            return None

@@ -1,0 +1,75 @@
+"""The helpdesk and incident services wired for Slack: a Notifier over the Web API, and `Desk`, what the helpdesk
+and incident listeners and jobs hand work to. Built once at start-up next to the answering services."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot.escalation import Escalations
+from bot.faq import Faq
+from bot.incidents import Incidents
+from bot.settings import Settings
+from bot.store import make_engine, migrate, session_factory
+from bot.store.helpdesk_store import HelpdeskStore
+
+log = logging.getLogger(__name__)
+
+
+class SlackNotifier:
+    """The workflows' Notifier over a WebClient."""
+
+    def __init__(self, client: WebClient):
+        self.client = client
+
+    def post(self, channel: str, text: str, blocks: list[dict] | None = None, thread_ts: str | None = None) -> str:
+        params = {"channel": channel, "text": text, **({"blocks": blocks} if blocks else {})}
+        if thread_ts:
+            params["thread_ts"] = thread_ts
+        return self.client.chat_postMessage(**params)["ts"]
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict]) -> None:
+        self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+    def dm_channel(self, user_id: str) -> str:
+        return self.client.conversations_open(users=user_id)["channel"]["id"]
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        return self.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+
+    def channel_members(self, channel: str) -> frozenset[str]:
+        members: set[str] = set()
+        cursor = None
+        while True:
+            page = self.client.conversations_members(channel=channel, cursor=cursor, limit=1000)
+            members.update(page.get("members") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return frozenset(members)
+
+
+@dataclass
+class Desk:
+    """Tickets, incidents and FAQ entries, plus the answering services they share workers and records with."""
+
+    escalations: Escalations
+    incidents: Incidents
+    faq: Faq
+    store: HelpdeskStore
+    services: object  # bot.app.Services: its workers run the slow work, its store holds the conversations
+
+
+def build_desk(settings: Settings, services, knowledge_base=None) -> Desk:
+    """The helpdesk services over the same database, client and knowledge base as `services`."""
+    engine = services.engine
+    if engine is None:
+        engine = make_engine(settings.resolved_database_url)
+        migrate(engine)
+    store = HelpdeskStore(session_factory(engine))
+    kb = knowledge_base or services.asking.knowledge_base
+    notifier = SlackNotifier(services.client)
+    escalations = Escalations(store, notifier, settings.rollout_helpdesk_channel, settings.helpdesk_user_ids,
+                              settings.rollout_escalation_sla_minutes)
+    incidents = Incidents(store, notifier, settings.rollout_security_channel, kb)
+    return Desk(escalations, incidents, Faq(store, kb, settings.data_dir), store, services)

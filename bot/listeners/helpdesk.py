@@ -1,0 +1,149 @@
+"""Helpdesk listeners: the answer's `escalate` button and `/rollout help-me` open tickets; Claim, Resolve, Add to
+knowledge base and the asker's rating; and the relay of messages in ticket threads. `register(app, desk)` with a
+bot.helpdesk.Desk. The escalate button and ticket-thread messages are taken by a middleware, ahead of the answering
+listeners, so a relayed message is never answered as a question."""
+from __future__ import annotations
+
+import logging
+import re
+
+from slack_bolt import Ack, App
+from slack_bolt.response import BoltResponse
+
+from bot import helpdesk_blocks as blocks
+from bot.helpdesk_errors import HelpdeskError
+from bot.listeners.commands import COMMAND, subcommand
+from bot.listeners.parsing import is_from_a_person, plain_text
+
+log = logging.getLogger(__name__)
+ESCALATE = "escalate"
+
+
+def register(app: App, desk) -> None:
+    """Listen for escalations, ticket buttons, the FAQ modal, ratings and ticket-thread messages."""
+    workers = desk.services.workers
+
+    @app.middleware
+    def escalations_and_relay(body: dict, context, next, resp: BoltResponse):
+        if action := escalate_action(body):
+            workers.quick(escalate, desk, body, action)
+            return resp  # acked: nothing else handles this click
+        event = body.get("event") or {}
+        if event.get("type") == "message" and is_from_a_person(event, context.bot_user_id):
+            relay = desk.escalations.relay(event.get("channel", ""), event.get("thread_ts"), event["user"],
+                                           plain_text(event.get("text") or ""))
+            if relay is not None:
+                if relay.to:
+                    workers.quick(desk.escalations.deliver, relay)
+                return resp  # a ticket thread's message is not a question
+        next()
+
+    @subcommand("help-me", f"{COMMAND} help-me <text>", "ask a person at the helpdesk")
+    def on_help_me(ack: Ack, command: dict, text: str, _services) -> None:
+        if not text:
+            return ack(text=f"Tell me what you need help with: `{COMMAND} help-me <your question>`.")
+        ack(text=":raising_hand: Passing this to the helpdesk…")
+        workers.quick(help_me, desk, command.get("user_id", ""), text, command.get("channel_id", ""))
+
+    @app.action(blocks.TICKET_CLAIM)
+    def on_claim(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        workers.quick(run_safely, desk, body, lambda: desk.escalations.claim(int(action["value"]), user_of(body)))
+
+    @app.action(blocks.TICKET_RESOLVE)
+    def on_resolve(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        workers.quick(run_safely, desk, body, lambda: desk.escalations.resolve(int(action["value"]), user_of(body)))
+
+    @app.action(blocks.TICKET_ADD_FAQ)
+    def on_add_faq(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        ticket = desk.store.ticket(int(action["value"]))
+        if ticket is None or not desk.escalations.may_handle(user_of(body)):
+            return tell(desk, body, "Sorry, only members of the helpdesk channel can add to the knowledge base.")
+        app.client.views_open(trigger_id=body["trigger_id"], view=blocks.faq_modal(ticket))
+
+    @app.view(blocks.FAQ_MODAL)
+    def on_faq_submit(ack: Ack, body: dict, view: dict) -> None:
+        user_id = user_of(body)
+        if not desk.escalations.may_handle(user_id):
+            return ack(response_action="errors", errors={"answer": "Only helpdesk members can add FAQ entries."})
+        values = {block: next(iter(f.values()), {}).get("value") or "" for block, f in view["state"]["values"].items()}
+        if not values.get("question", "").strip() or not values.get("answer", "").strip():
+            return ack(response_action="errors", errors={"answer": "Both the question and the answer are needed."})
+        ack()
+        ticket_id = int(view["private_metadata"]) if str(view.get("private_metadata", "")).isdigit() else None
+        workers.quick(add_faq, desk, user_id, values["question"], values["answer"], ticket_id)
+
+    @app.action(re.compile(f"^{blocks.TICKET_RATE}_[1-5]$"))
+    def on_rate(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        ticket_id, rating = (int(part) for part in action["value"].split(":"))
+        workers.quick(run_safely, desk, body, lambda: desk.escalations.rate(ticket_id, user_of(body), rating))
+
+
+def escalate_action(body: dict) -> dict | None:
+    """The `escalate` click in a block_actions payload, if that is what this is."""
+    if body.get("type") != "block_actions":
+        return None
+    return next((a for a in body.get("actions") or [] if a.get("action_id") == ESCALATE), None)
+
+
+def escalate(desk, body: dict, action: dict) -> None:
+    """Record the click as the answer buttons do, then open (or point to) the ticket."""
+    user_id, value = user_of(body), str(action.get("value") or "")
+    conversations = desk.services.asking.store
+    conversation = conversations.get_conversation(int(value)) if value.isdigit() else None
+    container = body.get("container") or {}
+    if conversation is None and container.get("channel_id") and container.get("message_ts"):
+        conversation = conversations.find_by_reply(container["channel_id"], container["message_ts"])
+    if conversation is None:
+        return tell(desk, body, "I couldn't find that answer any more. Use `/rollout help-me <your question>`.")
+    conversations.record_interaction(conversation.id, user_id, ESCALATE)
+    try:
+        ticket, created = desk.escalations.escalate_answer(conversation, user_id)
+    except HelpdeskError as exc:
+        return tell(desk, body, f":warning: {exc}")
+    if not created:
+        tell(desk, body, f"This question is already with the helpdesk as ticket #{ticket.id} ({ticket.status}).")
+
+
+def help_me(desk, user_id: str, text: str, channel_id: str) -> None:
+    try:
+        desk.escalations.help_me(user_id, text)
+    except HelpdeskError as exc:
+        desk.services.client.chat_postEphemeral(channel=channel_id, user=user_id, text=f":warning: {exc}")
+
+
+def add_faq(desk, user_id: str, question: str, answer: str, ticket_id: int | None) -> None:
+    entry = desk.faq.add(question, answer, user_id, ticket_id)
+    ticket = desk.store.ticket(ticket_id) if ticket_id else None
+    text = f":books: <@{user_id}> added this to the knowledge base as FAQ entry {entry.id} (cited as Helpdesk FAQ)."
+    if ticket and ticket.helpdesk_channel:
+        desk.services.client.chat_postMessage(channel=ticket.helpdesk_channel, thread_ts=ticket.helpdesk_ts,
+                                              text=text)
+    else:
+        desk.services.client.chat_postMessage(channel=user_id, text=text)
+
+
+def run_safely(desk, body: dict, change) -> None:
+    """Run a ticket change; a refusal or a thanks goes to the clicker only."""
+    try:
+        result = change()
+    except HelpdeskError as exc:
+        return tell(desk, body, str(exc))
+    if isinstance(result, str):
+        tell(desk, body, result)
+
+
+def tell(desk, body: dict, text: str) -> None:
+    """An ephemeral note to whoever clicked."""
+    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+    if channel:
+        desk.services.client.chat_postEphemeral(channel=channel, user=user_of(body), text=text)
+    else:
+        desk.services.client.chat_postMessage(channel=user_of(body), text=text)
+
+
+def user_of(body: dict) -> str:
+    return (body.get("user") or {}).get("id", "")

@@ -1,0 +1,52 @@
+"""Incident listeners: `/rollout incident` opens the report modal; its submission is stored, posted to the security
+channel and confirmed to the reporter with the first steps; Acknowledge. `register(app, desk)` with a Desk."""
+from __future__ import annotations
+
+from slack_bolt import Ack, App
+
+from bot import helpdesk_blocks as blocks
+from bot.helpdesk_errors import HelpdeskError
+from bot.listeners.commands import COMMAND, subcommand
+from bot.listeners.helpdesk import run_safely, user_of
+
+
+def register(app: App, desk) -> None:
+    """Listen for /rollout incident, the incident modal and the Acknowledge button."""
+    workers = desk.services.workers
+
+    @subcommand("incident", f"{COMMAND} incident", "report a security incident involving AI tools")
+    def on_incident(ack: Ack, command: dict, text: str, _services) -> None:
+        ack()
+        app.client.views_open(trigger_id=command["trigger_id"], view=blocks.incident_modal())
+
+    @app.view(blocks.INCIDENT_MODAL)
+    def on_submit(ack: Ack, body: dict, view: dict) -> None:
+        fields = modal_fields(view)
+        if not fields["what"].strip():
+            return ack(response_action="errors", errors={"what": "Please say what happened."})
+        if fields["data_kind"] not in blocks.DATA_KINDS:
+            return ack(response_action="errors", errors={"data_kind": "Choose the kind of data involved."})
+        ack()
+        workers.quick(report, desk, user_of(body), fields)
+
+    @app.action(blocks.INCIDENT_ACKNOWLEDGE)
+    def on_acknowledge(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        workers.quick(run_safely, desk, body,
+                      lambda: desk.incidents.acknowledge(int(action["value"]), user_of(body)))
+
+
+def modal_fields(view: dict) -> dict:
+    """The modal's values as Incidents.report arguments (\"not sure\" counts as still happening)."""
+    values = {block: next(iter(f.values()), {}) for block, f in view["state"]["values"].items()}
+    data_kind = (values.get("data_kind", {}).get("selected_option") or {}).get("value", "")
+    ongoing = (values.get("ongoing", {}).get("selected_option") or {}).get("value", "unsure")
+    return {"what": values.get("what", {}).get("value") or "", "happened": values.get("when", {}).get("value"),
+            "tool": values.get("tool", {}).get("value"), "data_kind": data_kind, "ongoing": ongoing != "no"}
+
+
+def report(desk, user_id: str, fields: dict) -> None:
+    try:
+        desk.incidents.report(user_id, **fields)
+    except HelpdeskError as exc:
+        desk.services.client.chat_postMessage(channel=user_id, text=f":warning: {exc}")
