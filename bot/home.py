@@ -1,0 +1,31 @@
+"""The App Home tab's content, Slack-free: everyone's recent questions, and for admins this week's headline figures
+and top knowledge gaps (from bot/reports.py)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.feedback_blocks import home_view
+from bot.reports import build_report, gap_lines, headline_lines
+from bot.store import Store
+from bot.store.models import utc_now
+
+RECENT = 5
+
+
+class Home:
+    """Builds a person's App Home view."""
+
+    def __init__(self, store: Store, sessions: sessionmaker[Session], admin_ids: frozenset[str],
+                 clock: Callable[[], datetime] = utc_now):
+        self.store, self.sessions, self.admin_ids, self.clock = store, sessions, admin_ids, clock
+
+    def view(self, user_id: str) -> dict:
+        """The Home tab for `user_id`."""
+        recent = [(c.question, c.answered) for c in self.store.recent_questions(user_id, RECENT)]
+        if user_id not in self.admin_ids:
+            return home_view(recent)
+        report = build_report(self.sessions, self.clock())
+        return home_view(recent, admin=headline_lines(report), gaps=gap_lines(report))

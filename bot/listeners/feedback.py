@@ -1,0 +1,104 @@
+"""Pilot feedback in Slack: 👍/👎 on answers (a 👎 opens the optional reason modal), `/rollout feedback` and the
+"Give feedback" button (the survey modal), and the App Home tab. `register(app, services, settings)`: registered
+before the other listeners, since Bolt runs the first listener that matches."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from slack_bolt import Ack, App
+from slack_sdk.webhook import WebhookClient
+
+from bot import feedback_blocks as blocks
+from bot.feedback import Feedback, UnknownAnswer
+from bot.home import Home
+from bot.listeners.commands import subcommand
+from bot.slack_client import respond
+from bot.store.feedback import FeedbackStore
+from bot.surveys import SurveyAnswers, Surveys
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services, settings=None) -> None:
+    """Listen for the vote buttons, the two modals, /rollout feedback, survey_open and app_home_opened."""
+    store = services.asking.store
+    sessions = store._sessions  # noqa: SLF001  (one connection pool per process, shared with the answering store)
+    feedback = Feedback(store, FeedbackStore(sessions))
+    surveys = Surveys(feedback.feedback)
+    home = Home(store, sessions, settings.admin_ids if settings else frozenset())
+
+    @app.action(blocks.HELPFUL_OR_NOT)
+    def on_vote(ack: Ack, body: dict, action: dict, client) -> None:
+        ack()
+        value = str(action.get("value") or "")
+        conversation_id = int(value) if value.isdigit() else None
+        if action["action_id"] == "feedback_not_helpful" and conversation_id and body.get("trigger_id"):
+            client.views_open(trigger_id=body["trigger_id"], view=blocks.reason_modal(conversation_id))
+        services.workers.quick(record_vote, feedback, body, action["action_id"], conversation_id)
+
+    @app.view(blocks.REASON_MODAL)
+    def on_reason(ack: Ack, body: dict, view: dict) -> None:
+        values = view["state"]["values"]
+        reason = (_value(values, "reason", "selected_option") or {}).get("value")
+        errors = feedback.explain(int(view["private_metadata"]), body["user"]["id"], reason,
+                                  _value(values, "comment", "value"))
+        ack(response_action="errors", errors=errors) if errors else ack()
+
+    @subcommand("feedback", "/rollout feedback", "tell us how Rollout is working for you (a short survey)")
+    def on_feedback_command(ack: Ack, command: dict, text: str, _services) -> None:
+        ack()
+        app.client.views_open(trigger_id=command["trigger_id"], view=blocks.survey_modal())
+
+    @app.action(blocks.SURVEY_OPEN)
+    def on_survey_open(ack: Ack, body: dict, client) -> None:
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.survey_modal())
+
+    @app.view(blocks.SURVEY_MODAL)
+    def on_survey(ack: Ack, body: dict, view: dict) -> None:
+        errors = surveys.submit(f"view:{view['id']}", body["user"]["id"], survey_answers(view["state"]["values"]))
+        ack(response_action="errors", errors=errors) if errors else ack()
+
+    @app.event("app_home_opened")
+    def on_home(event: dict, client) -> None:
+        if event.get("tab", "home") == "home":
+            client.views_publish(user_id=event["user"], view=home.view(event["user"]))
+
+
+def record_vote(feedback: Feedback, body: dict, action_id: str, conversation_id: int | None) -> None:
+    """After the ack: store the vote and show under the answer that it was received."""
+    user_id, response_url = body["user"]["id"], body.get("response_url")
+    try:
+        vote = feedback.vote(conversation_id, user_id, action_id)
+    except UnknownAnswer as exc:
+        if response_url:
+            respond(response_url, str(exc))
+        return
+    message = body.get("message") or {}
+    if response_url and message.get("blocks"):
+        respond_replacing(response_url, message, blocks.voted_blocks(message["blocks"], vote.acknowledgement))
+    elif response_url:
+        respond(response_url, vote.acknowledgement)
+
+
+def respond_replacing(response_url: str, message: dict, new_blocks: list[dict]) -> None:
+    """Replace the answer message in place (same text, the status line added)."""
+    response = WebhookClient(response_url, timeout=10).send(
+        text=message.get("text") or "Rollout", blocks=new_blocks, replace_original=True)
+    if response.status_code != 200:
+        log.error("could not update the answer message: HTTP %s (reference %s)", response.status_code,
+                  uuid.uuid4().hex[:8])
+
+
+def survey_answers(values: dict) -> SurveyAnswers:
+    """The survey modal's state as text fields."""
+    return SurveyAnswers(
+        ease=_value(values, "ease", "value"), usefulness=_value(values, "usefulness", "value"),
+        saved_time=(_value(values, "saved_time", "selected_option") or {}).get("value"),
+        team=(_value(values, "team", "selected_option") or {}).get("value"),
+        problems=_value(values, "problems", "value"), comment=_value(values, "comment", "value"))
+
+
+def _value(values: dict, block_id: str, key: str):
+    return (values.get(block_id) or {}).get(block_id, {}).get(key)
