@@ -21,7 +21,6 @@ from bot.store import Store, make_engine, migrate, session_factory
 
 log = logging.getLogger(__name__)
 
-LISTENER_THREADS = 4  # listeners only parse and hand over, so a few threads keep every ack quick
 QUICK_THREADS = 8  # claims, 👀 reactions, notices and clicks: short database and Slack calls
 
 
@@ -156,7 +155,6 @@ def create_app(settings: Settings, services: Services) -> App:
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=bool(settings.slack_signing_secret),  # Socket Mode has no signatures
         process_before_response=True,  # listeners only hand work to services.workers, so ack after they return
-        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="rollout-listener"),
         name="rollout",
     )
     events.register(app, services)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import threading
@@ -64,9 +65,11 @@ class SlackEvents(SlackRequestHandler):
         body = await _read_body(request.receive, MAX_BODY_BYTES)
         if body is None:
             return BoltResponse(status=413, body="request body too large\n", headers=TEXT)
+        headers = request.get_headers()
+        if retry := headers.get("x-slack-retry-num"):
+            log.info("Slack retry %s (%s)", retry, headers.get("x-slack-retry-reason", "no reason given"))
         try:
-            bolt_request = BoltRequest(body=body.decode("utf-8"), query=request.query_string,
-                                       headers=request.get_headers())
+            bolt_request = BoltRequest(body=body.decode("utf-8"), query=request.query_string, headers=headers)
         except Exception as exc:  # undecodable bytes, invalid JSON, JSON that is not an object
             log.info("refused a malformed request: %s", type(exc).__name__)
             return BoltResponse(status=400, body="malformed request body\n", headers=TEXT)
@@ -165,6 +168,9 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
     if missing := missing_credentials(settings, http):
         raise ServeError(missing_credentials_message(missing, http))
     check_token(settings)
+    # One thread per embedding: questions are single sentences, and torch's threads spin-waiting for each other
+    # cost several times the work itself once other threads (or processes) want the CPU. Set before torch loads.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     echo("Loading the knowledge base…")
     knowledge_base = open_knowledge_base()
     warm_up(knowledge_base)

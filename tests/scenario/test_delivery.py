@@ -137,6 +137,22 @@ def test_a_failing_slack_is_logged_with_a_reference_and_the_worker_carries_on(ro
     assert "I don't know" in section_texts(rollout.posts()[0].params["blocks"])
 
 
+def test_a_listener_that_fails_still_acks_and_the_asker_gets_an_apology(rollout, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the worker pool is gone")
+
+    monkeypatch.setattr(rollout.services, "answer_command", broken)
+    monkeypatch.setattr(rollout.services, "answer_in_thread", broken)
+
+    command = rollout.sender.command(text=ANSWERABLE)
+    _, event = rollout.dm(ANSWERABLE)
+
+    assert (command.status, event.status) == (200, 200)
+    assert "something went wrong on my side (reference `" in command.body
+    reference = command.body.split("reference `")[1].split("`")[0]
+    assert f"reference {reference}" in caplog.text and "the worker pool is gone" in caplog.text
+
+
 def test_forty_concurrent_askers_are_all_acked_within_3_seconds_and_answered_once(rollout):
     questions = [ANSWERABLE, UNANSWERABLE, "do i really need the yubikey to log into copilot?",
                  "can I turn on github copilot for the KPay repo?"]
