@@ -109,3 +109,4 @@ class Interaction(Base):
 # model/migration comparisons see every table. At the bottom: that module builds on Base above.
 from bot.store import comms as _comms  # noqa: E402,F401
 from bot.store import helpdesk as _helpdesk  # noqa: E402,F401  (tickets, incidents, FAQ entries, audit log)
+from bot.store import feedback as _feedback  # noqa: E402,F401  (answer ratings, survey responses, pulse schedules)
