@@ -25,7 +25,7 @@ from bot.store.announcement_store import AnnouncementStore, PilotCohort
 from bot.store.models import utc_now
 from bot.store.runs import Leases, RunLog
 from jobs.dispatch import JobContext
-from jobs.schedule import Scheduler
+from jobs.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 

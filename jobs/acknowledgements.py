@@ -5,7 +5,7 @@ from datetime import datetime
 
 from bot.comms_blocks import ack_request_message
 from bot.store.comms import ScheduledRun
-from jobs.delivery import fan_out
+from jobs.delivery import CHUNK, fan_out
 from jobs.dispatch import JobContext, Outcome
 
 
@@ -14,10 +14,9 @@ def send_requests(ctx: JobContext, run: ScheduledRun, now: datetime) -> Outcome:
     campaign = ctx.acks.get(int(run.ref))
     if campaign is None or campaign.status != "active":
         return Outcome("done", "campaign closed before its requests were sent; nothing sent")
-    payload = ctx.runs.freeze_payload(run.id, ack_request_message(campaign))
-    if not run.resolved:
-        ctx.runs.resolve(run.id, [(m.user_id, m.team) for m in ctx.acks.members(campaign.id)], now)
-    report = fan_out(ctx, run, payload, wanted=_not_accepted(ctx, campaign.id))
+    recipients = None if run.resolved else [(m.user_id, m.team) for m in ctx.acks.members(campaign.id)]
+    payload, started = ctx.runs.prepare(run.id, ack_request_message(campaign), recipients, now, CHUNK)
+    report = fan_out(ctx, run, payload, wanted=_not_accepted(ctx, campaign.id), started=started)
     return Outcome(report.status, report.line())
 
 
@@ -28,10 +27,10 @@ def send_reminders(ctx: JobContext, run: ScheduledRun, now: datetime) -> Outcome
         return Outcome("done", "campaign closed; no reminders")
     if not run.resolved and now >= campaign.deadline:
         return Outcome("done", "deadline passed; no reminders")
-    payload = ctx.runs.freeze_payload(run.id, ack_request_message(campaign, reminder=True))
-    if not run.resolved:
-        ctx.runs.resolve(run.id, [(m.user_id, m.team) for m in ctx.acks.not_accepted(campaign.id)], now)
-    report = fan_out(ctx, run, payload, wanted=_not_accepted(ctx, campaign.id))
+    recipients = None if run.resolved else [(m.user_id, m.team) for m in ctx.acks.not_accepted(campaign.id)]
+    payload, started = ctx.runs.prepare(run.id, ack_request_message(campaign, reminder=True), recipients, now,
+                                        CHUNK)
+    report = fan_out(ctx, run, payload, wanted=_not_accepted(ctx, campaign.id), started=started)
     return Outcome(report.status, report.line())
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from bot.audiences import parse_targets, resolve
 from bot.comms_blocks import announcement_message
 from bot.store.comms import ScheduledRun
-from jobs.delivery import fan_out
+from jobs.delivery import CHUNK, fan_out
 from jobs.dispatch import JobContext, Outcome
 
 
@@ -15,9 +15,8 @@ def send_announcement(ctx: JobContext, run: ScheduledRun, now: datetime) -> Outc
     announcement = ctx.announcements.get(run.ref)
     if announcement is None or (announcement.status == "cancelled" and not run.resolved):
         return Outcome("done", "cancelled before it was sent; nothing sent")
-    payload = ctx.runs.freeze_payload(run.id, announcement_message(announcement.text))
-    if not run.resolved:
-        targets = parse_targets(announcement.targets)
-        ctx.runs.resolve(run.id, resolve(targets, ctx.directory, ctx.pilot.members), now)
-    report = fan_out(ctx, run, payload)
+    recipients = None if run.resolved else resolve(parse_targets(announcement.targets), ctx.directory,
+                                                   ctx.pilot.members)
+    payload, started = ctx.runs.prepare(run.id, announcement_message(announcement.text), recipients, now, CHUNK)
+    report = fan_out(ctx, run, payload, started=started)
     return Outcome(report.status, report.line())

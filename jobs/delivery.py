@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.store.runs import Settled
+
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 RETRY_PAUSES = (1.0, 2.0, 4.0, 8.0, 16.0)  # between rounds over the deliveries still open
 PROGRESS_EVERY = 5.0  # seconds between progress lines in the log
+CHUNK = 10  # deliveries marked "sending" and settled in one transaction each (at most this many to look for after
+#             a crash, per sender thread)
 
 
 @dataclass(frozen=True)
@@ -86,16 +90,20 @@ def marked(blocks: Sequence[dict], marker: str) -> list[dict]:
     return copies
 
 
-def fan_out(ctx, run, payload: dict, wanted: Callable[[str], bool] | None = None) -> FanOutReport:
-    """Send `payload` to every open delivery of `run` on the context's pool, in rounds until each is settled."""
+def fan_out(ctx, run, payload: dict, wanted: Callable[[str], bool] | None = None,
+            started: set[int] = frozenset()) -> FanOutReport:
+    """Send `payload` to every open delivery of `run` on the context's pool, in rounds until each is settled.
+    `started`: deliveries this process has just marked as being sent (`RunLog.prepare`), so not sent before."""
     for pause in (0.0, *RETRY_PAUSES):
         deliveries = ctx.runs.open_deliveries(run.id)
         if not deliveries:
             break
         if ctx.stopping.wait(pause):
             raise Interrupted()
-        futures = [ctx.pool.submit(deliver, ctx, run, payload, d, wanted) for d in deliveries]
-        _wait_with_progress(run, futures)
+        chunks = [deliveries[i:i + CHUNK] for i in range(0, len(deliveries), CHUNK)]
+        _wait_with_progress(run, [ctx.pool.submit(deliver, ctx, run, payload, chunk, wanted, started)
+                                  for chunk in chunks], len(deliveries))
+        started = frozenset()
     if ctx.stopping.is_set():
         raise Interrupted()
     counts = ctx.runs.counts([run.id]).get(run.id, {})
@@ -103,51 +111,57 @@ def fan_out(ctx, run, payload: dict, wanted: Callable[[str], bool] | None = None
                         counts.get("pending", 0) + counts.get("sending", 0))
 
 
-def deliver(ctx, run, payload: dict, delivery, wanted: Callable[[str], bool] | None) -> str:
-    """Settle one delivery: find it if an earlier attempt may have sent it, else send it; returns its status."""
+def deliver(ctx, run, payload: dict, deliveries: Sequence, wanted: Callable[[str], bool] | None,
+            started: set[int] = frozenset()) -> None:
+    """Settle a chunk of deliveries: those an earlier attempt may have sent are looked for first, the rest are
+    marked "sending" together, sent one by one, and their outcomes recorded together."""
     if ctx.stopping.is_set():
-        return delivery.status  # left as it is for the next process
-    marker = delivery_marker(run.job_id, run.run_time, delivery.recipient)
-    if delivery.status == "sending":
-        try:
-            found = ctx.sender.find(delivery.recipient, marker, since=delivery.updated_at)
-        except Exception as exc:  # can't tell: neither resend (a duplicate) nor give up (a gap); look again later
-            log.warning("%s: could not check whether %s already has it: %s", run.job_id, delivery.recipient, exc)
-            return "sending"
-        if found is not None:
-            ctx.runs.settle(delivery.id, "sent", ctx.clock(), channel=found.channel, ts=found.ts)
-            return "sent"
-    if delivery.attempts >= MAX_ATTEMPTS:
-        ctx.runs.settle(delivery.id, "failed", ctx.clock(), error=f"gave up after {delivery.attempts} attempts: "
-                                                                  f"{delivery.error or 'no answer'}")
-        return "failed"
-    if wanted is not None and not wanted(delivery.recipient):
-        ctx.runs.settle(delivery.id, "skipped", ctx.clock())
-        return "skipped"
-    if not ctx.runs.start_sending(delivery.id, ctx.clock(), from_status=delivery.status):
-        return "taken"  # another sender has it
-    return _send(ctx, payload, delivery, marker)
+        return  # left as they are for the next process
+    outcomes, to_send = [], []
+    for delivery in deliveries:
+        marker = delivery_marker(run.job_id, run.run_time, delivery.recipient)
+        fresh = delivery.id in started
+        if delivery.status == "sending" and not fresh:
+            try:
+                found = ctx.sender.find(delivery.recipient, marker, since=delivery.updated_at)
+            except Exception as exc:  # can't tell: neither resend (a duplicate) nor give up (a gap); look later
+                log.warning("%s: could not check whether %s already has it: %s", run.job_id, delivery.recipient, exc)
+                continue
+            if found is not None:
+                outcomes.append(Settled(delivery.id, "sent", found.channel, found.ts))
+                continue
+        if delivery.attempts >= MAX_ATTEMPTS and not fresh:
+            error = f"gave up after {delivery.attempts} attempts: {delivery.error or 'no answer'}"
+            outcomes.append(Settled(delivery.id, "failed", error=error))
+        elif wanted is not None and not wanted(delivery.recipient):
+            outcomes.append(Settled(delivery.id, "skipped"))
+        else:
+            to_send.append((delivery, marker))
+    claimed = started | ctx.runs.start_sending([d.id for d, _ in to_send if d.id not in started], ctx.clock())
+    for delivery, marker in to_send:
+        if delivery.id in claimed:
+            outcomes.append(Settled(delivery.id, "pending") if ctx.stopping.is_set() else
+                            _send(ctx, payload, delivery, marker))
+    ctx.runs.settle(outcomes, ctx.clock())
 
 
-def _send(ctx, payload: dict, delivery, marker: str) -> str:
+def _send(ctx, payload: dict, delivery, marker: str) -> Settled:
     try:
         posted = ctx.sender.post(delivery.recipient, payload["text"], marked(payload["blocks"], marker))
     except SendFailed as exc:
         status = "failed" if exc.permanent else "sending" if exc.unknown else "pending"
-        ctx.runs.settle(delivery.id, status, ctx.clock(), error=exc.error)
-        return status
-    ctx.runs.settle(delivery.id, "sent", ctx.clock(), channel=posted.channel, ts=posted.ts)
-    return "sent"
+        return Settled(delivery.id, status, error=exc.error)
+    return Settled(delivery.id, "sent", posted.channel, posted.ts)
 
 
-def _wait_with_progress(run, futures) -> None:
-    """Wait for a round; a delivery whose sender raised stays open for the next round."""
+def _wait_with_progress(run, futures, deliveries: int) -> None:
+    """Wait for a round; deliveries whose sender raised stay open for the next round."""
     done, last = 0, time.monotonic()
     for future in as_completed(futures):
         if (exc := future.exception()) is not None:
-            log.error("%s: a delivery failed unexpectedly; it will be retried", run.job_id, exc_info=exc)
+            log.error("%s: sending a chunk failed unexpectedly; it will be retried", run.job_id, exc_info=exc)
         done += 1
         if time.monotonic() - last >= PROGRESS_EVERY:
             last = time.monotonic()
-            log.info("%s run %s: %d/%d deliveries settled this round", run.job_id, run.run_time.isoformat(),
-                     done, len(futures))
+            log.info("%s run %s: %d of %d deliveries settled this round", run.job_id, run.run_time.isoformat(),
+                     min(done * CHUNK, deliveries), deliveries)

@@ -4,6 +4,7 @@ and the deliveries already settled are not sent again."""
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -51,15 +52,19 @@ JobKind = Callable[[JobContext, ScheduledRun, datetime], Outcome]
 
 
 class Dispatcher:
-    """Worker threads that claim due runs (or runs whose owner died) and run them; one heartbeat renews leases."""
+    """Claims due runs (and runs whose owner died) a few at a time, and runs them on worker threads; a heartbeat
+    renews the leases of every run this process holds."""
 
     def __init__(self, ctx: JobContext, kinds: Mapping[str, JobKind], workers: int = 4, poll: float = 1.0):
         self.ctx, self.kinds, self.poll = ctx, dict(kinds), poll
+        self.prefetch = 2 * workers  # claimed in one transaction when many runs are due at once
+        self._queue: queue.Queue[ScheduledRun] = queue.Queue()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._work, name=f"rollout-runs-{n}", daemon=True)
                          for n in range(workers)]
-        self._threads.append(threading.Thread(target=self._heartbeat, name="rollout-run-leases", daemon=True))
+        self._threads += [threading.Thread(target=self._claim, name="rollout-run-claims", daemon=True),
+                          threading.Thread(target=self._heartbeat, name="rollout-run-leases", daemon=True)]
 
     def start(self) -> Dispatcher:
         """Start claiming runs."""
@@ -78,16 +83,15 @@ class Dispatcher:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout)
+        while not self._queue.empty():  # claimed but not started: free them for another process now
+            self.ctx.runs.release(self._queue.get_nowait().id, self.ctx.holder, self.ctx.clock())
 
     def run_once(self) -> bool:
         """Claim and run one run if there is one; True if it did."""
-        now = self.ctx.clock()
-        for run_id in self.ctx.runs.claimable(now, limit=len(self._threads) * 2):
-            run = self.ctx.runs.claim(run_id, self.ctx.holder, now, self.ctx.lease)
-            if run is not None:
-                self.execute(run)
-                return True
-        return False
+        runs = self.ctx.runs.claim_many(self.ctx.holder, self.ctx.clock(), self.ctx.lease, 1)
+        for run in runs:
+            self.execute(run)
+        return bool(runs)
 
     def execute(self, run: ScheduledRun) -> Outcome:
         """Run a claimed run with its kind's function and record how it ended."""
@@ -116,15 +120,32 @@ class Dispatcher:
             return Outcome("failed", f"no job kind '{run.kind}' in this version of Rollout")
         return kind(self.ctx, run, now)
 
+    def _claim(self) -> None:
+        while not self._stop.is_set():
+            room = self.prefetch - self._queue.qsize()
+            claimed = []
+            if room > 0:
+                try:
+                    claimed = self.ctx.runs.claim_many(self.ctx.holder, self.ctx.clock(), self.ctx.lease, room)
+                except Exception:  # the database went away for a moment: keep claiming
+                    log.exception("could not claim runs; trying again in %.1f s", self.poll)
+            for run in claimed:
+                self._queue.put(run)
+            if not claimed:
+                self._wake.wait(self.poll if room > 0 else 0.05)
+                self._wake.clear()
+
     def _work(self) -> None:
         while not self._stop.is_set():
             try:
-                if self.run_once():
-                    continue
-            except Exception:  # the database went away for a moment: keep the worker alive
-                log.exception("could not claim runs; trying again in %.0f s", self.poll)
-            self._wake.wait(self.poll)
-            self._wake.clear()
+                run = self._queue.get(timeout=self.poll)
+            except queue.Empty:
+                continue
+            try:
+                self.execute(run)
+            except Exception:  # e.g. the database went away while recording the outcome: the lease will expire
+                log.exception("%s run at %s could not be recorded; it will be taken up again", run.job_id,
+                              run.run_time.isoformat())
 
     def _heartbeat(self) -> None:
         interval = self.ctx.lease.total_seconds() / 3

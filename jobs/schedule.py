@@ -1,49 +1,16 @@
-"""The only module that knows triggers: parsing times, cron expressions and time zones, and the scheduler process.
-
-How the pieces fit:
-- Announcements and campaigns live in our tables; any process (the CLI, Slack) writes them.
-- One scheduler process at a time holds the `scheduler` lease. It mirrors those tables into APScheduler's
-  SQLAlchemyJobStore every `poll` seconds (so edits from other processes take effect within a poll), and APScheduler
-  keeps each job's next run time there, so runs missed during downtime are found after a restart.
-- When a job is due, APScheduler hands it to `RunRecorder`, which records the run in `scheduled_runs` — durably,
-  before APScheduler moves the job's next run time on — as "due", or "missed" beyond the grace period.
-- Every scheduler process runs a `Dispatcher` that claims due runs under a lease and sends them (jobs/dispatch.py).
-"""
+"""The only module that knows triggers: one-off times, cron expressions, time zones, DST and misfires, as plain
+functions of `now`. The scheduler process (jobs/scheduler.py) builds its APScheduler jobs from these."""
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.executors.base import BaseExecutor
-from apscheduler.jobstores.base import JobLookupError
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.comms_errors import BadSchedule
-from bot.store.runs import DueRun, Leases
-from jobs import acknowledgements, announcements
-from jobs.dispatch import Dispatcher, JobContext, JobKind
-
-log = logging.getLogger(__name__)
-LEASE_NAME = "scheduler"
-KINDS: dict[str, JobKind] = {
-    "announcement": announcements.send_announcement,
-    "ack-request": acknowledgements.send_requests,
-    "ack-reminder": acknowledgements.send_reminders,
-}
-RECORD_ATTEMPTS = 3
-
-
-# -- triggers --------------------------------------------------------------------------------------------------
+from bot.store.runs import DueRun
 
 
 class WallClockCronTrigger(CronTrigger):
@@ -144,6 +111,11 @@ def classify_due(run_times: Sequence[datetime], now: datetime, grace: timedelta)
     return result
 
 
+def is_one_off(trigger) -> bool:
+    """Whether a trigger fires only once."""
+    return isinstance(trigger, DateTrigger)
+
+
 def describe(at: datetime | None, cron: str | None, tz: str) -> str:
     """A schedule in words, e.g. "once at 2027-01-18 09:00 GMT" or "cron '0 9 * * mon' (Europe/London)"."""
     if at is not None:
@@ -153,141 +125,3 @@ def describe(at: datetime | None, cron: str | None, tz: str) -> str:
 
 def _wall(moment: datetime, tz) -> datetime:
     return moment.astimezone(tz).replace(tzinfo=None)
-
-
-# -- the scheduler process ---------------------------------------------------------------------------------------
-
-
-def fire(kind: str, ref: str, revision: int) -> None:
-    """The function APScheduler stores with every job. `RunRecorder` records the run instead of calling it."""
-    raise RuntimeError("Rollout jobs run through RunRecorder and the dispatcher, not APScheduler's executors")
-
-
-class RunRecorder(BaseExecutor):
-    """An APScheduler executor that records due run times (synchronously, before APScheduler moves the job on)."""
-
-    def __init__(self, on_due: Callable[[object, list[datetime]], None]):
-        super().__init__()
-        self.on_due = on_due
-
-    def submit_job(self, job, run_times) -> None:
-        self.on_due(job, run_times)
-
-    def _do_submit_job(self, job, run_times) -> None:
-        self.on_due(job, run_times)
-
-
-class LeaseScheduler(BackgroundScheduler):
-    """APScheduler's BackgroundScheduler that processes jobs only while running. (3.11 runs one more round after
-    `shutdown()`, even when paused: a standby that does not hold the lease would consume due runs.)"""
-
-    def _process_jobs(self):
-        if self.state != STATE_RUNNING:
-            return None
-        return super()._process_jobs()
-
-
-class Scheduler:
-    """APScheduler (while this process holds the lease), mirroring our tables; plus the run dispatcher."""
-
-    def __init__(self, engine: Engine, ctx: JobContext, leases: Leases, poll: float = 1.0, run_workers: int = 4):
-        self.ctx, self.leases, self.poll = ctx, leases, poll
-        self.aps = LeaseScheduler(
-            timezone=UTC, jobstores={"default": SQLAlchemyJobStore(engine=engine)},
-            executors={"default": RunRecorder(self._record_due)},
-            job_defaults={"coalesce": False, "misfire_grace_time": None, "max_instances": 1})
-        self.dispatcher = Dispatcher(ctx, KINDS, workers=run_workers, poll=poll)
-        self.leader = False
-        self._known: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._coordinate, name="rollout-scheduler", daemon=True)
-
-    def start(self) -> Scheduler:
-        """Start: APScheduler paused until this process holds the lease; the dispatcher at once."""
-        self.aps.start(paused=True)
-        self.dispatcher.start()
-        self.tick()
-        self._thread.start()
-        return self
-
-    def shutdown(self) -> None:
-        """Stop, and give the lease up so another scheduler can take over at once."""
-        self._stop.set()
-        self._thread.join(10)
-        self.aps.shutdown(wait=False)
-        self.dispatcher.stop()
-        if self.leader:
-            self.leases.release(LEASE_NAME, self.ctx.holder)
-            self.leader = False
-
-    def tick(self) -> None:
-        """Renew (or try to take) the lease; while holding it, make APScheduler's jobs match our tables."""
-        now = self.ctx.clock()
-        leader = self.leases.acquire(LEASE_NAME, self.ctx.holder, now, self.ctx.lease)
-        if leader and not self.leader:
-            log.info("scheduler %s: holding the lease, running triggers", self.ctx.holder)
-            self._known = {job.id: job.kwargs.get("revision", 0) for job in self.aps.get_jobs()}
-            self.aps.resume()
-        elif self.leader and not leader:
-            log.warning("scheduler %s: lost the lease, pausing triggers", self.ctx.holder)
-            self.aps.pause()
-        self.leader = leader
-        if leader:
-            self.sync(now)
-
-    def sync(self, now: datetime) -> None:
-        """Add, reschedule and remove APScheduler jobs so they match the announcements and campaigns."""
-        desired = self._desired(now)
-        for job_id, (kind, ref, revision, trigger) in desired.items():
-            if self._known.get(job_id) != revision:
-                self.aps.add_job(fire, trigger=trigger, id=job_id, name=job_id, replace_existing=True,
-                                 kwargs=dict(kind=kind, ref=ref, revision=revision))
-                self._known[job_id] = revision
-        for job_id in set(self._known) - set(desired):
-            try:
-                self.aps.remove_job(job_id)
-            except JobLookupError:
-                pass  # a one-off APScheduler already removed after it fired
-            del self._known[job_id]
-
-    def _desired(self, now: datetime) -> dict[str, tuple[str, str, int, object]]:
-        desired = {}
-        for announcement in self.ctx.announcements.list(["scheduled"]):
-            if announcement.ends_at is not None and announcement.ends_at <= now:
-                continue
-            trigger = trigger_for(announcement.at, announcement.cron, announcement.tz, announcement.starts_at,
-                                  announcement.ends_at)
-            desired[f"announcement:{announcement.id}"] = ("announcement", announcement.id,
-                                                          announcement.schedule_revision, trigger)
-        for campaign in self.ctx.acks.list(["active"]):
-            if campaign.remind_cron and campaign.deadline > now:
-                trigger = cron_trigger(campaign.remind_cron, campaign.tz, ends_at=campaign.deadline)
-                desired[f"ack-reminder:{campaign.id}"] = ("ack-reminder", str(campaign.id), 1, trigger)
-        return desired
-
-    def _record_due(self, job, run_times: list[datetime]) -> None:
-        now = self.ctx.clock()
-        kind, ref = job.kwargs["kind"], job.kwargs["ref"]
-        due = classify_due(run_times, now, self.ctx.grace)
-        for attempt in range(1, RECORD_ATTEMPTS + 1):
-            try:
-                self.ctx.runs.record(job.id, kind, ref, due, now)
-                break
-            except SQLAlchemyError:
-                if attempt == RECORD_ATTEMPTS:
-                    raise
-                log.warning("could not record the run of %s; retrying", job.id, exc_info=True)
-                time.sleep(0.5 * attempt)
-        if kind == "announcement" and isinstance(job.trigger, DateTrigger):
-            self.ctx.announcements.finish_one_off(ref, now)
-        for run in due:
-            if run.status == "missed":
-                self.ctx.report(f"{job.id}: the run due {run.run_time.isoformat()} was missed ({run.detail})")
-        self.dispatcher.wake()
-
-    def _coordinate(self) -> None:
-        while not self._stop.wait(self.poll):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("scheduler tick failed; trying again in %.1f s", self.poll)

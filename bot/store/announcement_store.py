@@ -55,18 +55,6 @@ class AnnouncementStore:
                 return None
         return self.get(announcement_id)
 
-    def schedules(self) -> dict[str, tuple[int, Announcement]]:
-        """Every scheduled announcement by id, with the schedule revision the scheduler should be running."""
-        return {a.id: (a.schedule_revision, a) for a in self.list(["scheduled"])}
-
-    def finish_one_off(self, announcement_id: str, now: datetime) -> None:
-        """A one-off announcement whose run is recorded is finished (not re-added to the scheduler)."""
-        statement = update(Announcement).where(Announcement.id == announcement_id, Announcement.at.is_not(None),
-                                               Announcement.status == "scheduled")
-        with self._sessions.begin() as session:
-            session.execute(statement.values(status="finished", updated_at=now,
-                                             schedule_revision=Announcement.schedule_revision + 1))
-
 
 class PilotCohort:
     """The people in the pilot: who the `pilot` audience reaches."""

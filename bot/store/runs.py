@@ -2,20 +2,42 @@
 so two processes can share the work without ever doing the same piece twice."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.store.comms import Delivery, ScheduledRun, SchedulerLease
+from bot.store.comms import Announcement, Delivery, ScheduledRun, SchedulerLease
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 OPEN_DELIVERY = ("pending", "sending")
 INSERT_BATCH = 500  # rows per INSERT: SQLite allows 32,766 bound parameters in one statement
+
+
+@dataclass(frozen=True)
+class Found:
+    """The run times a scheduler cycle found due for one job."""
+
+    job_id: str
+    kind: str
+    ref: str
+    due: list[DueRun]
+    one_off: bool = False  # an announcement that fires once: finished when its run is recorded
+
+
+@dataclass(frozen=True)
+class Settled:
+    """How one delivery ended (or stands) after an attempt."""
+
+    delivery_id: int
+    status: str
+    channel: str | None = None
+    ts: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,13 +69,29 @@ class RunLog:
 
     # -- runs --------------------------------------------------------------------------------------------------
 
-    def record(self, job_id: str, kind: str, ref: str, due: Iterable[DueRun], now: datetime) -> int:
-        """Record run times once (a second scheduler finding the same ones changes nothing); returns how many new."""
-        rows = [dict(job_id=job_id, kind=kind, ref=ref, run_time=d.run_time, status=d.status, detail=d.detail,
+    def record(self, job_id: str, kind: str, ref: str, due: Iterable[DueRun], now: datetime,
+               one_off: bool = False) -> int:
+        """Record run times once (a second scheduler finding the same ones changes nothing); returns how many new.
+        `one_off`: the announcement `ref` fires only this once, so it is finished in the same transaction."""
+        return self.record_many([Found(job_id, kind, ref, list(due), one_off)], now)
+
+    def record_many(self, found: Sequence[Found], now: datetime,
+                    also: Callable[[Connection], None] | None = None) -> int:
+        """Record what a scheduler cycle found due in one transaction, with `also` (its job store changes)."""
+        rows = [dict(job_id=f.job_id, kind=f.kind, ref=f.ref, run_time=d.run_time, status=d.status, detail=d.detail,
                      resolved=False, recorded_at=now, finished_at=now if d.status == "missed" else None)
-                for d in due]
+                for f in found for d in f.due]
+        finished = [f.ref for f in found if f.one_off]
         with self._sessions.begin() as session:
-            return insert_ignoring(session, ScheduledRun.__table__, rows, ["job_id", "run_time"])
+            added = insert_ignoring(session, ScheduledRun.__table__, rows, ["job_id", "run_time"])
+            if finished:
+                session.execute(update(Announcement).where(Announcement.id.in_(finished),
+                                                           Announcement.status == "scheduled")
+                                .values(status="finished", updated_at=now,
+                                        schedule_revision=Announcement.schedule_revision + 1))
+            if also is not None:
+                also(session.connection())
+            return added
 
     def claimable(self, now: datetime, limit: int = 20) -> list[int]:
         """Ids of runs waiting for a process: due, or running under a lease that has expired (its owner died)."""
@@ -70,19 +108,45 @@ class RunLog:
                 update(ScheduledRun).where(ScheduledRun.id == run_id, _claimable(now)).values(**values)).rowcount
             return session.get(ScheduledRun, run_id) if claimed == 1 else None
 
+    def claim_many(self, holder: str, now: datetime, lease: timedelta, limit: int) -> list[ScheduledRun]:
+        """Take up to `limit` claimable runs, oldest first, in one transaction; each goes to one process only."""
+        candidates = self.claimable(now, limit)
+        if not candidates:
+            return []
+        values = dict(status="running", owner=holder, lease_expires_at=now + lease,
+                      started_at=func.coalesce(ScheduledRun.started_at, now))
+        statement = update(ScheduledRun).where(ScheduledRun.id.in_(candidates), _claimable(now)).values(**values)
+        with self._sessions.begin() as session:
+            claimed = list(session.scalars(statement.returning(ScheduledRun.id)))
+            runs = session.scalars(select(ScheduledRun).where(ScheduledRun.id.in_(claimed))).all()
+        return sorted(runs, key=lambda run: (run.run_time, run.id))
+
     def renew(self, holder: str, now: datetime, lease: timedelta) -> int:
         """Extend the lease of every run this process is working on; returns how many."""
         statement = update(ScheduledRun).where(ScheduledRun.owner == holder, ScheduledRun.status == "running")
         with self._sessions.begin() as session:
             return session.execute(statement.values(lease_expires_at=now + lease)).rowcount
 
-    def freeze_payload(self, run_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-        """Store the message a run sends unless one is stored already; returns the stored one (first writer wins)."""
+    def prepare(self, run_id: int, payload: dict[str, Any], recipients: Sequence[tuple[str, str]] | None,
+                now: datetime, sending: int = 0) -> tuple[dict[str, Any], set[int]]:
+        """Freeze the run's message and (the first time, when given) its recipients, in one transaction. The first
+        `sending` recipients are recorded as being sent already (their sender needs no second commit to start).
+        Returns the message stored first, so every recipient of a run gets the same one, and those ids."""
         with self._sessions.begin() as session:
             session.execute(update(ScheduledRun).where(ScheduledRun.id == run_id, ScheduledRun.payload.is_(None))
                             .values(payload=payload))
-        with self._sessions() as session:
-            return session.get_one(ScheduledRun, run_id).payload or payload
+            first = recipients is not None and session.execute(
+                update(ScheduledRun).where(ScheduledRun.id == run_id, ScheduledRun.resolved.is_(False))
+                .values(resolved=True)).rowcount == 1
+            started: set[int] = set()
+            if first:
+                rows = [dict(run_id=run_id, recipient=r, via=via, status="sending" if n < sending else "pending",
+                             attempts=1 if n < sending else 0, updated_at=now)
+                        for n, (r, via) in enumerate(recipients)]
+                insert_ignoring(session, Delivery.__table__, rows, ["run_id", "recipient"])
+                started = set(session.scalars(select(Delivery.id).where(Delivery.run_id == run_id,
+                                                                        Delivery.status == "sending")))
+            return session.scalar(select(ScheduledRun.payload).where(ScheduledRun.id == run_id)) or payload, started
 
     def finish(self, run_id: int, holder: str, status: str, detail: str | None, now: datetime) -> bool:
         """Close a run this process holds; False if it no longer holds it."""
@@ -116,18 +180,6 @@ class RunLog:
 
     # -- deliveries --------------------------------------------------------------------------------------------
 
-    def resolve(self, run_id: int, recipients: Sequence[tuple[str, str]], now: datetime) -> bool:
-        """Record a run's recipients as pending deliveries, once: the list is frozen for every later resume."""
-        with self._sessions.begin() as session:
-            first = session.execute(update(ScheduledRun).where(ScheduledRun.id == run_id,
-                                                               ScheduledRun.resolved.is_(False))
-                                    .values(resolved=True)).rowcount == 1
-            if first:
-                rows = [dict(run_id=run_id, recipient=r, via=via, status="pending", attempts=0, updated_at=now)
-                        for r, via in recipients]
-                insert_ignoring(session, Delivery.__table__, rows, ["run_id", "recipient"])
-            return first
-
     def open_deliveries(self, run_id: int) -> list[Delivery]:
         """A run's deliveries not yet settled: pending, or sending when the process sending them stopped."""
         statement = select(Delivery).where(Delivery.run_id == run_id, Delivery.status.in_(OPEN_DELIVERY))
@@ -140,21 +192,29 @@ class RunLog:
             statement = select(Delivery).where(Delivery.run_id.in_(list(run_ids)))
             return list(session.scalars(statement.order_by(Delivery.run_id, Delivery.id)))
 
-    def start_sending(self, delivery_id: int, now: datetime, from_status: str = "pending") -> bool:
-        """Mark a delivery as being sent, if it is still in `from_status`: only one sender ever gets True."""
-        statement = update(Delivery).where(Delivery.id == delivery_id, Delivery.status == from_status)
+    def start_sending(self, delivery_ids: Sequence[int], now: datetime) -> set[int]:
+        """Mark open deliveries as being sent, in one transaction; returns the ids that were still open."""
+        if not delivery_ids:
+            return set()
+        statement = (update(Delivery).where(Delivery.id.in_(list(delivery_ids)), Delivery.status.in_(OPEN_DELIVERY))
+                     .values(status="sending", attempts=Delivery.attempts + 1, updated_at=now)
+                     .returning(Delivery.id))
         with self._sessions.begin() as session:
-            values = dict(status="sending", attempts=Delivery.attempts + 1, updated_at=now)
-            return session.execute(statement.values(**values)).rowcount == 1
+            return set(session.scalars(statement))
 
-    def settle(self, delivery_id: int, status: str, now: datetime, *, channel: str | None = None,
-               ts: str | None = None, error: str | None = None) -> None:
-        """Record a delivery's outcome: "sent" (with where), "failed" (with why) or back to "pending" to retry."""
-        values: dict[str, Any] = dict(status=status, updated_at=now, error=error[:255] if error else None)
-        if status == "sent":
-            values.update(channel=channel, ts=ts, sent_at=now)
+    def settle(self, outcomes: Sequence[Settled], now: datetime) -> None:
+        """Record outcomes in one transaction: "sent" (with where), "failed" (with why), "skipped", back to
+        "pending" to retry, or left "sending" when Slack may have it (checked before the next attempt)."""
+        if not outcomes:
+            return
+        rows = [dict(b_id=o.delivery_id, b_status=o.status, b_channel=o.channel, b_ts=o.ts,
+                     b_error=o.error[:255] if o.error else None, b_sent_at=now if o.status == "sent" else None,
+                     b_now=now) for o in outcomes]
+        statement = update(Delivery.__table__).where(Delivery.__table__.c.id == bindparam("b_id")).values(
+            status=bindparam("b_status"), channel=bindparam("b_channel"), ts=bindparam("b_ts"),
+            error=bindparam("b_error"), sent_at=bindparam("b_sent_at"), updated_at=bindparam("b_now"))
         with self._sessions.begin() as session:
-            session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+            session.connection().execute(statement, rows)
 
     def counts(self, run_ids: Sequence[int]) -> dict[int, dict[str, int]]:
         """Delivery counts per run and status."""

@@ -17,7 +17,7 @@ from bot.comms_blocks import ACK_ACCEPT
 from bot.comms_errors import CommsError
 from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
-from jobs.schedule import KINDS
+from jobs.scheduler import KINDS
 from tests.comms.conftest import StrictSlack, environment, job_context, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,7 +121,7 @@ def test_a_campaign_asks_everyone_then_reminds_only_those_who_have_not_accepted(
 def test_the_scheduler_runs_reminders_until_the_deadline(engine, slack: StrictSlack, clock, summary) -> None:
     from bot.acknowledgements import AckService
     from bot.store.runs import Leases
-    from jobs.schedule import Scheduler
+    from jobs.scheduler import Scheduler
 
     ctx = job_context(engine, slack, clock)
     service = AckService(ctx.acks, ctx.runs, ctx.directory, ctx.pilot, clock, "UTC")

@@ -9,7 +9,7 @@ from bot.store import session_factory
 from bot.store.ack_store import AckStore
 from bot.store.announcement_store import PilotCohort
 from bot.store.comms import AckCampaign
-from bot.store.runs import DueRun, Leases, RunLog
+from bot.store.runs import DueRun, Leases, RunLog, Settled
 
 NOW = datetime(2027, 1, 18, 9, tzinfo=UTC)
 LEASE = timedelta(seconds=10)
@@ -54,19 +54,34 @@ def test_a_run_is_recorded_once_and_claimed_by_one_process_at_a_time(engine) -> 
     assert runs.claimable(NOW + timedelta(seconds=11)) == []
 
 
-def test_each_delivery_is_started_by_one_sender_and_the_recipient_list_is_frozen_once(engine) -> None:
+def test_each_delivery_is_started_by_one_sender_and_the_message_and_recipients_are_frozen_once(engine) -> None:
     runs = RunLog(session_factory(engine))
     runs.record("announcement:a", "announcement", "a", [DueRun(NOW, "due")], NOW)
-    [run_id] = runs.claimable(NOW)
-    assert runs.resolve(run_id, [("U1", "team"), ("U2", "team")], NOW) is True
-    assert runs.resolve(run_id, [("U3", "team")], NOW) is False
-    first, second = runs.open_deliveries(run_id)
-    assert at_once(6, lambda n: runs.start_sending(first.id, NOW)).count(True) == 1
-    runs.settle(first.id, "sent", NOW, channel="D1", ts="1.1")
-    assert runs.counts([run_id]) == {run_id: {"sent": 1, "pending": 1}}
-    assert [d.recipient for d in runs.open_deliveries(run_id)] == ["U2"]
-    assert runs.freeze_payload(run_id, {"text": "first"}) == {"text": "first"}
-    assert runs.freeze_payload(run_id, {"text": "second"}) == {"text": "first"}
+    [run] = runs.claim_many("p1", NOW, LEASE, 5)
+    payload, started = runs.prepare(run.id, {"text": "first"}, [("U1", "team"), ("U2", "team")], NOW, sending=1)
+    assert payload == {"text": "first"}
+    assert runs.prepare(run.id, {"text": "second"}, [("U3", "team")], NOW, sending=1) == ({"text": "first"}, set())
+    first, second = runs.open_deliveries(run.id)
+    assert [(d.recipient, d.status, d.attempts) for d in (first, second)] == [("U1", "sending", 1), ("U2", "pending", 0)]
+    assert started == {first.id}
+    started = at_once(6, lambda n: runs.start_sending([first.id], NOW))
+    assert [s for s in started if s] == [{first.id}] * 6  # "sending" stays open: re-checked, never lost
+    runs.settle([Settled(first.id, "sent", "D1", "1.1"), Settled(second.id, "failed", error="x" * 300)], NOW)
+    assert runs.counts([run.id]) == {run.id: {"sent": 1, "failed": 1}}
+    assert runs.start_sending([first.id, second.id], NOW) == set()  # settled ones are never sent again
+    assert runs.open_deliveries(run.id) == []
+    assert {d.recipient: (d.channel, d.ts, d.error) for d in runs.deliveries([run.id])} == {
+        "U1": ("D1", "1.1", None), "U2": (None, None, "x" * 255)}
+
+
+def test_many_runs_are_claimed_in_one_go_each_by_one_process(engine) -> None:
+    runs = RunLog(session_factory(engine))
+    for n in range(12):
+        runs.record(f"announcement:{n}", "announcement", str(n), [DueRun(NOW, "due")], NOW)
+    claimed = at_once(4, lambda n: runs.claim_many(f"p{n}", NOW, LEASE, 5))
+    ids = [run.id for batch in claimed for run in batch]
+    assert len(ids) == len(set(ids))  # nobody got a run another got
+    assert len(set(ids)) + len(runs.claimable(NOW)) == 12
 
 
 def test_acceptances_and_pilot_members_are_recorded_once(engine) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.scheduling import open_comms, start_scheduler
-from bot.store.runs import DueRun
+from bot.store.runs import DueRun, Settled
 from jobs.delivery import delivery_marker, marked
 from jobs.dispatch import Dispatcher
-from jobs.schedule import KINDS
+from jobs.scheduler import KINDS
 from tests.comms.conftest import StrictSlack, job_context, settings_for
 
 
@@ -120,18 +120,16 @@ def test_a_half_sent_run_resumes_without_duplicates_or_gaps(engine, slack: Stric
     run = ctx.runs.claim(ctx.runs.claimable(clock.now)[0], "dead-process", clock.now, timedelta(seconds=5))
     from bot.comms_blocks import announcement_message
 
-    payload = ctx.runs.freeze_payload(run.id, announcement_message("Phase 2 starts"))
-    ctx.runs.resolve(run.id, [("U0BOB", "engineering"), ("U0CAROL", "engineering"), ("U0DAN", "engineering"),
-                              ("U0ALICE", "pilot-team"), ("C0GENERAL", "C0GENERAL")], clock.now)
+    payload, _ = ctx.runs.prepare(run.id, announcement_message("Phase 2 starts"), [
+        ("U0BOB", "engineering"), ("U0CAROL", "engineering"), ("U0DAN", "engineering"), ("U0ALICE", "pilot-team"),
+        ("C0GENERAL", "C0GENERAL")], clock.now)
     deliveries = {d.recipient: d for d in ctx.runs.open_deliveries(run.id)}
-    for recipient in ("U0BOB", "U0CAROL", "U0DAN", "U0ALICE"):
-        ctx.runs.start_sending(deliveries[recipient].id, clock.now)
+    ctx.runs.start_sending([deliveries[r].id for r in ("U0BOB", "U0CAROL", "U0DAN", "U0ALICE")], clock.now)
     client = slack.client()
     for recipient in ("U0BOB", "U0CAROL", "U0DAN"):  # reached Slack; only two were recorded as sent
         client.chat_postMessage(channel=recipient, text=payload["text"],
                                 blocks=marked(payload["blocks"], delivery_marker(job_id, run.run_time, recipient)))
-    for recipient in ("U0BOB", "U0CAROL"):
-        ctx.runs.settle(deliveries[recipient].id, "sent", clock.now, channel="D", ts="1")
+    ctx.runs.settle([Settled(deliveries[r].id, "sent", "D", "1") for r in ("U0BOB", "U0CAROL")], clock.now)
 
     assert dispatcher.run_once() is False  # its lease is still live: nobody else may touch it
     clock.advance(seconds=6)
