@@ -1,10 +1,14 @@
 """`/rollout announce` (admins): a modal, a preview DM with Schedule / Discard, Cancel buttons for the App Home,
-and the acknowledgement campaigns' "I have read and accept" button. `register(app, comms)` with a
-bot.scheduling.Comms; each listener acks first, then calls one service and renders the result."""
+and the acknowledgement campaigns' "I have read and accept" button. `register(app, comms, later)` with a
+bot.scheduling.Comms; each listener acks first (within Slack's 3 seconds, also when the app processes before
+responding), and the rest runs after the ack."""
 from __future__ import annotations
 
 import logging
 import re
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,10 +19,13 @@ from bot.comms_errors import BadTarget, CommsError
 from bot.listeners.commands import subcommand
 
 log = logging.getLogger(__name__)
+_POOL = ThreadPoolExecutor(2, thread_name_prefix="rollout-announce")
 
 
-def register(app: App, comms) -> None:
-    """Listen for /rollout announce, the modal, the preview's and App Home's buttons, and ack_accept."""
+def register(app: App, comms, later: Callable[..., None] | None = None) -> None:
+    """Listen for /rollout announce, the modal, the preview's and App Home's buttons, and ack_accept. `later(work,
+    *args)` runs work after the ack (the app's `services.later`; by default a small pool of this module's)."""
+    later = later or _later
 
     @subcommand("announce", "/rollout announce", "schedule an announcement (Rollout admins)")
     def on_announce(ack: Ack, command: dict, text: str, _services) -> None:
@@ -26,11 +33,11 @@ def register(app: App, comms) -> None:
         if user_id not in comms.admin_ids:
             return ack(text=not_an_admin(comms.admin_ids))
         ack()
-        app.client.views_open(trigger_id=command["trigger_id"], view=blocks.announce_modal(user_tz(app, user_id)))
+        later(open_modal, app, command["trigger_id"], user_id)
 
     @app.view(blocks.ANNOUNCE_MODAL)
     def on_modal(ack: Ack, body: dict, view: dict) -> None:
-        user_id = body["user"]["id"]
+        user_id = body["user"]["id"]  # the targets are checked before the ack, so errors show in the modal
         if user_id not in comms.admin_ids:
             return ack(response_action="errors", errors={"message": not_an_admin(comms.admin_ids)})
         fields = modal_fields(view)
@@ -39,35 +46,61 @@ def register(app: App, comms) -> None:
         except CommsError as exc:
             return ack(response_action="errors", errors={field_of(exc, fields): str(exc)[:150]})
         ack()
-        listed = comms.announcements.listed(draft)
-        app.client.chat_postMessage(channel=user_id, **blocks.announcement_preview(draft, listed.schedule))
+        later(send_preview, app, comms, draft, user_id)
 
     @app.action(blocks.ANNOUNCE_CONFIRM)
     def on_confirm(ack: Ack, body: dict, action: dict, respond) -> None:
         ack()
-        respond(replace_original=True, **decide(comms, body, lambda: comms.announcements.confirm(action["value"]),
-                                                "Scheduled"))
+        later(lambda: respond(replace_original=True, **decide(
+            comms, body, lambda: comms.announcements.confirm(action["value"]), "Scheduled")))
 
     @app.action(blocks.ANNOUNCE_DISCARD)
     def on_discard(ack: Ack, body: dict, action: dict, respond) -> None:
         ack()
-        respond(replace_original=True, **decide(comms, body, lambda: comms.announcements.cancel(action["value"]),
-                                                "Discarded"))
+        later(lambda: respond(replace_original=True, **decide(
+            comms, body, lambda: comms.announcements.cancel(action["value"]), "Discarded")))
 
     @app.action(re.compile(f"^{blocks.ANNOUNCE_CANCEL}:"))
     def on_cancel(ack: Ack, body: dict, action: dict) -> None:
         ack()
-        reply = decide(comms, body, lambda: comms.announcements.cancel(action["value"]), "Cancelled")
-        app.client.chat_postMessage(channel=body["user"]["id"], **reply)
+        later(lambda: app.client.chat_postMessage(channel=body["user"]["id"], **decide(
+            comms, body, lambda: comms.announcements.cancel(action["value"]), "Cancelled")))
 
     @app.action(blocks.ACK_ACCEPT)
     def on_accept(ack: Ack, body: dict, action: dict, respond) -> None:
         ack()
+        later(accept, comms, action.get("value", ""), body["user"]["id"], respond)
+
+
+def open_modal(app: App, trigger_id: str, user_id: str) -> None:
+    """The announce modal, its time zone defaulting to the admin's."""
+    app.client.views_open(trigger_id=trigger_id, view=blocks.announce_modal(user_tz(app, user_id)))
+
+
+def send_preview(app: App, comms, draft, user_id: str) -> None:
+    """DM the admin the announcement as it will look, with Schedule / Discard."""
+    listed = comms.announcements.listed(draft)
+    app.client.chat_postMessage(channel=user_id, **blocks.announcement_preview(draft, listed.schedule))
+
+
+def accept(comms, value: str, user_id: str, respond) -> None:
+    """Record an acceptance; the request message becomes its confirmation."""
+    try:
+        campaign, acceptance = comms.acknowledgements.accept(int(value), user_id)
+    except (CommsError, ValueError) as exc:
+        return respond(replace_original=False, response_type="ephemeral", text=f":warning: {exc}")
+    respond(replace_original=True, **blocks.ack_accepted_message(campaign, acceptance.accepted_at))
+
+
+def _later(work, *args) -> None:
+    """Run work after the ack on this module's pool; failures are logged with a reference, never lost silently."""
+    def run() -> None:
         try:
-            campaign, acceptance = comms.acknowledgements.accept(int(action["value"]), body["user"]["id"])
-        except (CommsError, ValueError) as exc:
-            return respond(replace_original=False, response_type="ephemeral", text=f":warning: {exc}")
-        respond(replace_original=True, **blocks.ack_accepted_message(campaign, acceptance.accepted_at))
+            work(*args)
+        except Exception:
+            log.exception("announce: %s failed (reference %s)", getattr(work, "__name__", work), uuid.uuid4().hex[:8])
+
+    _POOL.submit(run)
 
 
 def not_an_admin(admin_ids: frozenset[str]) -> str:

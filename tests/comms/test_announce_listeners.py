@@ -22,7 +22,7 @@ from tests.fakes.test_fakes import SIGNING_SECRET, served
 def app(db_url: str, slack: StrictSlack, tmp_path: Path):
     """A Bolt app with the /rollout command and the announce listeners; yields (sender, comms)."""
     comms = open_comms(settings_for(db_url, slack, tmp_path))
-    bolt = App(client=slack.client(), signing_secret=SIGNING_SECRET)
+    bolt = App(client=slack.client(), signing_secret=SIGNING_SECRET, process_before_response=True)  # as bot/app.py
     commands.register(bolt, SimpleNamespace())
     announce.register(bolt, comms)
     with served(bolt) as sender:
