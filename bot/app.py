@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.asking import Asking, Question, RateLimit
-from bot.listeners import actions, commands, events
+from bot.listeners import actions, commands, events, feedback
 from bot.settings import Settings
 from bot.slack_client import ResponseUrlReplier, ThreadReplier, respond, web_client
 from bot.store import Store, make_engine, migrate, session_factory
@@ -157,6 +157,7 @@ def create_app(settings: Settings, services: Services) -> App:
         process_before_response=True,  # listeners only hand work to services.workers, so ack after they return
         name="rollout",
     )
+    feedback.register(app, services, settings)  # first: Bolt runs the first listener that matches (votes)
     events.register(app, services)
     commands.register(app, services)
     actions.register(app, services)

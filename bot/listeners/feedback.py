@@ -69,6 +69,10 @@ def register(app: App, services, settings=None) -> None:
 def record_vote(feedback: Feedback, body: dict, action_id: str, conversation_id: int | None) -> None:
     """After the ack: store the vote and show under the answer that it was received."""
     user_id, response_url = body["user"]["id"], body.get("response_url")
+    container = body.get("container") or {}
+    if conversation_id is None and container.get("channel_id") and container.get("message_ts"):
+        found = feedback.store.find_by_reply(container["channel_id"], container["message_ts"])
+        conversation_id = found.id if found else None
     try:
         vote = feedback.vote(conversation_id, user_id, action_id)
     except UnknownAnswer as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.store import Interaction
+from bot.store.feedback import AnswerRating
 from tests.scenario.conftest import ANSWERABLE, UNANSWERABLE, button_value
 
 
@@ -16,9 +17,7 @@ def answered(rollout, question: str = ANSWERABLE):
 
 
 @pytest.mark.parametrize("action_id, thanks", [
-    ("feedback_helpful", "glad it helped"),
-    ("feedback_not_helpful", "didn't help"),
-    ("escalate", "a person to follow up"),
+    ("escalate", "a person to follow up"),  # 👍/👎 are ratings now: tests/feedback/test_slack.py and below
 ])
 def test_a_click_is_acked_recorded_and_the_employee_thanked(rollout_on_each_db, action_id, thanks):
     rollout = rollout_on_each_db
@@ -49,14 +48,16 @@ def test_the_escalate_button_of_a_dont_know_answer_is_recorded(rollout):
 
 
 def test_clicking_twice_records_once_and_says_so(rollout):
-    value = button_value(answered(rollout).params["blocks"], "feedback_helpful")
+    post = answered(rollout)
+    value = button_value(post.params["blocks"], "feedback_helpful")
 
     for n in (1, 2):
-        rollout.sender.block_action("feedback_helpful", value, response_url=rollout.slack.response_url(f"c{n}"))
+        rollout.sender.block_action("feedback_helpful", value, blocks=post.params["blocks"],
+                                    response_url=rollout.slack.response_url(f"c{n}"))
         rollout.settle()
     first, second = rollout.slack.wait_for("response_url", count=2)
-    assert "glad it helped" in first.params["text"] and "already told me" in second.params["text"]
-    assert len(rollout.rows(Interaction)) == 1
+    assert first.params["replace_original"] is True and "Thanks — recorded: helpful" in str(first.params["blocks"])
+    assert [r.vote for r in rollout.rows(AnswerRating)] == ["helpful"]
 
 
 def test_a_click_on_an_unknown_answer_is_explained_not_recorded(rollout):
@@ -65,7 +66,7 @@ def test_a_click_on_an_unknown_answer_is_explained_not_recorded(rollout):
     [response] = rollout.slack.wait_for("response_url")
     rollout.settle()
     assert "couldn't find that answer" in response.params["text"]
-    assert rollout.rows(Interaction) == []
+    assert rollout.rows(AnswerRating) == []
 
 
 def test_a_click_without_a_value_is_matched_by_the_message_it_was_on(rollout):
@@ -75,4 +76,4 @@ def test_a_click_without_a_value_is_matched_by_the_message_it_was_on(rollout):
                                 message_ts=post.response["ts"], response_url=rollout.slack.response_url("c"))
     rollout.slack.wait_for("response_url")
     rollout.settle()
-    assert [i.action for i in rollout.rows(Interaction)] == ["feedback_not_helpful"]
+    assert [r.vote for r in rollout.rows(AnswerRating)] == ["not_helpful"]
