@@ -324,3 +324,7 @@ def ack_status(obj: Context, as_csv: bool, campaign_id: int | None):
                 a = m.acceptance
                 click.echo(f"    {m.user_id:<12} " + (f"accepted {when(a.accepted_at, c.tz)} ({a.policy_version})"
                                                       if a else "not yet"))
+
+
+# rollout pilot / survey / feedback / report (issue 4) register themselves on `main` too (bot/cli.py is being edited).
+from bot import cli_feedback  # noqa: E402,F401
