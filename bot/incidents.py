@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 DATA_KINDS = tuple(blocks.DATA_KINDS)
 REPOST_AFTER = timedelta(minutes=15)  # an unacknowledged high-severity report is posted again
 RETRY_AFTER = timedelta(minutes=1)  # a report Slack refused is retried by the job after this long
-IMMEDIATE_STEPS_QUESTION = "What are my first steps to contain an AI incident while I wait for Security?"
+IMMEDIATE_STEPS_QUESTION = "What are my first steps: containment, while I wait for Security to respond?"
 
 
 def severity(data_kind: str, ongoing: bool) -> str:
