@@ -1,0 +1,82 @@
+"""`rollout tickets list`, `rollout faq list|remove` and `rollout audit`: thin commands over the helpdesk store."""
+from __future__ import annotations
+
+import click
+
+from bot.audit import audit_line, parse_since
+from bot.cli import Context, main, pass_context
+from bot.helpdesk_errors import HelpdeskError
+from bot.store.helpdesk import TICKET_STATUSES
+from bot.store.helpdesk_store import HelpdeskStore
+from bot.store.models import utc_now
+
+
+def helpdesk_store(obj: Context) -> HelpdeskStore:
+    """The store over DATABASE_URL, migrated."""
+    from bot.store import make_engine, migrate, session_factory
+
+    engine = make_engine(obj.settings.resolved_database_url)
+    migrate(engine)
+    return HelpdeskStore(session_factory(engine))
+
+
+@main.group()
+def tickets():
+    """Helpdesk tickets."""
+
+
+@tickets.command("list")
+@click.option("--status", type=click.Choice(TICKET_STATUSES), help="Only tickets in this state.")
+@pass_context
+def tickets_list(obj: Context, status: str | None):
+    """Tickets, oldest first, and how many are in each state."""
+    store = helpdesk_store(obj)
+    for t in store.tickets(status):
+        who = t.resolved_by or t.claimed_by or "-"
+        click.echo(f"#{t.id}  {t.status:<8}  {t.created_at:%Y-%m-%d %H:%M}  {t.user_id}  {who}  "
+                   f"{'rated ' + str(t.rating) if t.rating else 'unrated'}  {t.question[:70]}")
+    counts = store.ticket_counts()
+    click.echo(", ".join(f"{counts.get(s, 0)} {s}" for s in TICKET_STATUSES))
+
+
+@main.group()
+def faq():
+    """Helpdesk FAQ entries in the knowledge base."""
+
+
+@faq.command("list")
+@pass_context
+def faq_list(obj: Context):
+    """FAQ entries: id, when, who added them, the question."""
+    entries = helpdesk_store(obj).faq_entries()
+    for e in entries:
+        click.echo(f"{e.id}  {e.created_at:%Y-%m-%d}  {e.created_by}  {e.question[:80]}")
+    if not entries:
+        click.echo("No FAQ entries yet: use Add to knowledge base on a helpdesk ticket.")
+
+
+@faq.command("remove")
+@click.argument("entry_id", type=int)
+@pass_context
+def faq_remove(obj: Context, entry_id: int):
+    """Delete an FAQ entry, its document and its place in the index."""
+    from bot.faq import Faq
+
+    try:
+        entry = Faq(helpdesk_store(obj), obj.knowledge_base(), obj.settings.data_dir).remove(entry_id, "cli")
+    except HelpdeskError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Removed FAQ entry {entry.id}: {entry.question[:80]}")
+
+
+@main.command()
+@click.option("--since", help="Only changes since then: 24h, 7d, 2w or a date such as 2027-01-18.")
+@pass_context
+def audit(obj: Context, since: str | None):
+    """Every ticket, incident and FAQ state change with who and when, oldest first."""
+    try:
+        moment = parse_since(since, utc_now())
+    except HelpdeskError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for entry in helpdesk_store(obj).audit(moment):
+        click.echo(audit_line(entry))
