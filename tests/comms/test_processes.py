@@ -60,8 +60,11 @@ def test_two_schedulers_send_each_run_once(db_url: str, slack: StrictSlack, tmp_
     comms.close()
 
 
-def test_a_scheduler_killed_mid_fan_out_is_resumed_without_duplicates_or_gaps(db_url: str, slack: StrictSlack,
-                                                                              tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", ["kill", "term"])
+def test_a_scheduler_stopped_mid_fan_out_is_resumed_without_duplicates_or_gaps(db_url: str, slack: StrictSlack,
+                                                                               tmp_path: Path, stop: str) -> None:
+    """SIGKILL (a crash: leases expire, half-sent chunks are looked for in Slack) or SIGTERM (a deploy: the run is
+    handed over at once)."""
     settings = settings_for(db_url, slack, tmp_path, rollout_send_rate=25, rollout_scheduler_lease_seconds=2)
     people = add_people(slack, "everyone", 80)
     comms = open_comms(settings)
@@ -69,7 +72,11 @@ def test_a_scheduler_killed_mid_fan_out_is_resumed_without_duplicates_or_gaps(db
     first.wait_for("running")
     announcement = comms.announcements.schedule(text="Phase 3 starts", at=soon(1.5), targets=["everyone"])
     wait_until(lambda: len(slack.posts()) >= 25)
-    first.kill()
+    if stop == "kill":
+        first.kill()
+    else:
+        assert first.stop() == 0
+        assert any("left for the next scheduler to resume" in line for line in first.lines)
     sent_before_the_kill = len(slack.posts())
     second = RolloutProcess(settings, "scheduler", cwd=tmp_path)
     try:
