@@ -14,7 +14,8 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.asking import Asking, Question, RateLimit
-from bot.listeners import actions, commands, events, feedback
+from bot.helpdesk import build_desk
+from bot.listeners import actions, commands, events, feedback, helpdesk, incidents
 from bot.settings import Settings
 from bot.slack_client import ResponseUrlReplier, ThreadReplier, respond, web_client
 from bot.store import Store, make_engine, migrate, session_factory
@@ -161,6 +162,9 @@ def create_app(settings: Settings, services: Services) -> App:
     events.register(app, services)
     commands.register(app, services)
     actions.register(app, services)
+    desk = build_desk(settings, services)  # its middleware takes escalations and ticket threads first
+    helpdesk.register(app, desk)
+    incidents.register(app, desk)
     app.error(_on_error)
     return app
 

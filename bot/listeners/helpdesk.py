@@ -25,7 +25,7 @@ def register(app: App, desk) -> None:
 
     @app.middleware
     def escalations_and_relay(body: dict, context, next, resp: BoltResponse):
-        if action := escalate_action(body):
+        if desk.escalations.channel and (action := escalate_action(body)):  # else: recorded and thanked as before
             workers.quick(escalate, desk, body, action)
             return resp  # acked: nothing else handles this click
         event = body.get("event") or {}

@@ -9,7 +9,6 @@ import pytest
 
 from bot.app import build_services, create_app
 from bot.helpdesk import Desk, build_desk
-from bot.listeners import helpdesk, incidents
 from bot.server import HttpServer
 from bot.store import make_engine
 from tests.fakes.payloads import message_event
@@ -54,9 +53,7 @@ def start_helpdesk(knowledge_base, fake_slack, tmp_path) -> Iterator:
                                 rollout_data_dir=tmp_path / "data", **overrides)
         services = build_services(settings, kb or knowledge_base)
         app = create_app(settings, services)
-        desk = build_desk(settings, services)
-        helpdesk.register(app, desk)
-        incidents.register(app, desk)
+        desk = build_desk(settings, services)  # create_app built its own; this one drives jobs in tests
         server = HttpServer(app, "127.0.0.1", 0).start()
         started.append(Rollout(settings, services, server, fake_slack, make_engine(settings.resolved_database_url)))
         return HelpdeskRollout(started[-1], desk)
