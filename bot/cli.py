@@ -159,7 +159,7 @@ def evaluate(obj: Context, dataset: Path, corpus: Path, as_json: bool, details: 
                                 **llm_options(s))
         return kb
 
-    shared_embedder(s.rollout_embedding_model)  # load the model before the clock starts
+    shared_embedder(s.rollout_embedding_model).load()  # load the model before the clock starts
     report = evaluate_corpus(dataset, corpus, open_kb)
     click.echo(json.dumps(report.to_json(details), indent=2) if as_json else report.text())
 
@@ -204,5 +204,6 @@ def start(obj: Context):
     click.get_current_context().invoke(run)
 
 
-# The scheduler, announce, plan and ack command groups (deployment communications) register themselves on `main`.
-from bot import cli_comms  # noqa: E402,F401
+# Command groups of the workflows register themselves on `main`: deployment communications (scheduler, announce,
+# plan, ack), pilot feedback (pilot, survey, feedback, report) and the helpdesk (tickets, faq, audit).
+from bot import cli_comms, cli_feedback, cli_helpdesk  # noqa: E402,F401

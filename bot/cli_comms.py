@@ -325,6 +325,3 @@ def ack_status(obj: Context, as_csv: bool, campaign_id: int | None):
                 click.echo(f"    {m.user_id:<12} " + (f"accepted {when(a.accepted_at, c.tz)} ({a.policy_version})"
                                                       if a else "not yet"))
 
-
-# rollout pilot / survey / feedback / report (issue 4) register themselves on `main` too (bot/cli.py is being edited).
-from bot import cli_feedback  # noqa: E402,F401
