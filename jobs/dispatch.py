@@ -10,13 +10,18 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.audiences import Directory
 from bot.store.ack_store import AckStore
 from bot.store.announcement_store import AnnouncementStore, PilotCohort
 from bot.store.comms import ScheduledRun
+from bot.store.feedback import FeedbackStore
 from bot.store.runs import RunLog
 from jobs.delivery import Interrupted, Sender
+
+if TYPE_CHECKING:
+    from jobs.reports import WeeklyReport
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,8 @@ class JobContext:
     clock: Callable[[], datetime]
     report: Callable[[str], None]  # tell the admins (log, and the report channel when there is one)
     stopping: threading.Event = field(default_factory=threading.Event)  # set on shutdown: leave runs to resume
+    feedback: FeedbackStore | None = None  # pulse-survey schedules and responses (jobs/surveys.py)
+    weekly: WeeklyReport | None = None  # the weekly report's settings and Slack calls (jobs/reports.py)
 
 
 JobKind = Callable[[JobContext, ScheduledRun, datetime], Outcome]

@@ -26,7 +26,7 @@ from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import Connection, Engine
 
 from bot.store.runs import Found, Leases
-from jobs import acknowledgements, announcements
+from jobs import acknowledgements, announcements, reports, surveys
 from jobs.dispatch import Dispatcher, JobContext, JobKind
 from jobs.schedule import classify_due, cron_trigger, is_one_off, trigger_for
 
@@ -37,6 +37,10 @@ KINDS: dict[str, JobKind] = {
     "announcement": announcements.send_announcement,
     "ack-request": acknowledgements.send_requests,
     "ack-reminder": acknowledgements.send_reminders,
+    "survey": surveys.send_survey,
+    "survey-reminder": surveys.send_reminders,  # recorded by each survey run, due remind-after days later
+    "report": reports.send_report,
+    "report-chart": reports.upload_chart,  # recorded by the report run once its message is in Slack
 }
 
 
@@ -198,6 +202,10 @@ class Scheduler:
             if campaign.remind_cron and campaign.deadline > now:
                 trigger = cron_trigger(campaign.remind_cron, campaign.tz, ends_at=campaign.deadline)
                 desired[f"ack-reminder:{campaign.id}"] = ("ack-reminder", str(campaign.id), 1, trigger)
+        if self.ctx.feedback is not None:
+            desired |= surveys.desired(self.ctx.feedback)
+        if self.ctx.weekly is not None:
+            desired |= reports.desired(self.ctx.weekly)
         return desired
 
     def _note_due(self, job, run_times: list[datetime]) -> None:

@@ -94,7 +94,7 @@ class RunLog:
             return added
 
     def claimable(self, now: datetime, limit: int = 20) -> list[int]:
-        """Ids of runs waiting for a process: due, or running under a lease that has expired (its owner died)."""
+        """Ids of runs waiting for a process: due by `now`, or running under a lease that has expired (its owner died)."""
         statement = select(ScheduledRun.id).where(_claimable(now)).order_by(ScheduledRun.run_time).limit(limit)
         with self._sessions() as session:
             return list(session.scalars(statement))
@@ -258,6 +258,7 @@ class Leases:
 
 
 def _claimable(now: datetime):
-    return or_(ScheduledRun.status == "due",
+    # A run recorded ahead of its time (a survey's reminder, days after the survey) waits until it is due.
+    return or_(and_(ScheduledRun.status == "due", ScheduledRun.run_time <= now),
                and_(ScheduledRun.status == "running", ScheduledRun.lease_expires_at < now))
 
