@@ -18,10 +18,12 @@ from bot.announcements import AnnouncementService
 from bot.comms_errors import CommsError
 from bot.delivery import SlackDelivery
 from bot.pacing import SendPacer
+from bot.report_delivery import weekly_report
 from bot.settings import Settings
 from bot.store import make_engine, migrate, session_factory
 from bot.store.ack_store import AckStore
 from bot.store.announcement_store import AnnouncementStore, PilotCohort
+from bot.store.feedback import FeedbackStore
 from bot.store.models import utc_now
 from bot.store.runs import Leases, RunLog
 from jobs.dispatch import JobContext
@@ -102,7 +104,10 @@ def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now)
         directory=comms.slack, sender=comms.slack, pool=pool, holder=holder_name(),
         lease=timedelta(seconds=settings.rollout_scheduler_lease_seconds),
         grace=timedelta(seconds=settings.rollout_misfire_grace_seconds), clock=clock,
-        report=reporter(comms.slack, settings.rollout_report_channel))
+        report=reporter(comms.slack, settings.rollout_report_channel), feedback=FeedbackStore(sessions),
+        weekly=weekly_report(settings, sessions, comms.slack))
+    if not settings.rollout_report_channel:
+        log.info("weekly report: ROLLOUT_REPORT_CHANNEL is not set, so each weekly run is skipped")
     scheduler = Scheduler(comms.engine, ctx, Leases(sessions), poll=settings.rollout_scheduler_poll_seconds)
     log.info("scheduler %s starting on %s", ctx.holder, comms.engine.url.render_as_string(hide_password=True))
     return SchedulerHandle(scheduler.start(), pool, comms)

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     rollout_helpdesk_users: str = ""
     rollout_security_channel: str | None = None
     rollout_report_channel: str | None = None
+    rollout_report_cron: str = "0 9 * * mon"  # the weekly report, in ROLLOUT_TIMEZONE
     rollout_escalation_sla_minutes: int = 30
 
     # Scheduler and announcements (issue 6)
