@@ -12,6 +12,7 @@ from slack_sdk.webhook import WebhookClient
 from bot import feedback_blocks as blocks
 from bot.feedback import Feedback, UnknownAnswer
 from bot.home import Home
+from bot.listeners import pilot
 from bot.listeners.commands import subcommand
 from bot.slack_client import respond
 from bot.store.feedback import FeedbackStore
@@ -64,6 +65,9 @@ def register(app: App, services, settings=None) -> None:
     def on_home(event: dict, client) -> None:
         if event.get("tab", "home") == "home":
             client.views_publish(user_id=event["user"], view=home.view(event["user"]))
+
+    if settings is not None:
+        pilot.register(app, services, settings)  # /rollout pilot, for admins
 
 
 def record_vote(feedback: Feedback, body: dict, action_id: str, conversation_id: int | None) -> None:

@@ -1,0 +1,79 @@
+"""`/rollout pilot add|remove|list` for Rollout admins (ROLLOUT_ADMINS), as `rollout pilot` does on the command line.
+Acks at once; people and user group handles are resolved after the ack, and the answer follows by response_url."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from slack_bolt import Ack, App
+
+from bot.comms_errors import BadTarget
+from bot.listeners.commands import subcommand
+from bot.slack_client import respond
+from bot.store.announcement_store import PilotCohort
+from bot.store.models import utc_now
+from bot.surveys import resolve_people
+
+USAGE = "/rollout pilot add|remove|list [@person …] [@group …]"
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+def register(app: App, services, settings) -> None:
+    """Listen for /rollout pilot (through the /rollout subcommand registry)."""
+    pilot = PilotCohort(services.asking.store._sessions)  # noqa: SLF001  (the process's one connection pool)
+    admins = settings.admin_ids
+
+    @subcommand("pilot", USAGE, "who is in the pilot, and who gets pulse surveys (Rollout admins)")
+    def on_pilot(ack: Ack, command: dict, text: str, _services) -> None:
+        if command.get("user_id", "") not in admins:
+            return ack(text=not_an_admin(admins))
+        action, _, rest = text.partition(" ")
+        if action.lower() == "list":
+            return ack(text=members_text(pilot.members()))
+        if action.lower() not in ("add", "remove") or not rest.split():
+            return ack(text=f"Usage: `{USAGE}`, e.g. `/rollout pilot add @alice @support-team`")
+        ack(text=":hourglass_flowing_sand: Updating the pilot…")
+        services.workers.quick(change_pilot, pilot, usergroups(settings), action.lower(), rest.split(), command)
+
+
+def change_pilot(pilot: PilotCohort, usergroup_members, action: str, targets: Sequence[str], command: dict) -> None:
+    """After the ack: resolve people and groups, change the cohort, and say what changed."""
+    try:
+        users = resolve_people([target(t) for t in targets], usergroup_members)
+    except BadTarget as exc:
+        return respond(command["response_url"], f":warning: {exc}")
+    if action == "add":
+        added = pilot.add(users, command.get("user_id"), utc_now())
+        text = f"Added {added} to the pilot ({len(users) - added} already in it)"
+    else:
+        text = f"Removed {pilot.remove(users)} from the pilot"
+    respond(command["response_url"], f"{text}; {len(pilot.members())} members.")
+
+
+def target(word: str) -> str:
+    """A mention as the command's plain text shows it ("@U0ALICE") as a user id; anything else a group handle."""
+    name = word.strip(",").lstrip("@")
+    return name if _USER_ID.fullmatch(name) else f"@{name}"
+
+
+def usergroups(settings):
+    """User group handle → members through the Web API, or None without a bot token."""
+    if not settings.slack_bot_token:
+        return None
+    from bot.scheduling import slack_delivery
+
+    return slack_delivery(settings).usergroup_members
+
+
+def members_text(members: Sequence[str]) -> str:
+    if not members:
+        return "The pilot is empty: `/rollout pilot add @person @group`"
+    return f"{len(members)} in the pilot: " + ", ".join(f"<@{m}>" for m in members)
+
+
+def not_an_admin(admins: frozenset[str]) -> str:
+    """Who can change the pilot, for someone who can't."""
+    if not admins:
+        return "Only Rollout admins can change the pilot, and none are set up yet (ROLLOUT_ADMINS)."
+    return "Only Rollout admins can change the pilot: " + ", ".join(f"<@{a}>" for a in sorted(admins)) + \
+        ". Ask one of them."
