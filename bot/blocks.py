@@ -15,6 +15,8 @@ SHORTENED = "\n… _(answer shortened to fit in Slack)_"
 
 HELPFUL, NOT_HELPFUL, ESCALATE = "feedback_helpful", "feedback_not_helpful", "escalate"
 ANSWER_ACTIONS = (HELPFUL, NOT_HELPFUL, ESCALATE)
+INCIDENT_REPORT = "incident_report"  # opens the incident modal, from /rollout help and answers about incidents
+_INCIDENT_WORDS = re.compile(r"\b(incident|breach|leak(ed|s)?|compromise[ds]?)\b", re.IGNORECASE)
 FILES_NOTE = ":page_facing_up: I can't read files yet, so I answered from the text of your message only."
 
 
@@ -29,17 +31,29 @@ def answer_blocks(answer: Answer, conversation_id: int, *, question: str | None 
     blocks += text_sections(to_mrkdwn(answer.text), "answer_text")
     if shown := shown_sources(answer):
         blocks.append(context(sources_text(shown, answer.answered), "answer_sources"))
-    blocks.append(answer_buttons(answer.answered, conversation_id))
+    blocks.append(answer_buttons(answer.answered, conversation_id, incident=about_incidents(answer, question)))
     return blocks
 
 
-def answer_buttons(answered: bool, conversation_id: int) -> dict:
-    """👍 / 👎 / ask a person; a don't-know answer offers only the person, as the main action."""
+def answer_buttons(answered: bool, conversation_id: int, incident: bool = False) -> dict:
+    """👍 / 👎 / ask a person (a don't-know answer offers only the person); answers about incidents offer a report."""
     value = str(conversation_id)
     escalate = button(ESCALATE, ":raising_hand: Ask a person", value, primary=not answered)
     elements = [button(HELPFUL, ":+1: Helpful", value), button(NOT_HELPFUL, ":-1: Not helpful", value), escalate]
-    return {"type": "actions", "block_id": answer_marker(conversation_id),
-            "elements": elements if answered else [escalate]}
+    elements = elements if answered else [escalate]
+    if incident:
+        elements.append(incident_button())
+    return {"type": "actions", "block_id": answer_marker(conversation_id), "elements": elements}
+
+
+def incident_button() -> dict:
+    return button(INCIDENT_REPORT, ":rotating_light: Report an incident", "incident")
+
+
+def about_incidents(answer: Answer, question: str | None = None) -> bool:
+    """True when the question or the cited sections are about incidents, leaks or breaches."""
+    cited = [s.label for s in shown_sources(answer)] if answer.answered else []
+    return any(_INCIDENT_WORDS.search(text or "") for text in [question or answer.question, *cited])
 
 
 def answer_marker(conversation_id: int) -> str:
@@ -76,6 +90,7 @@ def help_blocks(commands: Sequence[tuple[str, str]], rate_limit: str, unknown: s
     blocks += text_sections("\n".join(f"• {line}" for line in lines), "help_text")
     usage = "\n".join(f"`{command}`: {description}" for command, description in commands)
     blocks.append(context(f"*Commands*\n{usage}", "help_commands"))
+    blocks.append({"type": "actions", "block_id": "help_actions", "elements": [incident_button()]})
     return blocks
 
 

@@ -5,19 +5,25 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from bot import helpdesk_blocks as blocks
+from bot.blocks import INCIDENT_REPORT
 from bot.helpdesk_errors import HelpdeskError
 from bot.listeners.commands import COMMAND, subcommand
 from bot.listeners.helpdesk import run_safely, user_of
 
 
 def register(app: App, desk) -> None:
-    """Listen for /rollout incident, the incident modal and the Acknowledge button."""
+    """Listen for /rollout incident, the Report an incident button, the incident modal and Acknowledge."""
     workers = desk.services.workers
 
     @subcommand("incident", f"{COMMAND} incident", "report a security incident involving AI tools")
     def on_incident(ack: Ack, command: dict, text: str, _services) -> None:
         ack()
         app.client.views_open(trigger_id=command["trigger_id"], view=blocks.incident_modal())
+
+    @app.action(INCIDENT_REPORT)
+    def on_report_button(ack: Ack, body: dict) -> None:
+        ack()
+        app.client.views_open(trigger_id=body["trigger_id"], view=blocks.incident_modal())
 
     @app.view(blocks.INCIDENT_MODAL)
     def on_submit(ack: Ack, body: dict, view: dict) -> None:

@@ -99,3 +99,9 @@ def test_a_low_severity_report_is_not_reposted(desk_rollout):
 def test_an_empty_report_is_refused_next_to_the_field(desk_rollout):
     reply = submit(desk_rollout, what=" ")
     assert '"response_action":"errors"' in reply.body.replace(" ", "") and desk_rollout.rows(Incident) == []
+
+
+def test_the_report_an_incident_button_opens_the_modal(desk_rollout):
+    reply = desk_rollout.sender.block_action("incident_report", "incident")
+    [opened] = desk_rollout.slack.wait_for("views.open")
+    assert reply.status == 200 and opened.params["view"]["callback_id"] == "incident_modal"

@@ -102,3 +102,23 @@ def test_help_lists_what_the_bot_does_and_its_commands_and_names_an_unknown_one(
 def test_notices_keep_their_mrkdwn_and_the_fallback_text_is_short():
     assert blocks.notice_blocks("*Delete* it")[0]["text"]["text"] == "*Delete* it"
     assert len(blocks.fallback_text("word " * 1000)) == blocks.FALLBACK_LIMIT
+
+
+def test_an_answer_about_incidents_offers_a_report_button_and_others_do_not():
+    incident_source = Source(1, "ai-incident-response.md", "AI Incident Response Procedure", "How to report", 0.7)
+    about_a_leak = Answer("I pasted a customer list into ChatGPT, what now?", "Report it within 1 hour [1].", True,
+                          (incident_source,), cited=(1,))
+
+    with_report = blocks.answer_blocks(about_a_leak, conversation_id=5)
+    without = blocks.answer_blocks(answer(), conversation_id=6)
+
+    assert message_errors({"blocks": with_report}) == []
+    assert [e["action_id"] for e in with_report[-1]["elements"]] == [*blocks.ANSWER_ACTIONS, blocks.INCIDENT_REPORT]
+    assert [e["action_id"] for e in without[-1]["elements"]] == list(blocks.ANSWER_ACTIONS)
+
+
+def test_help_offers_the_incident_report_button():
+    message = blocks.help_blocks([("/rollout help", "this help")], "20 questions per 5 minutes")
+
+    assert message_errors({"blocks": message}) == []
+    assert [e["action_id"] for e in message[-1]["elements"]] == [blocks.INCIDENT_REPORT]
