@@ -1,6 +1,7 @@
 """Serving the Bolt app: HTTP (Bolt's ASGI adapter under uvicorn) or Socket Mode; `rollout serve` starts here."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -8,9 +9,9 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-import anyio
 import uvicorn
 from slack_bolt import App
 from slack_bolt.adapter.asgi import SlackRequestHandler
@@ -53,7 +54,7 @@ class SlackEvents(SlackRequestHandler):
 
     def __init__(self, app: App):
         super().__init__(app, path=EVENTS_PATH)
-        self._dispatching = anyio.CapacityLimiter(DISPATCH_THREADS)
+        self._dispatching = ThreadPoolExecutor(DISPATCH_THREADS, thread_name_prefix="rollout-dispatch")
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
@@ -73,7 +74,11 @@ class SlackEvents(SlackRequestHandler):
         except Exception as exc:  # undecodable bytes, invalid JSON, JSON that is not an object
             log.info("refused a malformed request: %s", type(exc).__name__)
             return BoltResponse(status=400, body="malformed request body\n", headers=TEXT)
-        return await anyio.to_thread.run_sync(self._dispatch, bolt_request, limiter=self._dispatching)
+        return await asyncio.get_running_loop().run_in_executor(self._dispatching, self._dispatch, bolt_request)
+
+    def close(self) -> None:
+        """Let the dispatch threads go once the server has stopped."""
+        self._dispatching.shutdown(wait=False)
 
     def _dispatch(self, request: BoltRequest) -> BoltResponse:
         try:
@@ -88,7 +93,8 @@ class HttpServer:
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 3000):
         self.socket = _listening_socket(host, port)
-        config = uvicorn.Config(SlackEvents(app), log_config=None, lifespan="off", ws="none", access_log=False,
+        self.events = SlackEvents(app)
+        config = uvicorn.Config(self.events, log_config=None, lifespan="off", ws="none", access_log=False,
                                 server_header=False, timeout_keep_alive=5, timeout_graceful_shutdown=10,
                                 backlog=2048)
         self.server = uvicorn.Server(config)
@@ -119,6 +125,7 @@ class HttpServer:
         if self._thread is not None:
             self._thread.join(timeout=15)
         self.socket.close()
+        self.events.close()
 
 
 class SocketModeServer:
