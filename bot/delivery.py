@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.pacing import SendPacer
+from bot.pacing import SendPacer, Slot
 from jobs.delivery import Posted, SendFailed
 
 log = logging.getLogger(__name__)
@@ -23,11 +23,13 @@ HISTORY_LOOKBACK_SECONDS = 120
 
 
 class PacedRateLimitHandler(RateLimitErrorRetryHandler):
-    """On 429, every sender of the process waits Retry-After (not just this thread), then this one retries."""
+    """On 429, every sender of the process waits Retry-After (not just this thread), then this one retries in a
+    new slot of the pacer (handed to `SlackDelivery.post` to close when the retry's answer is back)."""
 
     def __init__(self, pacer: SendPacer, max_retry_count: int = RATE_LIMIT_RETRIES):
         super().__init__(max_retry_count=max_retry_count)
         self.pacer = pacer
+        self.retry_slots = threading.local()
         self._throttled = itertools.count()
         self.throttled = 0
 
@@ -38,9 +40,15 @@ class PacedRateLimitHandler(RateLimitErrorRetryHandler):
         self.throttled = next(self._throttled) + 1
         log.info("Slack answered 429: every sender waits %.0f s (Retry-After)", retry_after)
         self.pacer.pause(retry_after)
-        self.pacer.acquire()
+        self.slots().append(self.pacer.acquire())
         state.next_attempt_requested = True
         state.increment_current_attempt()
+
+    def slots(self) -> list[Slot]:
+        """This thread's retry slots, still to be closed."""
+        if not hasattr(self.retry_slots, "open"):
+            self.retry_slots.open = []
+        return self.retry_slots.open
 
 
 class SlackDelivery:
@@ -61,7 +69,7 @@ class SlackDelivery:
 
     def post(self, recipient: str, text: str, blocks: list[dict]) -> Posted:
         """Post to a channel, or DM a user (by user id); SendFailed says whether to retry."""
-        self.pacer.acquire(recipient)
+        slots = [self.pacer.acquire(recipient)]
         try:
             response = self.poster.chat_postMessage(channel=recipient, text=text, blocks=blocks, unfurl_links=False)
         except SlackApiError as exc:
@@ -70,6 +78,12 @@ class SlackDelivery:
             raise SendFailed(error, permanent=not transient, unknown=exc.response.status_code >= 500) from exc
         except OSError as exc:  # URLError, timeouts, resets: it may have been posted
             raise SendFailed(f"connection: {exc}", permanent=False, unknown=True) from exc
+        finally:
+            retries = self.rate_limits.slots()
+            slots += retries
+            retries.clear()
+            for slot in slots:
+                self.pacer.done(slot)
         return Posted(response["channel"], response["ts"])
 
     def find(self, recipient: str, marker: str, since: datetime) -> Posted | None:

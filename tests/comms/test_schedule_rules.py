@@ -113,17 +113,30 @@ def test_targets_are_parsed_by_kind_and_bad_ones_say_what_a_target_is() -> None:
         parse_targets(["  "])
 
 
-def test_the_pacer_keeps_to_the_rate_and_pauses_everyone_on_retry_after() -> None:
+def test_the_pacer_keeps_to_the_rate_counting_each_request_until_a_window_after_its_answer() -> None:
     now = [0.0]
     pacer = SendPacer(10, channel_interval=1.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
     for n in range(25):
-        pacer.acquire(f"U{n}")
-    assert 2.0 < now[0] < 2.2  # 10 at once, then 10 a window of 1.03 s
+        pacer.done(pacer.acquire(f"U{n}"))
+    assert now[0] == pytest.approx(2.0)  # 10 at once, then 10 a second
     start = now[0]
-    pacer.acquire("C1")
-    pacer.acquire("C1")  # the same channel: a second apart
+    pacer.done(pacer.acquire("C1"))
+    pacer.done(pacer.acquire("C1"))  # the same channel: a second apart
     assert now[0] - start >= 1.0
     pacer.pause(5)
     paused_at = now[0]
-    pacer.acquire("U99")
+    pacer.done(pacer.acquire("U99"))
     assert now[0] - paused_at >= 5
+
+
+def test_a_slow_answer_holds_its_place_in_the_window() -> None:
+    now = [0.0]
+    pacer = SendPacer(2, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    slow = pacer.acquire()
+    pacer.done(pacer.acquire())
+    now[0] = 0.4
+    pacer.done(slow)  # answered 0.4 s after it left: Slack may have counted it as late as that
+    pacer.acquire()  # room once the first answer is a window old
+    assert now[0] == pytest.approx(1.0)
+    pacer.acquire()
+    assert now[0] == pytest.approx(1.4)
