@@ -178,14 +178,17 @@ def chat(obj: Context):
               "connecting over Socket Mode (needs SLACK_SIGNING_SECRET instead of SLACK_APP_TOKEN).")
 @click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True, help="Port for --http.")
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address for --http.")
+@click.option("--no-scheduler", is_flag=True, help="Leave scheduled jobs to a separate `rollout scheduler`.")
 @pass_context
-def serve(obj: Context, http: bool, port: int, host: str):
+def serve(obj: Context, http: bool, port: int, host: str, no_scheduler: bool):
     """Run the Slack bot: Socket Mode by default, or an HTTP server with --http."""
+    from bot.comms_errors import CommsError
     from bot.server import ServeError, run
 
     try:
-        run(obj.settings, http=http, host=host, port=port, open_knowledge_base=obj.knowledge_base, echo=click.echo)
-    except ServeError as exc:
+        run(obj.settings, http=http, host=host, port=port, open_knowledge_base=obj.knowledge_base, echo=click.echo,
+            scheduler=not no_scheduler)
+    except (ServeError, CommsError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 

@@ -169,7 +169,7 @@ def stop_signals(on_stop: Callable[[], None]) -> Iterator[None]:
 
 
 def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_base: Callable[[], object],
-        echo: Callable[[str], None] = print) -> None:
+        echo: Callable[[str], None] = print, scheduler: bool = True) -> None:
     """`rollout serve`: check settings, load everything once, then serve until stopped."""
     install_redacting_filter(personal_data=True)
     if missing := missing_credentials(settings, http):
@@ -182,6 +182,7 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
     knowledge_base = open_knowledge_base()
     warm_up(knowledge_base)
     services = _services(settings, knowledge_base)
+    background = start_background(settings, services, scheduler, echo)
     try:
         app = create_app(settings, services)
         if http:
@@ -193,7 +194,25 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
             SocketModeServer(app, settings.slack_app_token).serve()
     finally:
         echo("Finishing the answers already under way…")
+        for stop in reversed(background):
+            stop()
         services.close()
+
+
+def start_background(settings: Settings, services, scheduler: bool, echo: Callable[[str], None]) -> list:
+    """The scheduler (unless --no-scheduler) and the helpdesk's periodic jobs; their stop functions."""
+    from bot.helpdesk import build_desk
+    from jobs.periodic import Periodic
+    from jobs.schedule import helpdesk_jobs
+
+    stops = [Periodic(helpdesk_jobs(build_desk(settings, services))).start().stop]
+    if scheduler:
+        from bot.scheduling import start_scheduler
+
+        stops.append(start_scheduler(settings).shutdown)
+        echo("Scheduled announcements, surveys and reports run in this process (--no-scheduler to leave them to "
+             "`rollout scheduler`).")
+    return stops
 
 
 def missing_credentials(settings: Settings, http: bool) -> list[str]:

@@ -125,3 +125,14 @@ def describe(at: datetime | None, cron: str | None, tz: str) -> str:
 
 def _wall(moment: datetime, tz) -> datetime:
     return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def helpdesk_jobs(desk) -> list[tuple[str, float, object]]:
+    """The helpdesk's periodic jobs for a serving process: SLA re-announcements and incident (re)posting."""
+    from jobs import escalations, incidents
+
+    return [
+        (escalations.JOB_ID, escalations.EVERY_SECONDS,
+         lambda now: escalations.reannounce_overdue_tickets(desk.escalations, now)),
+        (incidents.JOB_ID, incidents.EVERY_SECONDS, lambda now: incidents.deliver_incidents(desk.incidents, now)),
+    ]

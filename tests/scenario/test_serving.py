@@ -92,7 +92,7 @@ def test_rollout_serve_http_runs_answers_and_stops_gracefully(knowledge_base, fa
     process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
     try:
-        url = _wait_for_url(process)
+        url, started = _wait_for_url(process)
         with urllib.request.urlopen(url + "/healthz", timeout=5) as health:
             assert health.status == 200
         event = message_event(ANSWERABLE, channel="D0ALICE", channel_type="im")
@@ -103,16 +103,19 @@ def test_rollout_serve_http_runs_answers_and_stops_gracefully(knowledge_base, fa
         output = process.communicate(timeout=30)[0]
 
     assert process.returncode == 0, output
+    assert "Scheduled announcements, surveys and reports run in this process" in started
     assert (data_dir / "rollout.db").exists()
     assert BOT_TOKEN not in output and "Traceback" not in output
 
 
-def _wait_for_url(process: subprocess.Popen, timeout: float = 120) -> str:
-    deadline = time.monotonic() + timeout
+def _wait_for_url(process: subprocess.Popen, timeout: float = 120) -> tuple[str, str]:
+    """The server's URL once it listens, and what it printed until then."""
+    deadline, seen = time.monotonic() + timeout, []
     while time.monotonic() < deadline:
         line = process.stdout.readline()
+        seen.append(line)
         if match := re.search(r"listening on (http://\S+)/slack/events", line):
-            return match.group(1)
+            return match.group(1), "".join(seen)
         if not line and process.poll() is not None:
             break
     raise AssertionError(f"rollout serve did not start: {process.stdout.read() if process.poll() is not None else ''}")
