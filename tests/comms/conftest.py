@@ -56,6 +56,16 @@ def slack() -> Iterator[StrictSlack]:
         yield fake
 
 
+def wait_until(condition, timeout: float = 10, step: float = 0.05):
+    """The first truthy value of `condition()`, polling until `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(step)
+    raise AssertionError(f"not true within {timeout} s")
+
+
 class Clock:
     """A clock tests move by hand."""
 

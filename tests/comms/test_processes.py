@@ -10,18 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.scheduling import open_comms
-from tests.comms.conftest import RolloutProcess, StrictSlack, settings_for
+from tests.comms.conftest import RolloutProcess, StrictSlack, settings_for, wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def wait_until(condition, timeout: float = 30, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(step)
-    raise AssertionError(f"not true within {timeout} s")
 
 
 def soon(seconds: float) -> str:
@@ -47,7 +38,7 @@ def test_two_schedulers_send_each_run_once(db_url: str, slack: StrictSlack, tmp_
         for n in range(8):
             comms.announcements.schedule(text=f"channel news {n}", at=soon(2 + n * 0.1), targets=["C0GENERAL"])
         comms.announcements.schedule(text="to everyone", at=soon(2.5), targets=["everyone", "pilot-team"])
-        wait_until(lambda: len(slack.posts()) >= 8 + 32)
+        wait_until(lambda: len(slack.posts()) >= 8 + 32, timeout=30)
         time.sleep(2)  # anything sent twice would have arrived by now
         leaders = [s for s in schedulers if any("holding the lease" in line for line in s.lines)]
     finally:
@@ -71,7 +62,7 @@ def test_a_scheduler_stopped_mid_fan_out_is_resumed_without_duplicates_or_gaps(d
     first = RolloutProcess(settings, "scheduler", cwd=tmp_path)
     first.wait_for("running")
     announcement = comms.announcements.schedule(text="Phase 3 starts", at=soon(1.5), targets=["everyone"])
-    wait_until(lambda: len(slack.posts()) >= 25)
+    wait_until(lambda: len(slack.posts()) >= 25, timeout=30)
     if stop == "kill":
         first.kill()
     else:
@@ -107,7 +98,7 @@ def test_changes_from_another_process_reach_a_running_scheduler_within_seconds(d
         comms.announcements.cancel(cancelled.id)
         edited_at = datetime.now(UTC) + timedelta(seconds=2)
         comms.announcements.edit(moved.id, at=edited_at.isoformat(), text="moved and edited")
-        wait_until(lambda: len(slack.posts()) >= 2)
+        wait_until(lambda: len(slack.posts()) >= 2, timeout=30)
         time.sleep(2)
     finally:
         assert scheduler.stop() == 0

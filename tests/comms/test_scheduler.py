@@ -14,16 +14,7 @@ from bot.store.runs import DueRun, Settled
 from jobs.delivery import delivery_marker, marked
 from jobs.dispatch import Dispatcher
 from jobs.scheduler import KINDS
-from tests.comms.conftest import StrictSlack, job_context, settings_for
-
-
-def wait_until(condition, timeout: float = 10, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(step)
-    raise AssertionError(f"not true within {timeout} s")
+from tests.comms.conftest import StrictSlack, job_context, settings_for, wait_until
 
 
 def soon(seconds: float) -> tuple[str, datetime]:
