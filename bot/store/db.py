@@ -97,5 +97,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")  # first: the next pragma may wait
     cursor.execute("PRAGMA journal_mode = WAL")
+    # WAL's usual setting: a commit is durable against a process crash, and ~4 ms cheaper than FULL's fsync each.
+    cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
