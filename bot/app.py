@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from bot.asking import Asking, Question, RateLimit
 from bot.helpdesk import build_desk
-from bot.listeners import actions, commands, events, feedback, helpdesk, incidents
+from bot.listeners import actions, announce, commands, events, feedback, helpdesk, incidents
 from bot.settings import Settings
 from bot.slack_client import ResponseUrlReplier, ThreadReplier, respond, web_client
 from bot.store import Store, make_engine, migrate, session_factory
@@ -165,6 +165,9 @@ def create_app(settings: Settings, services: Services) -> App:
     desk = build_desk(settings, services)  # its middleware takes escalations and ticket threads first
     helpdesk.register(app, desk)
     incidents.register(app, desk)
+    from bot.scheduling import open_comms  # the comms services import the scheduler; only the app needs them here
+
+    announce.register(app, open_comms(settings), services.workers.quick)  # /rollout announce, ack_accept
     app.error(_on_error)
     return app
 

@@ -1,6 +1,8 @@
 """What employees see: answers to DMs, mentions and /rollout, in the right thread, with sources and buttons."""
 from __future__ import annotations
 
+import json
+
 from bot.store import Conversation
 from tests.fakes.payloads import BOT_USER_ID, message_event, new_ts
 from tests.scenario.conftest import (ANSWERABLE, UNANSWERABLE, ack_json, action_ids, button_value,
@@ -152,3 +154,12 @@ def test_asking_too_often_gets_a_friendly_limit_message(start_rollout):
     limited = [p for p in posts if "I answer up to 2 questions every 5 minutes" in section_texts(p.params["blocks"])]
     assert [p.params["channel"] for p in limited] == ["DU0ALICE"]
     assert len(stored(rollout)) == 3
+
+
+def test_every_workflow_is_wired_into_the_app_help_lists_their_commands_and_announce_is_for_admins(rollout):
+    help_text = json.dumps(ack_json(rollout.sender.command(text="help")))
+    refusal = ack_json(rollout.sender.command(text="announce", user_id="U0NOTADMIN"))
+
+    for command in ("announce", "incident", "help-me", "feedback", "pilot"):
+        assert f"/rollout {command}" in help_text
+    assert "Only Rollout admins can schedule announcements" in refusal["text"]
