@@ -110,7 +110,7 @@ def test_the_request_carries_the_system_prompt_the_numbered_fenced_sources_and_t
     assert f"The employee's question: {QUESTION}" in user
     assert [int(n) for n in dict.fromkeys(re.findall(r'<source id="(\d+)"', user))] == [s.number for s in
                                                                                         answer.sources]
-    assert '<source id="1" title="AI Tools Policy">\n' in user
+    assert '<source id="1" title="AI Tools Policy"' in user
     assert "The approved generative AI tools for staff are Kestrel Copilot" in user
     assert (answer.text, answer.answered, answer.cited) == (REPLY, True, (1,))
     assert answer.sources[0].path == "approved-tools.md"
