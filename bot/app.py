@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.asking import Asking, Question, RateLimit
+from bot.comms_blocks import announcement_list
 from bot.helpdesk import build_desk
 from bot.listeners import actions, announce, commands, events, feedback, helpdesk, incidents
 from bot.settings import Settings
@@ -158,16 +159,19 @@ def create_app(settings: Settings, services: Services) -> App:
         process_before_response=True,  # listeners only hand work to services.workers, so ack after they return
         name="rollout",
     )
-    feedback.register(app, services, settings)  # first: Bolt runs the first listener that matches (votes)
+    from bot.scheduling import open_comms  # the comms services import the scheduler; only the app needs them here
+
+    comms = open_comms(settings)
+    feedback.register(app, services, settings,  # first: Bolt runs the first listener that matches (votes)
+                      admin_home=lambda: announcement_list([(i.announcement, i.schedule)
+                                                            for i in comms.announcements.list()]))
     events.register(app, services)
     commands.register(app, services)
     actions.register(app, services)
     desk = build_desk(settings, services)  # its middleware takes escalations and ticket threads first
     helpdesk.register(app, desk)
     incidents.register(app, desk)
-    from bot.scheduling import open_comms  # the comms services import the scheduler; only the app needs them here
-
-    announce.register(app, open_comms(settings), services.workers.quick)  # /rollout announce, ack_accept
+    announce.register(app, comms, services.workers.quick)  # /rollout announce, ack_accept, App Home's Cancel
     app.error(_on_error)
     return app
 

@@ -87,7 +87,7 @@ def pulse_message(reminder: bool = False) -> dict:
 
 
 def home_view(recent: Sequence[tuple[str, bool]], admin: Sequence[str] | None = None,
-              gaps: Sequence[str] = ()) -> dict:
+              gaps: Sequence[str] = (), admin_extra: Sequence[dict] = ()) -> dict:
     """The App Home: admins see headline figures and knowledge gaps; everyone sees how to use Rollout, their recent
     questions and the "Give feedback" button. `recent`: (question, answered) pairs, newest first."""
     blocks: list[dict] = [{"type": "header", "block_id": "home_header",
@@ -97,6 +97,7 @@ def home_view(recent: Sequence[tuple[str, bool]], admin: Sequence[str] | None = 
                                 "home_figures")
         gap_lines = [f"• {escape(shorten(g, 200))}" for g in gaps] or ["• none this week"]
         blocks += text_sections("*Top knowledge gaps*\n" + "\n".join(gap_lines), "home_gaps")
+        blocks += list(admin_extra)
         blocks.append({"type": "divider", "block_id": "home_admin_end"})
     blocks += text_sections(
         "*How to use Rollout*\n• Send me a direct message, mention me in a channel, or type `/rollout <question>`.\n"

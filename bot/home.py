@@ -19,8 +19,9 @@ class Home:
     """Builds a person's App Home view."""
 
     def __init__(self, store: Store, sessions: sessionmaker[Session], admin_ids: frozenset[str],
-                 clock: Callable[[], datetime] = utc_now):
+                 clock: Callable[[], datetime] = utc_now, admin_blocks: Callable[[], list[dict]] | None = None):
         self.store, self.sessions, self.admin_ids, self.clock = store, sessions, admin_ids, clock
+        self.admin_blocks = admin_blocks
 
     def view(self, user_id: str) -> dict:
         """The Home tab for `user_id`."""
@@ -28,4 +29,5 @@ class Home:
         if user_id not in self.admin_ids:
             return home_view(recent)
         report = build_report(self.sessions, self.clock())
-        return home_view(recent, admin=headline_lines(report), gaps=gap_lines(report))
+        extra = self.admin_blocks() if self.admin_blocks else []
+        return home_view(recent, admin=headline_lines(report), gaps=gap_lines(report), admin_extra=extra)

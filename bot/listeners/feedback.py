@@ -21,13 +21,14 @@ from bot.surveys import SurveyAnswers, Surveys
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services, settings=None) -> None:
-    """Listen for the vote buttons, the two modals, /rollout feedback, survey_open and app_home_opened."""
+def register(app: App, services, settings=None, admin_home=None) -> None:
+    """Listen for the vote buttons, the two modals, /rollout feedback, survey_open and app_home_opened.
+    `admin_home()` gives more blocks for admins' Home tab (the scheduled announcements with Cancel buttons)."""
     store = services.asking.store
     sessions = store._sessions  # noqa: SLF001  (one connection pool per process, shared with the answering store)
     feedback = Feedback(store, FeedbackStore(sessions))
     surveys = Surveys(feedback.feedback)
-    home = Home(store, sessions, settings.admin_ids if settings else frozenset())
+    home = Home(store, sessions, settings.admin_ids if settings else frozenset(), admin_blocks=admin_home)
 
     @app.action(blocks.HELPFUL_OR_NOT)
     def on_vote(ack: Ack, body: dict, action: dict, client) -> None:

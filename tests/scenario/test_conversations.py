@@ -163,3 +163,16 @@ def test_every_workflow_is_wired_into_the_app_help_lists_their_commands_and_anno
     for command in ("announce", "incident", "help-me", "feedback", "pilot"):
         assert f"/rollout {command}" in help_text
     assert "Only Rollout admins can schedule announcements" in refusal["text"]
+
+
+def test_admins_home_lists_scheduled_announcements_and_others_do_not_see_it(start_rollout):
+    rollout = start_rollout(rollout_admins="U0ADMIN")
+    for user in ("U0ALICE", "U0ADMIN"):
+        event = {"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home",
+                 "event_ts": new_ts()}
+        assert rollout.sender.event(event).status == 200
+
+    views = {call.params["user_id"]: call.params["view"] for call in rollout.slack.wait_for("views.publish", count=2)}
+    admin_blocks = {b["block_id"] for b in views["U0ADMIN"]["blocks"]}
+    assert {"home_figures", "announcements_header", "announcements_empty"} <= admin_blocks
+    assert "announcements_header" not in {b["block_id"] for b in views["U0ALICE"]["blocks"]}
