@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.knowledge_gaps import Gap, Vectorize, top_gaps
@@ -74,6 +74,7 @@ class Report:
     gaps: list[Gap] = field(default_factory=list)
     documents: list[tuple[str, int]] = field(default_factory=list)
     days: list[Day] = field(default_factory=list)
+    tickets: dict[str, int] = field(default_factory=dict)  # tickets opened in the period, by status now
 
     def change(self) -> dict[str, float | None]:
         """Week-over-week change: questions in percent, rates in percentage points."""
@@ -88,6 +89,7 @@ class Report:
                 "previous": self.previous.to_json(), "change": self.change(),
                 "surveys_by_team": [asdict(t) for t in self.teams], "knowledge_gaps": [g.to_json() for g in self.gaps],
                 "most_cited_documents": [{"document": d, "citations": n} for d, n in self.documents],
+                "tickets": dict(self.tickets),
                 "days": [{"day": d.day.isoformat(), "questions": d.questions, "helpful_rate": _round(d.helpful_rate)}
                          for d in self.days]}
 
@@ -101,8 +103,8 @@ def build_report(sessions: sessionmaker[Session], until: datetime, since: dateti
         conversations = _conversations(session, before, until)
         ratings = session.execute(select(AnswerRating.conversation_id, AnswerRating.vote, AnswerRating.updated_at)
                                   .where(AnswerRating.updated_at >= before, AnswerRating.updated_at < until)).all()
-        escalations = session.execute(select(Interaction.created_at).where(
-            Interaction.action == "escalate", Interaction.created_at >= before, Interaction.created_at < until)).all()
+        escalations = _escalations(session, before, until)
+        tickets = _ticket_statuses(session, since, until)
         responses = list(session.scalars(select(SurveyResponse).where(
             SurveyResponse.created_at >= since, SurveyResponse.created_at < until)))
     now_convs = [c for c in conversations if c.created_at >= since]
@@ -112,9 +114,31 @@ def build_report(sessions: sessionmaker[Session], until: datetime, since: dateti
         _figures(now_convs, now_ratings, [e for e in escalations if e.created_at >= since], len(responses)),
         _figures([c for c in conversations if c.created_at < since], [r for r in ratings if r.updated_at < since],
                  [e for e in escalations if e.created_at < since], 0),
-        teams=_teams(responses), documents=_documents(now_convs), days=_days(now_convs, now_ratings, since, until))
+        teams=_teams(responses), documents=_documents(now_convs), days=_days(now_convs, now_ratings, since, until),
+        tickets=tickets)
     report.gaps = top_gaps(_gap_items(now_convs, now_ratings), gaps, vectorize)
     return report
+
+
+def _escalations(session: Session, since: datetime, until: datetime) -> list:
+    """Helpdesk tickets opened, and escalate clicks recorded without a ticket (no helpdesk channel set)."""
+    from bot.store.helpdesk import Ticket
+
+    tickets = session.execute(select(Ticket.created_at, Ticket.conversation_id).where(
+        Ticket.created_at >= since, Ticket.created_at < until)).all()
+    ticketed = {t.conversation_id for t in tickets if t.conversation_id is not None}
+    clicks = session.execute(select(Interaction.created_at, Interaction.conversation_id).where(
+        Interaction.action == "escalate", Interaction.created_at >= since, Interaction.created_at < until)).all()
+    return list(tickets) + [c for c in clicks if c.conversation_id not in ticketed]
+
+
+def _ticket_statuses(session: Session, since: datetime, until: datetime) -> dict[str, int]:
+    """Tickets opened in the period by where they are now: open, claimed, resolved (as `rollout tickets list`)."""
+    from bot.store.helpdesk import Ticket
+
+    rows = session.execute(select(Ticket.status, func.count(Ticket.id)).where(
+        Ticket.created_at >= since, Ticket.created_at < until).group_by(Ticket.status)).all()
+    return {status: n for status, n in rows}
 
 
 def _conversations(session: Session, since: datetime, until: datetime) -> list[Conversation]:
@@ -189,7 +213,9 @@ def headline_lines(report: Report) -> list[str]:
         f"Answered: {_percent(cur.answered_rate)} ({_signed(change['answered_rate_pts'], ' pts')})",
         f"Helpful: {_percent(cur.helpful_rate)} of {cur.helpful + cur.not_helpful} ratings "
         f"({_signed(change['helpful_rate_pts'], ' pts')})",
-        f"Escalations: {cur.escalations} ({_signed(change['escalations'], '')})",
+        f"Escalations: {cur.escalations} ({_signed(change['escalations'], '')})"
+        + (f"; tickets {', '.join(f'{n} {status}' for status, n in sorted(report.tickets.items()))}"
+           if report.tickets else ""),
         f"Survey responses: {cur.survey_responses}",
     ]
 

@@ -62,3 +62,27 @@ def test_the_chart_is_a_real_png(sessions, pilot_week):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (900, 450) and len(png) > 10_000
+
+
+def test_helpdesk_tickets_are_the_escalations_counted_once_with_their_statuses(sessions, pilot_week):
+    from datetime import timedelta
+
+    from bot.store.helpdesk import Ticket
+    from bot.store.models import Conversation
+
+    with sessions.begin() as session:
+        peru = session.query(Conversation).filter(Conversation.question.like("%Peru%")).one()
+        day = peru.created_at
+        session.add_all([
+            Ticket(user_id="U0ALICE", origin="escalate", conversation_id=peru.id, question=peru.question,
+                   status="claimed", created_at=day + timedelta(hours=1)),  # the same escalation as the click
+            Ticket(user_id="U0BOB", origin="help-me", question="my Copilot seat is missing", status="open",
+                   created_at=day + timedelta(hours=3)),
+        ])
+
+    report = build_report(sessions, NOW)
+
+    assert report.current.escalations == 2  # the click and its ticket once, the help-me ticket once
+    assert report.tickets == {"claimed": 1, "open": 1}
+    assert report.to_json()["tickets"] == {"claimed": 1, "open": 1}
+    assert "tickets 1 claimed, 1 open" in render(report, "text")
