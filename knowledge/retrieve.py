@@ -85,7 +85,7 @@ class Retriever:
     def retrieve(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Evidence:
         query = follow_up_query(question, history)
         vector = self.index.embedder.encode_query(query)
-        dense_ids = [chunk.id for chunk, _ in self.index.dense_search(vector, self.candidates)]
+        dense_ids = [cid for cid, _ in self.index.nearest_ids(vector, self.candidates)]
         lexical = self.index.lexical()
         bm25 = lexical.scores(query)
         lexical_ids = [cid for cid, _ in lexical.search(query, self.candidates, bm25)]
