@@ -16,8 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +30,12 @@ QUESTIONS = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 MEMORY_QUESTIONS = 20
 RAW_SAME = "raw encode of what ingest embeds (chunks + sentences)"
 RAW_CHUNKS = "raw encode of chunk texts only"
-WHAT_IF_SHORT = "(what-if, not a target) "
-WHAT_IF = WHAT_IF_SHORT + "raw encode of "
+WHAT_IF = "(what-if, not a target) raw encode of "
 
 
 def main(argv: list[str]) -> int:
     """Run the chosen parts (all by default) and print their results as Markdown."""
     args = _parser().parse_args(argv)
-    args.torch_threads = [1] if args.torch_threads is None else args.torch_threads
     os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False",
                       TOKENIZERS_PARALLELISM="false")
     if args.probe:
@@ -47,13 +43,13 @@ def main(argv: list[str]) -> int:
         return 0
     if args.render:
         results = json.loads(Path(args.render).read_text())
-        print("\n".join(RENDER[part](results[part]) for part in PARTS if part in results))
+        print("\n\n".join(RENDER[part](results[part]) for part in PARTS if part in results))
         return 0
     results = {"machine": machine(), "command": "python -m bench knowledge " + " ".join(argv)}
     for part in args.only or PARTS:
         print(f"[{part}] running (load average {load_average()})", file=sys.stderr, flush=True)
         results[part] = RUNNERS[part](args)
-        print(RENDER[part](results[part]), flush=True)
+        print(RENDER[part](results[part]) + "\n", flush=True)
     print(f"raw results: {save('knowledge', results).relative_to(ROOT)}", file=sys.stderr)
     return 0
 
@@ -66,8 +62,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--big-chunks", type=int, default=100_000, help="index size for memory (default 100000)")
     parser.add_argument("--passes", type=int, default=5, help="passes over the dev questions for warm (default 5)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the ingest comparison (default 3)")
-    parser.add_argument("--torch-threads", type=int, action="append", default=None,
-                        help="warm: also measure with torch limited to N threads (repeatable; default 1)")
     parser.add_argument("--profile", action="store_true", help="also write cProfile stats of warm asks and ingest")
     parser.add_argument("--rebuild", action="store_true", help="rebuild cached indexes")
     parser.add_argument("--render", metavar="JSON", help="print the Markdown of saved raw results, measuring nothing")
@@ -86,10 +80,7 @@ COMPARISON = "(not in ask, for comparison) "
 
 
 def warm(args) -> dict:
-    """p50/p95/p99 of `KnowledgeBase.ask` over passes of the dev questions, and where the time goes.
-
-    Passes alternate between torch's default thread count (as shipped) and each `--torch-threads` what-if.
-    """
+    """p50/p95/p99 of `KnowledgeBase.ask` over passes of the dev questions, and where the time goes."""
     from knowledge.base import KnowledgeBase
 
     data_dir, built = encoded_index(CorpusSpec(CORPUS, args.chunks), args.rebuild)
@@ -97,47 +88,21 @@ def warm(args) -> dict:
     asked = questions()
     for question in asked[:5]:  # model, lexical index and caches loaded before timing
         kb.ask(question)
-    configs = [None, *args.torch_threads]
-    load_before, mismatches = load_average(), 0
-    latencies, steps = {c: [] for c in configs}, {c: Stopwatch() for c in configs}
+    load_before, latencies, steps, mismatches = load_average(), [], Stopwatch(), 0
     profile = profiler(args.profile)
     for _ in range(args.passes):
-        for config in configs:
-            with torch_threads(config):
-                for question in asked:
-                    profile and config is None and profile.enable()
-                    started = time.perf_counter()
-                    answer = kb.ask(question)
-                    latencies[config].append((time.perf_counter() - started) * 1000)
-                    profile and profile.disable()
-                    mismatches += _timed_steps(kb, question, steps[config]) != [s.path for s in answer.sources]
+        for question in asked:
+            profile and profile.enable()
+            started = time.perf_counter()
+            answer = kb.ask(question)
+            latencies.append((time.perf_counter() - started) * 1000)
+            profile and profile.disable()
+            mismatches += _timed_steps(kb, question, steps) != [s.path for s in answer.sources]
     write_profile(profile, "warm-ask")
     return {"index": built, "count": kb.index.count(), "questions": len(asked), "passes": args.passes,
-            "load_average": [load_before, load_average()], "breakdown_mismatches": mismatches,
-            "configs": [{"torch_threads": c, "label": _threads_label(c), "latency_ms": percentiles(latencies[c]),
-                         "steps_ms": {step: percentiles(ms) for step, ms in steps[c].samples.items()}}
-                        for c in configs]}
-
-
-@contextmanager
-def torch_threads(count: int | None):
-    """Run with torch limited to `count` intra-op threads (None: leave torch's default, as the product does)."""
-    import torch
-
-    default = torch.get_num_threads()
-    torch.set_num_threads(count or default)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(default)
-
-
-def _threads_label(count: int | None) -> str:
-    if count is None:
-        import torch
-
-        return f"as shipped (torch default: {torch.get_num_threads()} threads)"
-    return f"{WHAT_IF_SHORT}torch limited to {count} thread{'s' if count > 1 else ''}"
+            "latency_ms": percentiles(latencies), "load_average": [load_before, load_average()],
+            "steps_ms": {step: percentiles(ms) for step, ms in steps.samples.items()},
+            "breakdown_mismatches": mismatches}
 
 
 def _timed_steps(kb, question: str, clock: Stopwatch) -> list[str]:
@@ -334,25 +299,17 @@ def render_ingest(result: dict) -> str:
 
 
 def render_warm(result: dict) -> str:
-    configs = result["configs"]
+    lat, steps = result["latency_ms"], result["steps_ms"]
+    ok = lat["p50"] <= 40 and lat["p95"] <= 80
     lines = [f"### Warm `ask` at {result['count']:,} chunks ({result['questions']} dev questions × "
-             f"{result['passes']} passes per configuration, passes alternating; load avg "
-             f"{result['load_average'][0]} → {result['load_average'][1]})", "",
-             "| configuration | p50 ms | p95 ms | p99 ms | mean ms | target p50 ≤ 40, p95 ≤ 80 |",
-             "|---|---|---|---|---|---|"]
-    for c in configs:
-        lat = c["latency_ms"]
-        ok = _verdict(lat["p50"] <= 40 and lat["p95"] <= 80) if c["torch_threads"] is None else "(what-if)"
-        lines.append(f"| {c['label']} | **{lat['p50']:.1f}** | **{lat['p95']:.1f}** | {lat['p99']:.1f} | "
-                     f"{lat['mean']:.1f} | {ok} |")
-    lines += ["", "Where the time goes (each step timed separately on the same questions; p50 / p95 / mean ms):", "",
-              "| step | " + " | ".join(c["label"] for c in configs) + " |", "|---" * (1 + len(configs)) + "|"]
-    for step in configs[0]["steps_ms"]:
-        cells = [c["steps_ms"][step] for c in configs]
-        lines.append(f"| {step} | " + " | ".join(f"{s['p50']:.2f} / {s['p95']:.2f} / {s['mean']:.2f}" for s in cells)
-                     + " |")
-    sums = [sum(s["mean"] for step, s in c["steps_ms"].items() if not step.startswith(COMPARISON)) for c in configs]
-    lines.append("| sum of the steps in ask (mean) | " + " | ".join(f"{s:.1f}" for s in sums) + " |")
+             f"{result['passes']} passes, load avg {result['load_average'][0]} → {result['load_average'][1]})", "",
+             f"- latency: p50 **{lat['p50']:.1f} ms**, p95 **{lat['p95']:.1f} ms**, p99 {lat['p99']:.1f} ms, "
+             f"mean {lat['mean']:.1f} ms (target p50 ≤ 40, p95 ≤ 80: {_verdict(ok)})", "",
+             "| step (each timed separately, same questions) | p50 ms | p95 ms | mean ms |", "|---|---|---|---|"]
+    for step, s in steps.items():
+        lines.append(f"| {step} | {s['p50']:.2f} | {s['p95']:.2f} | {s['mean']:.2f} |")
+    in_ask = sum(s["mean"] for step, s in steps.items() if not step.startswith(COMPARISON))
+    lines.append(f"| sum of the steps in ask (mean) | | | {in_ask:.1f} |")
     if result["breakdown_mismatches"]:
         lines.append(f"\nWarning: the step-by-step path cited different sources than `ask` for "
                      f"{result['breakdown_mismatches']} questions; retrieve.py has changed, update the breakdown.")
