@@ -65,10 +65,8 @@ def pilot():
 @pass_context
 def pilot_add(obj: Context, people):
     """Add Slack user ids (U…) or a user group handle (@team) to the pilot."""
-    from bot.surveys import resolve_people
-
     s = services(obj)
-    users = resolve_people(list(people), s.slack.usergroup_members if s.slack else None)
+    users = _resolved(s, people)
     added = s.pilot.add(users, "cli", utc_now())
     click.echo(f"Added {added} to the pilot ({len(users) - added} already in it); {len(s.pilot.members())} members.")
 
@@ -78,12 +76,17 @@ def pilot_add(obj: Context, people):
 @pass_context
 def pilot_remove(obj: Context, people):
     """Take Slack user ids or a user group's members out of the pilot."""
-    from bot.surveys import resolve_people
-
     s = services(obj)
-    users = resolve_people(list(people), s.slack.usergroup_members if s.slack else None)
+    users = _resolved(s, people)
     removed = s.pilot.remove(users)
     click.echo(f"Removed {removed} from the pilot; {len(s.pilot.members())} members.")
+
+
+def _resolved(s, people) -> list[str]:
+    """User ids from ids and @handles (handles resolved through the Web API when a bot token is set)."""
+    from bot.surveys import resolve_people
+
+    return resolve_people(list(people), s.slack.usergroup_members if s.slack else None)
 
 
 @pilot.command("list")
