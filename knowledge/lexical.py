@@ -74,6 +74,10 @@ class LexicalIndex:
         indptr = self._retriever.scores["indptr"]
         return int(indptr[i + 1] - indptr[i])
 
+    def prepare_respelling(self) -> None:
+        """Build the one-edit respelling index now rather than on the first misspelt question."""
+        self._deletion_index()
+
     def _respell(self, token: str) -> str | None:
         if len(token) < 5:
             return None
