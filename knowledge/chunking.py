@@ -20,6 +20,11 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~).*$", re.MULTILINE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+# A full stop after these is not a sentence end ("e.g. Slack", "Mr. Smith", "No. 5"); "etc." usually is.
+_ABBREVIATION = re.compile(r"(?:^|[\s(])(?:e\.g|i\.e|cf|vs|viz|approx|incl|dept|fig|mr|mrs|dr|u\.s|"
+                           r"[A-Z])\.[\"')\]]*$", re.IGNORECASE)
+# A line that starts a list item or a table row: kept on its own line so that it is a sentence of its own.
+_ITEM_START = r"\s*(?:[-*+•]|\d+[.)]|[a-z][.)]|\([a-z0-9]{1,3}\))\s"
 
 
 @dataclass(frozen=True)
@@ -99,17 +104,31 @@ def split_sections(text: str, title: str) -> list[Section]:
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences; list items and lines are kept whole."""
     out: list[str] = []
-    for line in re.split(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)]|[a-z][.)])\s)|\n(?=\s*\|)", text):
+    for line in re.split(rf"\n\s*\n|\n(?={_ITEM_START})|\n(?=\s*\|)", text):
         line = " ".join(line.split())
         if line:
-            out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+            out.extend(_rejoin_abbreviations([s.strip() for s in _SENTENCE_END.split(line) if s.strip()]))
+    return out
+
+
+def _rejoin_abbreviations(pieces: list[str]) -> list[str]:
+    """Undo splits after "e.g.", "Mr." and the like."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and _ABBREVIATION.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
     return out
 
 
 def _paragraphs(text: str) -> list[str]:
+    """Paragraphs with their wrapping undone; a list item or table row keeps its own line."""
     text = _FENCE_LINE.sub("", text)  # the ``` / ~~~ markers carry no meaning; the code between them is kept
-    parts = [clean_inline(" ".join(p.split())) for p in re.split(r"\n\s*\n", text)]
-    return [p for p in parts if p and not re.fullmatch(r"[-|:\s]+", p)]
+    parts = ["\n".join(clean_inline(" ".join(line.split()))
+                       for line in re.split(rf"\n(?={_ITEM_START})|\n(?=\s*\|)", p))
+             for p in re.split(r"\n\s*\n", text)]
+    return [p.strip() for p in parts if p.strip() and not re.fullmatch(r"[-|:\s]+", p)]
 
 
 def _pack(paragraphs: list[str], max_chars: int) -> list[str]:
@@ -117,8 +136,11 @@ def _pack(paragraphs: list[str], max_chars: int) -> list[str]:
     for paragraph in paragraphs:
         if len(paragraph) <= max_chars:
             pieces.append(paragraph)
-        else:
-            pieces.extend(_pack_sentences(split_sentences(paragraph), max_chars))
+        else:  # by line (list items stay on their own lines), and a line too long by sentence
+            lines = [piece for line in paragraph.split("\n")
+                     for piece in ([line] if len(line) <= max_chars
+                                   else _pack_sentences(split_sentences(line), max_chars))]
+            pieces.extend(_fill(lines, max_chars, "\n"))
     return _fill(pieces, max_chars, "\n\n")
 
 

@@ -227,3 +227,36 @@ def test_list_items_are_kept_whole_as_sentences():
     text = "Never paste:\n- customer data. Ever.\n- source code\n1. passwords"
 
     assert split_sentences(text) == ["Never paste:", "- customer data.", "Ever.", "- source code", "1. passwords"]
+
+
+def test_list_items_of_an_indexed_chunk_are_sentences_of_their_own():
+    text = ("# MFA\n\n## Methods\n\nThe allowed methods are:\n- Push notification through the app\n"
+            "- Hardware token\n- Time-based One-Time Password (TOTP)\n(a) Users must not share tokens.")
+
+    body = chunk_document("mfa.md", "MFA", text)[0].text
+
+    assert split_sentences(body) == ["The allowed methods are:", "- Push notification through the app",
+                                     "- Hardware token", "- Time-based One-Time Password (TOTP)",
+                                     "(a) Users must not share tokens."]
+
+
+def test_wrapped_prose_is_still_one_line_per_paragraph():
+    body = chunk_document("t.md", "T", "# T\n\nA sentence that\nwraps over lines. " + LONG)[0].text
+
+    assert body.startswith("A sentence that wraps over lines.")
+
+
+def test_a_long_list_keeps_its_items_apart_when_split_under_the_limit():
+    items = "\n".join(f"- item {n} " + "word " * 30 for n in range(12))
+    chunks = chunk_document("t.md", "T", f"# T\n\nWe require:\n{items}", max_chars=400)
+
+    assert len(chunks) > 1 and all(len(c.text) <= 400 for c in chunks)
+    sentences = [s for c in chunks for s in split_sentences(c.text)]
+    assert sum(s.startswith("- item") for s in sentences) == 12
+
+
+def test_abbreviations_do_not_end_sentences():
+    text = "Never forward mail to an outside account (e.g. Slack or Gmail). Ask Dr. Chen. Then stop, i.e. Halt."
+
+    assert split_sentences(text) == ["Never forward mail to an outside account (e.g. Slack or Gmail).",
+                                     "Ask Dr. Chen.", "Then stop, i.e. Halt."]
