@@ -6,8 +6,11 @@ most `max_chars`, and a paragraph longer than that is split on sentence boundari
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
+
+from knowledge.tables import tables_as_rows
 
 # Chosen by measurement on ../shared/eval/dev.jsonl (see README, "Evaluation").
 DEFAULT_MAX_CHARS = 700
@@ -23,6 +26,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 # A full stop after these is not a sentence end ("e.g. Slack", "Mr. Smith", "No. 5"); "etc." usually is.
 _ABBREVIATION = re.compile(r"(?:^|[\s(])(?:e\.g|i\.e|cf|vs|viz|approx|incl|dept|fig|mr|mrs|dr|u\.s|"
                            r"[A-Z])\.[\"')\]]*$", re.IGNORECASE)
+_BARE_MARKER = re.compile(r"(?:[-*+•]\s*)?\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)]", re.IGNORECASE)
 # A line that starts a list item or a table row: kept on its own line so that it is a sentence of its own.
 _ITEM_START = r"\s*(?:[-*+•]|\d+[.)]|[a-z][.)]|\([a-z0-9]{1,3}\))\s"
 
@@ -68,6 +72,7 @@ def clean_inline(text: str) -> str:
     text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
     text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", text)
     text = re.sub(r"`([^`]+)`", r"\1", text)
+    text = html.unescape(text).replace("\u00a0", " ")  # "&nbsp;", "&amp;": after the tags are gone
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
@@ -112,10 +117,10 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _rejoin_abbreviations(pieces: list[str]) -> list[str]:
-    """Undo splits after "e.g.", "Mr." and the like."""
+    """Undo splits after "e.g.", "Mr." and the like, and after a list item's own number ("1. User IDs…")."""
     out: list[str] = []
     for piece in pieces:
-        if out and _ABBREVIATION.search(out[-1]):
+        if out and (_ABBREVIATION.search(out[-1]) or _BARE_MARKER.fullmatch(out[-1])):
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
@@ -162,6 +167,12 @@ def _fill(pieces: list[str], max_chars: int, separator: str) -> list[str]:
     current = ""
     for piece in pieces:
         if current and len(current) + len(separator) + len(piece) > max_chars:
+            head, _, intro = current.rpartition(separator)
+            if head and intro.rstrip().endswith(":") and len(intro) + len(separator) + len(piece) <= max_chars:
+                # "Approved methods include:" opens the next chunk, beside its list, rather than closing this one
+                out.append(head)
+                current = f"{intro}{separator}{piece}"
+                continue
             out.append(current)
             current = piece
         else:
@@ -201,7 +212,7 @@ def chunk_document(doc_key: str, title: str, text: str, max_chars: int = DEFAULT
     """Cut one document into chunks with stable, content-derived ids."""
     chunks: list[Chunk] = []
     seen: set[str] = set()
-    for section in merge_short_sections(split_sections(text, title)):
+    for section in merge_short_sections(split_sections(tables_as_rows(text), title)):
         label = SECTION_SEPARATOR.join(section.path) or None
         for body in _pack(_paragraphs(section.text), max_chars):
             chunk_id = _chunk_id(doc_key, label, body, seen)

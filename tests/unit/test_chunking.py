@@ -260,3 +260,24 @@ def test_abbreviations_do_not_end_sentences():
 
     assert split_sentences(text) == ["Never forward mail to an outside account (e.g. Slack or Gmail).",
                                      "Ask Dr. Chen.", "Then stop, i.e. Halt."]
+
+
+def test_a_list_intro_opens_the_chunk_of_its_list_rather_than_closing_the_one_before():
+    before = "Some earlier policy text that fills most of a chunk. " * 5
+    items = "\n".join(f"- method {n} is approved for everyone" for n in range(6))
+    chunks = chunk_document("m.md", "MFA", f"# MFA\n\n{before}\n\nApproved MFA methods include:\n\n{items}",
+                            max_chars=400)
+
+    assert not any(c.text.rstrip().endswith(":") for c in chunks)
+    assert any(c.text.startswith("Approved MFA methods include:\n\n- method 0") for c in chunks)
+
+
+def test_a_numbered_item_keeps_its_number_with_its_text():
+    assert split_sentences("1. User IDs are personal. 2. Never share them. The minimum is 5. Then stop.") == [
+        "1. User IDs are personal.", "2. Never share them.", "The minimum is 5.", "Then stop."]
+
+
+def test_html_entities_are_decoded_and_a_lone_nbsp_leaves_nothing():
+    chunks = chunk_document("t.md", "T", "# T\n\nTerms &amp; conditions apply.\n\n&nbsp;\n\n" + LONG)
+
+    assert chunks[0].text.startswith("Terms & conditions apply.\n\n" + LONG[:20])
