@@ -103,7 +103,7 @@ def numbered_sources(evidence: Evidence) -> tuple[Source, ...]:
     """The best passage of each of the top documents, numbered from 1."""
     return tuple(
         Source(n, p.path, p.chunk.metadata.get("title", p.path), p.chunk.metadata.get("section") or None,
-               float(p.score), p.chunk.metadata.get("url"))
+               float(evidence.document_scores[p.path]), p.chunk.metadata.get("url"))
         for n, p in enumerate(evidence.documents[:MAX_SOURCES], start=1)
     )
 
