@@ -1,8 +1,9 @@
 """The extractive answerer: no LLM; the answer is the most relevant sentences of the best passages, cited.
 
 Sentences of the top passages are ranked by their similarity to the question plus a share of their passage's score,
-and taken best first until the length budget is spent; a sentence that introduces a list (ends with ':') brings the
-list with it. The chosen sentences are then read in document order, each group cited by its source number.
+and taken best first until the length budget is spent or the next one is far less relevant than the best; a sentence
+that introduces a list (ends with ':') brings the list with it. The chosen sentences are then read in document order,
+each group cited by its source number.
 """
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from knowledge.answer import Answer, Source, answerer_kind
 from knowledge.retrieve import Evidence
 
 PASSAGES = 5
-BUDGET_CHARS = 900
+BUDGET_CHARS = 1100
+# Sentences much less relevant than the best one are left out even when the budget has room: an answer stops where
+# its evidence does. Budget and span were chosen together on dev (README, "Evaluation"): key facts per character.
+RELEVANCE_SPAN = 0.4
 PASSAGE_PRIOR = 0.5
 LIST_CONTINUATION = 4
 
@@ -48,8 +52,12 @@ def select_sentences(evidence: Evidence, citable: set[str]) -> list[tuple[int, i
     ranked.sort(reverse=True)
     chosen: dict[tuple[int, int], None] = {}
     length = 0
-    for _, r, i in ranked:
+    for relevance, r, i in ranked:
+        if relevance < ranked[0][0] - RELEVANCE_SPAN:
+            break
         group = _with_list(evidence.passages[r].sentences, i)
+        if len(group) == 1 and _introduces_list(evidence.passages[r].sentences[i]):
+            continue  # "Here are some examples:" with its examples in another chunk says nothing
         size = sum(len(evidence.passages[r].sentences[j]) for j in group if (r, j) not in chosen)
         if chosen and length + size > BUDGET_CHARS:
             break
@@ -59,21 +67,35 @@ def select_sentences(evidence: Evidence, citable: set[str]) -> list[tuple[int, i
     return sorted(chosen)
 
 
+def _introduces_list(sentence: str) -> bool:
+    return sentence.rstrip().endswith(":")
+
+
 def _with_list(sentences: list[str], i: int) -> list[int]:
     """A sentence, and the list items that follow it when it ends with a colon."""
-    if not sentences[i].rstrip().endswith(":"):
+    if not _introduces_list(sentences[i]):
         return [i]
     return list(range(i, min(i + 1 + LIST_CONTINUATION, len(sentences))))
 
 
+_BULLET = re.compile(r"^\s*[-*+•]\s+")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|[a-z][.)]|[ivx]+[.)])\s+")
 
 
 def compose(picked: list[tuple[str, int]]) -> str:
-    """Sentences in order, a citation marker after each run from the same source."""
-    parts: list[str] = []
+    """Sentences in order, a citation marker after each run from the same source; bullet items on lines of their own.
+
+    Outline numbers ("a.", "iv.", "1.") are dropped: out of their document they number nothing."""
+    text = ""
+    was_item = False
     for k, (sentence, number) in enumerate(picked):
-        text = _LIST_MARKER.sub("", sentence).strip()
-        last_of_run = k + 1 == len(picked) or picked[k + 1][1] != number
-        parts.append(f"{text} [{number}]" if last_of_run else text)
-    return " ".join(parts)
+        is_item = bool(_BULLET.match(sentence))
+        body = _LIST_MARKER.sub("", sentence).strip()
+        if k + 1 == len(picked) or picked[k + 1][1] != number:
+            body = f"{body} [{number}]"
+        if is_item:
+            text += f"\n• {body}" if text else f"• {body}"
+        else:
+            text += ("\n" if was_item else " ") + body if text else body
+        was_item = is_item
+    return text

@@ -1,0 +1,54 @@
+import numpy as np
+
+from knowledge.extractive import BUDGET_CHARS, RELEVANCE_SPAN, compose, select_sentences
+from knowledge.index import StoredChunk
+from knowledge.retrieve import Evidence, Passage
+
+
+def passage(path: str, score: float, sentences: dict[str, float]) -> Passage:
+    return Passage(StoredChunk(path, " ".join(sentences), {"path": path}), score, dense=score,
+                   sentence=max(sentences.values()), lexical=0.0, sentences=list(sentences),
+                   sentence_scores=np.array(list(sentences.values())))
+
+
+def chosen_text(ev: Evidence) -> list[str]:
+    return [ev.passages[r].sentences[i] for r, i in select_sentences(ev, {p.path for p in ev.passages})]
+
+
+def test_sentences_far_less_relevant_than_the_best_are_left_out_though_the_budget_has_room():
+    ev = Evidence("q", "q", [passage("a.md", 0.6, {"Best answer.": 0.7, "Close second.": 0.7 - RELEVANCE_SPAN / 2,
+                                                   "Barely related.": 0.7 - RELEVANCE_SPAN - 0.05})], np.zeros(3))
+
+    assert chosen_text(ev) == ["Best answer.", "Close second."]
+
+
+def test_the_budget_caps_an_answer_of_equally_relevant_sentences():
+    long = {f"Sentence {n} " + "x" * 200 + ".": 0.6 for n in range(20)}
+    ev = Evidence("q", "q", [passage("a.md", 0.6, long)], np.zeros(3))
+
+    assert 0 < sum(map(len, chosen_text(ev))) <= BUDGET_CHARS
+
+
+def test_a_list_intro_brings_its_items_and_the_answer_reads_in_document_order():
+    ev = Evidence("q", "q", [passage("a.md", 0.6, {"Unrelated preface.": 0.1, "Approved methods include:": 0.7,
+                                                   "- Push notification": 0.35, "- TOTP app": 0.3})], np.zeros(3))
+
+    picked = chosen_text(ev)
+
+    assert picked == ["Approved methods include:", "- Push notification", "- TOTP app"]
+    assert compose([(s, 1) for s in picked]) == "Approved methods include:\n• Push notification\n• TOTP app [1]"
+
+
+def test_compose_cites_each_run_once_and_drops_outline_numbers():
+    picked = [("a. Data is kept two years.", 1), ("i. Then it is archived.", 1), ("- Ask the owner.", 2),
+              ("Exceptions need approval.", 2), ("See the annex.", 1)]
+
+    assert compose(picked) == ("Data is kept two years. Then it is archived. [1]\n• Ask the owner.\n"
+                               "Exceptions need approval. [2] See the annex. [1]")
+
+
+def test_a_list_intro_whose_list_is_not_in_the_passage_is_left_out():
+    ev = Evidence("q", "q", [passage("a.md", 0.6, {"Keep secrets out of prompts.": 0.6,
+                                                   "Here are some examples of secrets:": 0.7})], np.zeros(3))
+
+    assert chosen_text(ev) == ["Keep secrets out of prompts."]
