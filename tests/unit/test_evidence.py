@@ -35,3 +35,16 @@ def test_sources_are_numbered_in_document_order_with_the_document_score():
 
     assert [(s.number, s.path) for s in sources] == [(1, "b.md"), (2, "a.md")]
     assert sources[0].score == ev.document_scores["b.md"] and sources[1].score == 0.60 + W_DOC2 * 0.1
+
+
+def test_abstention_needs_a_close_sentence_not_just_an_on_topic_passage():
+    from knowledge.abstain import DEFAULT_THRESHOLD, Abstention
+
+    on_topic = Passage(StoredChunk("a", "text", {"path": "a.md"}), score=DEFAULT_THRESHOLD + 0.1,
+                       dense=0.5, sentence=DEFAULT_THRESHOLD - 0.1, lexical=0.0)
+    answering = Passage(StoredChunk("b", "text", {"path": "b.md"}), score=DEFAULT_THRESHOLD - 0.02,
+                        dense=0.3, sentence=DEFAULT_THRESHOLD + 0.05, lexical=0.0)
+
+    assert not Abstention().answerable(evidence(on_topic))
+    assert Abstention().answerable(evidence(answering))
+    assert Abstention().confidence(Evidence("q", "q", [], np.zeros(3))) == 0.0
