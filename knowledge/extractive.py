@@ -1,9 +1,10 @@
 """The extractive answerer: no LLM; the answer is the most relevant sentences of the best passages, cited.
 
 Sentences of the top passages are ranked by their similarity to the question plus a share of their passage's score,
-and taken best first until the length budget is spent or the next one is far less relevant than the best; a sentence
-that introduces a list (ends with ':') brings the list with it. The chosen sentences are then read in document order,
-each group cited by its source number.
+and taken best first until the length budget is spent or the next one is far less relevant than the best. A sentence
+comes with what it needs to be read: the list after an intro ending in ':', the sentence before when it opens with
+"They" or "This", the sentence after when that one does. The chosen sentences are then read in document order, each
+group cited by its source number.
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def select_sentences(evidence: Evidence, citable: set[str]) -> list[tuple[int, i
     for relevance, r, i in ranked:
         if relevance < ranked[0][0] - RELEVANCE_SPAN:
             break
-        group = _with_list(evidence.passages[r].sentences, i)
+        group = _with_context(evidence.passages[r].sentences, i)
         if len(group) == 1 and _introduces_list(evidence.passages[r].sentences[i]):
             continue  # "Here are some examples:" with its examples in another chunk says nothing
         size = sum(len(evidence.passages[r].sentences[j]) for j in group if (r, j) not in chosen)
@@ -71,13 +72,18 @@ def _introduces_list(sentence: str) -> bool:
     return sentence.rstrip().endswith(":")
 
 
-def _with_list(sentences: list[str], i: int) -> list[int]:
-    """A sentence, and the list items that follow it when it ends with a colon."""
-    if not _introduces_list(sentences[i]):
-        return [i]
-    return list(range(i, min(i + 1 + LIST_CONTINUATION, len(sentences))))
+def _with_context(sentences: list[str], i: int) -> list[int]:
+    """A sentence with what it needs to be read, and what needs it: the sentence before when it opens with "They" or
+    "This" (its antecedent), the sentence after when that one does, and the list items after an intro ending in ':'.
+    """
+    start = i - 1 if i > 0 and _ANAPHOR.match(_LIST_MARKER.sub("", sentences[i])) else i
+    if _introduces_list(sentences[i]):
+        return list(range(start, min(i + 1 + LIST_CONTINUATION, len(sentences))))
+    end = i + 2 if i + 1 < len(sentences) and _ANAPHOR.match(sentences[i + 1]) else i + 1
+    return list(range(start, end))
 
 
+_ANAPHOR = re.compile(r"(?:They|Them|Their|It|Its|This|These|Those|That|Such|He|She|Both|Either|Neither)\b")
 _BULLET = re.compile(r"^\s*[-*+•]\s+")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|[a-z][.)]|[ivx]+[.)])\s+")
 

@@ -52,3 +52,18 @@ def test_a_list_intro_whose_list_is_not_in_the_passage_is_left_out():
                                                    "Here are some examples of secrets:": 0.7})], np.zeros(3))
 
     assert chosen_text(ev) == ["Keep secrets out of prompts."]
+
+
+def test_a_sentence_that_refers_back_comes_with_the_sentence_it_refers_to():
+    ev = Evidence("q", "q", [passage("a.md", 0.6, {"Copilot stores prompts in an audit log.": 0.55,
+                                                   "They are kept for 30 days and then deleted.": 0.3,
+                                                   "Unrelated closing remark.": 0.1})], np.zeros(3))
+
+    assert chosen_text(ev) == ["Copilot stores prompts in an audit log.", "They are kept for 30 days and then deleted."]
+
+
+def test_an_anaphoric_best_sentence_brings_its_antecedent():
+    ev = Evidence("q", "q", [passage("a.md", 0.6, {"Opening remark.": 0.05, "Copilot keeps an audit log.": 0.2,
+                                                   "It is deleted after 30 days.": 0.7})], np.zeros(3))
+
+    assert chosen_text(ev) == ["Copilot keeps an audit log.", "It is deleted after 30 days."]
