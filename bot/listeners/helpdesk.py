@@ -23,11 +23,11 @@ def register(app: App, desk) -> None:
     """Listen for escalations, ticket buttons, the FAQ modal, ratings and ticket-thread messages."""
     workers = desk.services.workers
 
-    @app.middleware
-    def escalations_and_relay(body: dict, context, next, resp: BoltResponse):
+    @app.middleware  # returns its own 200: the `resp` Bolt passes a global middleware is None, which Bolt answers 404
+    def escalations_and_relay(body: dict, context, next):
         if desk.escalations.channel and (action := escalate_action(body)):  # else: recorded and thanked as before
             workers.quick(escalate, desk, body, action)
-            return resp  # acked: nothing else handles this click
+            return BoltResponse(status=200, body="")  # acked: nothing else handles this click
         event = body.get("event") or {}
         if event.get("type") == "message" and is_from_a_person(event, context.bot_user_id):
             relay = desk.escalations.relay(event.get("channel", ""), event.get("thread_ts"), event["user"],
@@ -35,7 +35,7 @@ def register(app: App, desk) -> None:
             if relay is not None:
                 if relay.to:
                     workers.quick(desk.escalations.deliver, relay)
-                return resp  # a ticket thread's message is not a question
+                return BoltResponse(status=200, body="")  # a ticket thread's message is not a question
         next()
 
     @subcommand("help-me", f"{COMMAND} help-me <text>", "ask a person at the helpdesk")

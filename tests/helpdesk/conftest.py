@@ -78,9 +78,10 @@ def escalated(r: HelpdeskRollout, question: str = ANSWERABLE):
     r.dm(question)
     answer = r.slack.wait_for("chat.postMessage")[-1]
     r.settle()
-    r.sender.block_action("escalate", button_value(answer.params["blocks"], "escalate"),
-                          channel_id=answer.params["channel"], message_ts=answer.response["ts"],
-                          blocks=answer.params["blocks"])
+    click = r.sender.block_action("escalate", button_value(answer.params["blocks"], "escalate"),
+                                  channel_id=answer.params["channel"], message_ts=answer.response["ts"],
+                                  blocks=answer.params["blocks"])
+    assert (click.status, click.body) == (200, "")  # else Slack shows the employee an error on the button
     r.settle()
     [ticket_post] = r.posts(channel=HELPDESK)
     return answer, ticket_post
