@@ -54,7 +54,7 @@ def start_helpdesk(knowledge_base, fake_slack, tmp_path) -> Iterator:
         services = build_services(settings, kb or knowledge_base)
         app = create_app(settings, services)
         desk = build_desk(settings, services)  # create_app built its own; this one drives jobs in tests
-        server = HttpServer(app, "127.0.0.1", 0).start()
+        server = HttpServer(app, "127.0.0.1", 0, settings.slack_signing_secret).start()
         started.append(Rollout(settings, services, server, fake_slack, make_engine(settings.resolved_database_url)))
         return HelpdeskRollout(started[-1], desk)
 

@@ -6,9 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot import blocks
+from bot import blocks, server
 from bot.slack_client import post_once
+from bot.store.models import ProcessedEvent
 from tests.fakes.payloads import BOT_ID, BOT_USER_ID, app_mention_event, message_event
+from tests.fakes.signing import SlackSender
 from tests.scenario.conftest import ANSWERABLE, UNANSWERABLE, section_texts
 
 
@@ -185,3 +187,45 @@ def test_acks_and_signs_of_work_do_not_wait_for_slow_answers(start_rollout, know
     posts = rollout.slack.wait_for("chat.postMessage", count=3, timeout=30)
     rollout.settle(30)
     assert max(p.time for p in posts) - sent > 5.5  # one worker: the answers really did queue
+
+
+def _slow_listener(rollout, monkeypatch, seconds: float) -> None:
+    """Make the DM listener take `seconds` before handing the question on, as a slow dispatch would."""
+    hand_on = rollout.services.answer_in_thread
+    monkeypatch.setattr(rollout.services, "answer_in_thread", lambda *a, **kw: (time.sleep(seconds), hand_on(*a, **kw)))
+
+
+def test_an_event_is_acked_before_bolt_dispatches_it_and_answered_once_with_its_retries(rollout, monkeypatch):
+    _slow_listener(rollout, monkeypatch, 1.5)
+    event = message_event(ANSWERABLE, channel="D0ALICE", channel_type="im")
+
+    first = rollout.sender.event(event, event_id="Ev0EARLY")
+    retry = rollout.sender.event(event, event_id="Ev0EARLY", retry_num=1, retry_reason="http_timeout")
+    rollout.slack.wait_for("chat.postMessage", timeout=20)
+    rollout.settle()
+
+    assert (first.status, first.body, retry.status) == (200, "", 200)
+    assert first.elapsed < 1  # the listener was still asleep: the ack did not wait for Bolt
+    assert len(rollout.posts(channel="D0ALICE")) == 1
+
+
+def test_an_event_with_a_bad_signature_gets_401_and_nothing_is_claimed_shown_or_answered(rollout):
+    event = message_event(ANSWERABLE, channel="D0ALICE", channel_type="im")
+
+    forged = SlackSender(rollout.server.url, "not-the-signing-secret").event(event)
+    rollout.settle()
+
+    assert forged.status == 401
+    assert rollout.rows(ProcessedEvent) == []
+    assert [c.method for c in rollout.slack.calls if c.method != "auth.test"] == []
+
+
+def test_an_event_acked_just_before_shutdown_is_still_answered(rollout, monkeypatch):
+    monkeypatch.setattr(server, "ACK_WINDOW_SECONDS", 30)  # the window is still open when the server stops
+    _slow_listener(rollout, monkeypatch, 0.5)
+    event = message_event(ANSWERABLE, channel="D0ALICE", channel_type="im")
+
+    assert rollout.sender.event(event).status == 200
+    rollout.stop()  # as SIGTERM does: uvicorn stops, acked events are dispatched, their answers finished
+
+    assert len(rollout.posts(channel="D0ALICE")) == 1
