@@ -176,8 +176,8 @@ class Asking:
 
     def history(self, question: Question) -> list[tuple[str, str]]:
         """The thread's earlier questions and answers, oldest first (none outside threads)."""
-        if not question.thread_ts:
-            return []
+        if not question.thread_ts or question.thread_ts == question.message_ts:
+            return []  # a message that starts its own thread has no earlier turns: no need to ask the database
         return self.store.thread_history(question.channel_id, question.thread_ts, HISTORY_TURNS)
 
     def rate_limited(self, user_id: str) -> bool:
