@@ -71,6 +71,8 @@ class Replier(Protocol):
 class KnowledgeBase(Protocol):
     def ask(self, question: str, history: list[tuple[str, str]] = ...) -> Answer: ...
 
+    def prefetch(self, question: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class RateLimit:
@@ -121,6 +123,8 @@ class Asking:
                 replier.send(notice)
                 return False
             replier.working()
+            if not self._has_history(question):  # else the query needs the thread, read when answering
+                self.knowledge_base.prefetch(redact(question.text))
             return True
         except Exception:
             self._apologise(question, replier)
@@ -176,9 +180,13 @@ class Asking:
 
     def history(self, question: Question) -> list[tuple[str, str]]:
         """The thread's earlier questions and answers, oldest first (none outside threads)."""
-        if not question.thread_ts or question.thread_ts == question.message_ts:
+        if not self._has_history(question):
             return []  # a message that starts its own thread has no earlier turns: no need to ask the database
         return self.store.thread_history(question.channel_id, question.thread_ts, HISTORY_TURNS)
+
+    @staticmethod
+    def _has_history(question: Question) -> bool:
+        return bool(question.thread_ts) and question.thread_ts != question.message_ts
 
     def rate_limited(self, user_id: str) -> bool:
         """Whether this employee already asked as many questions as the window allows."""

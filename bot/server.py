@@ -246,6 +246,9 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
     # One thread per embedding: questions are single sentences, and torch's threads spin-waiting for each other
     # cost several times the work itself once other threads (or processes) want the CPU. Set before torch loads.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # A burst of questions is embedded in one wide batch on two threads (knowledge/embeddings.py); between batches
+    # the second thread must sleep, not spin on a core that answers are waiting for.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     echo("Loading the knowledge base…")
     knowledge_base = open_knowledge_base()
     warm_up(knowledge_base)

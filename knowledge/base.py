@@ -15,7 +15,7 @@ from knowledge.embeddings import shared_embedder
 from knowledge.errors import BadQuestion
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import Ingestor, IngestSummary
-from knowledge.retrieve import Evidence, Retriever
+from knowledge.retrieve import Evidence, Retriever, follow_up_query
 
 MAX_QUESTION_CHARS = 4000
 MAX_SOURCES = 5
@@ -55,6 +55,14 @@ class KnowledgeBase:
         self.index.embedder.load()
         self.index.lexical().prepare_respelling()  # else the first misspelt question pays ~0.3 s to build it
         return self
+
+    def prefetch(self, question: str) -> None:
+        """Start on a question that will be asked without history: its embedding joins the next batch."""
+        try:
+            question = validate_question(question)
+        except BadQuestion:
+            return  # `ask` will say what is wrong with it
+        self.index.embedder.prefetch(follow_up_query(question, ()))
 
     def ingest(self, paths: Sequence[Path], prune: bool = False, **options) -> IngestSummary:
         return Ingestor(self.index, max_chars=self.max_chars, **options).run(list(paths), prune=prune)

@@ -24,3 +24,32 @@ def test_questions_encoded_from_many_threads_at_once_each_get_their_own_vector(e
 
     for i, vector in enumerate(got):
         assert np.allclose(vector, expected[i], atol=1e-5), f"question {i} got another question's vector"
+
+
+def test_prefetched_questions_are_encoded_in_the_batch_of_the_first_one_asked(embedder):
+    questions = [f"how long is prefetched record {i} kept?" for i in range(6)]
+    expected = embedder.encode(questions)
+    for text in questions:
+        embedder.prefetch(text)
+    queued = [embedder._prefetched[text] for text in questions]
+
+    first = embedder.encode_query(questions[0])
+
+    assert np.allclose(first, expected[0], atol=1e-5)
+    assert all(q.vector is not None for q in queued)  # the whole burst went in one batch
+    for i, text in enumerate(questions[1:], start=1):
+        assert np.allclose(embedder.encode_query(text), expected[i], atol=1e-5)
+    assert not set(questions) & set(embedder._prefetched)
+
+
+def test_prefetched_questions_never_asked_for_are_let_go(embedder, monkeypatch):
+    from knowledge import embeddings
+
+    monkeypatch.setattr(embeddings, "PREFETCH_LIMIT", 3)
+    for i in range(5):
+        embedder.prefetch(f"abandoned question {i}")
+
+    assert list(embedder._prefetched) == [f"abandoned question {i}" for i in (2, 3, 4)]
+    assert [q.text for q in embedder._waiting if q.text.startswith("abandoned")] == list(embedder._prefetched)
+    assert np.allclose(embedder.encode_query("abandoned question 4"), embedder.encode(["abandoned question 4"])[0],
+                       atol=1e-5)

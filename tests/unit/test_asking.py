@@ -18,7 +18,11 @@ class CannedKnowledgeBase:
 
     def __init__(self, fail: Exception | None = None):
         self.asked: list[tuple[str, list]] = []
+        self.prefetched: list[str] = []
         self.fail = fail
+
+    def prefetch(self, question: str) -> None:
+        self.prefetched.append(question)
 
     def ask(self, question: str, history=()) -> Answer:
         self.asked.append((question, list(history)))
@@ -182,3 +186,14 @@ def test_rate_limits_are_read_as_questions_per_seconds(text, questions, seconds,
 def test_a_malformed_rate_limit_is_refused_with_the_expected_shape(text):
     with pytest.raises(ValueError, match="ROLLOUT_RATE_LIMIT must look like '20/300'"):
         RateLimit.parse(text)
+
+
+def test_an_accepted_question_without_history_is_prefetched_redacted_and_a_thread_reply_is_not(store):
+    kb = CannedKnowledgeBase()
+    workflow = asking(store, kb)
+
+    assert workflow.accept(question("Can I share bob@example.com?", ts="1.1"), RecordingReplier())
+    assert workflow.accept(question("What about contractors?", ts="1.2", thread_ts="1.1"), RecordingReplier())
+    assert not workflow.accept(question("my key AKIAZ7Q4N2WXK5PLM3RT leaked", ts="1.3"), RecordingReplier())
+
+    assert kb.prefetched == ["Can I share [EMAIL]?"]
