@@ -12,6 +12,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 COLLECTION = "rollout_chunks"
 GENERATION_KEY = "rollout_generation"
 GENERATION_CHECK_SECONDS = 2.0
+# Chunks read for scoring, kept in memory until the collection's generation changes: the same passages answer many
+# questions, and a read from Chroma with metadata and vectors is most of retrieval's time after the embedding.
+CHUNK_CACHE_SIZE = 2048
 UPSERT_BATCH = 256
 HEAVY_METADATA = frozenset({"sentence_vectors", "sentences"})  # per-chunk payloads only retrieval reads
 
@@ -95,6 +99,7 @@ class KnowledgeIndex:
         self._lexical_generation: str | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self._chunks: OrderedDict[str, tuple[StoredChunk, np.ndarray]] = OrderedDict()  # see CHUNK_CACHE_SIZE
 
     # -- reading ---------------------------------------------------------------------------------------------
     @property
@@ -129,6 +134,11 @@ class KnowledgeIndex:
         """Chunks (and optionally their vectors) by id."""
         if not ids:
             return {}
+        if with_vectors:
+            return self._cached_get(ids)
+        return self._read(ids, with_vectors)
+
+    def _read(self, ids: list[str], with_vectors: bool) -> dict[str, tuple[StoredChunk, np.ndarray | None]]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
         found = self.collection.get(ids=list(ids), include=include)
         vectors = found.get("embeddings") if with_vectors else None
@@ -136,6 +146,24 @@ class KnowledgeIndex:
             cid: (StoredChunk(cid, doc or "", meta or {}), None if vectors is None else np.asarray(vectors[i]))
             for i, (cid, doc, meta) in enumerate(zip(found["ids"], found["documents"], found["metadatas"]))
         }
+
+    def _cached_get(self, ids: list[str]) -> dict[str, tuple[StoredChunk, np.ndarray | None]]:
+        """`get` with vectors through the chunk cache (emptied whenever the generation changes)."""
+        with self._lock:
+            found = {cid: self._chunks[cid] for cid in ids if cid in self._chunks}
+            for cid in found:
+                self._chunks.move_to_end(cid)
+            generation = self._lexical_generation
+        missing = [cid for cid in ids if cid not in found]
+        if missing:
+            read = self._read(missing, with_vectors=True)
+            found.update(read)
+            with self._lock:
+                if generation == self._lexical_generation:  # not from before a change seen meanwhile
+                    self._chunks.update(read)
+                    while len(self._chunks) > CHUNK_CACHE_SIZE:
+                        self._chunks.popitem(last=False)
+        return {cid: found[cid] for cid in ids if cid in found}
 
     def nearest_ids(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Ids and cosine similarities of the k nearest chunks, without their text or metadata.
@@ -167,6 +195,7 @@ class KnowledgeIndex:
             self._checked_at = now
             generation = self.generation()
             if self._lexical is None or generation != self._lexical_generation:
+                self._chunks.clear()
                 self._lexical = self._load_or_build_lexical(generation)
                 self._lexical_generation = generation
             return self._lexical
@@ -216,6 +245,7 @@ class KnowledgeIndex:
         collection.modify(metadata=metadata)
         with self._lock:
             self._checked_at = 0.0
+            self._chunks.clear()
         return generation
 
     def rebuild_lexical(self) -> None:

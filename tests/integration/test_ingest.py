@@ -349,3 +349,37 @@ def test_index_opened_before_an_ingest_sees_the_new_word_after_its_check_interva
     time.sleep(index_module.GENERATION_CHECK_SECONDS)
 
     assert lexical_paths(reader, "lanternwick") == ["late.docx"]
+
+
+# -- chunks read for scoring are cached until the index changes -------------------------------------------------------
+def _retitle(folder: Path, title: str) -> None:
+    write_markdown(folder / "retitled.md", title, {"Badges": f"Visitors wear the quillmoss badge at reception. {LONG}"})
+
+
+def test_a_retitled_document_is_cited_under_its_new_title_right_after_ingest(open_kb, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    _retitle(folder, "Visitor Rules")
+    kb = open_kb()
+    ingest(kb, folder)
+    assert kb.ask("which badge do visitors wear?").sources[0].title == "Visitor Rules"
+
+    _retitle(folder, "Visitor Handbook")  # same body, so the same chunk ids, new metadata
+    ingest(kb, folder)
+
+    assert kb.ask("which badge do visitors wear?").sources[0].title == "Visitor Handbook"
+
+
+def test_another_process_sees_the_new_title_after_its_check_interval(open_kb, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    _retitle(folder, "Visitor Rules")
+    writer, reader = open_kb(), open_kb()
+    ingest(writer, folder)
+    assert reader.ask("which badge do visitors wear?").sources[0].title == "Visitor Rules"
+
+    _retitle(folder, "Visitor Handbook")
+    ingest(writer, folder)
+    time.sleep(index_module.GENERATION_CHECK_SECONDS)
+
+    assert reader.ask("which badge do visitors wear?").sources[0].title == "Visitor Handbook"
