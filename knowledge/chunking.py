@@ -138,7 +138,7 @@ def _paragraphs(text: str) -> list[str]:
 
 def _pack(paragraphs: list[str], max_chars: int) -> list[str]:
     pieces: list[str] = []
-    for paragraph in paragraphs:
+    for paragraph in _with_their_lists(paragraphs):
         if len(paragraph) <= max_chars:
             pieces.append(paragraph)
         else:  # by line (list items stay on their own lines), and a line too long by sentence
@@ -147,6 +147,21 @@ def _pack(paragraphs: list[str], max_chars: int) -> list[str]:
                                    else _pack_sentences(split_sentences(line), max_chars))]
             pieces.extend(_fill(lines, max_chars, "\n"))
     return _fill(pieces, max_chars, "\n\n")
+
+
+def _with_their_lists(paragraphs: list[str]) -> list[str]:
+    """A list (or table) joined to the paragraph before it, which introduces it: they are cut apart only by line."""
+    out: list[str] = []
+    for paragraph in paragraphs:
+        if out and _is_list(paragraph) and not _is_list(out[-1]):
+            out[-1] = f"{out[-1]}\n{paragraph}"
+        else:
+            out.append(paragraph)
+    return out
+
+
+def _is_list(paragraph: str) -> bool:
+    return re.match(_ITEM_START, paragraph) is not None
 
 
 def _pack_sentences(sentences: list[str], max_chars: int) -> list[str]:

@@ -80,7 +80,18 @@ def _with_context(sentences: list[str], i: int) -> list[int]:
     if _introduces_list(sentences[i]):
         return list(range(start, min(i + 1 + LIST_CONTINUATION, len(sentences))))
     end = i + 2 if i + 1 < len(sentences) and _ANAPHOR.match(sentences[i + 1]) else i + 1
-    return list(range(start, end))
+    return _list_intro(sentences, i) + list(range(start, end))
+
+
+def _list_intro(sentences: list[str], i: int) -> list[int]:
+    """For a bullet item, the sentence that opens its list ("The following are not approved:"), when the passage has
+    it: an item read without it can say the opposite of what its list says."""
+    if not _BULLET.match(sentences[i]):
+        return []
+    j = i
+    while j > 0 and _BULLET.match(sentences[j - 1]):
+        j -= 1
+    return [j - 1] if j > 0 else []
 
 
 _ANAPHOR = re.compile(r"(?:They|Them|Their|It|Its|This|These|Those|That|Such|He|She|Both|Either|Neither)\b")

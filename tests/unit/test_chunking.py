@@ -269,7 +269,7 @@ def test_a_list_intro_opens_the_chunk_of_its_list_rather_than_closing_the_one_be
                             max_chars=400)
 
     assert not any(c.text.rstrip().endswith(":") for c in chunks)
-    assert any(c.text.startswith("Approved MFA methods include:\n\n- method 0") for c in chunks)
+    assert any(c.text.startswith("Approved MFA methods include:\n- method 0") for c in chunks)
 
 
 def test_a_numbered_item_keeps_its_number_with_its_text():
@@ -281,3 +281,13 @@ def test_html_entities_are_decoded_and_a_lone_nbsp_leaves_nothing():
     chunks = chunk_document("t.md", "T", "# T\n\nTerms &amp; conditions apply.\n\n&nbsp;\n\n" + LONG)
 
     assert chunks[0].text.startswith("Terms & conditions apply.\n\n" + LONG[:20])
+
+
+def test_a_table_stays_with_the_paragraph_before_it_when_they_must_be_cut():
+    intro = "Only the tools below are approved for Kestrel work. " * 3
+    table = "| Tool | Who |\n| --- | --- |\n" + "\n".join(f"| Tool {n} | " + "everyone with a seat " * 6 + "|"
+                                                   for n in range(4))
+    chunks = chunk_document("t.md", "T", f"# T\n\n{'Earlier text. ' * 30}\n\n{intro}\n\n{table}", max_chars=500)
+
+    with_intro = next(c for c in chunks if "Only the tools below" in c.text)
+    assert "- Tool: Tool 0; Who: everyone" in with_intro.text

@@ -67,3 +67,11 @@ def test_an_anaphoric_best_sentence_brings_its_antecedent():
                                                    "It is deleted after 30 days.": 0.7})], np.zeros(3))
 
     assert chosen_text(ev) == ["Copilot keeps an audit log.", "It is deleted after 30 days."]
+
+
+def test_a_bullet_comes_with_the_sentence_that_opens_its_list():
+    ev = Evidence("q", "q", [passage("a.md", 0.6, {"The following are not approved:": 0.1,
+                                                   "- Personal ChatGPT accounts": 0.2,
+                                                   "- Open-weight models you run yourself": 0.7})], np.zeros(3))
+
+    assert chosen_text(ev) == ["The following are not approved:", "- Open-weight models you run yourself"]
