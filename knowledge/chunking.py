@@ -182,12 +182,6 @@ def _fill(pieces: list[str], max_chars: int, separator: str) -> list[str]:
     current = ""
     for piece in pieces:
         if current and len(current) + len(separator) + len(piece) > max_chars:
-            head, _, intro = current.rpartition(separator)
-            if head and intro.rstrip().endswith(":") and len(intro) + len(separator) + len(piece) <= max_chars:
-                # "Approved methods include:" opens the next chunk, beside its list, rather than closing this one
-                out.append(head)
-                current = f"{intro}{separator}{piece}"
-                continue
             out.append(current)
             current = piece
         else:

@@ -21,7 +21,7 @@ from knowledge.index import KnowledgeIndex, StoredChunk
 from knowledge.vectors import pack
 from knowledge.loaders import LoadedDocument, load, supported
 
-CHUNKER_VERSION = "8"
+CHUNKER_VERSION = "9"
 EMBED_BATCH = 256
 PROGRESS_MIN_CHUNKS = 200
 
