@@ -2,19 +2,23 @@
 lexical index kept in step."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
 from knowledge import index as index_module
+from knowledge import ingest as ingest_module
 from knowledge.answer import make_answerer
 from knowledge.base import KnowledgeBase
 from knowledge.index import KnowledgeIndex
+from knowledge.vectors import unpack
 from tests.documents import write_docx, write_markdown, write_pdf
 from tests.integration.conftest import (FORMAT_FACTS, FORMAT_TITLES, ids_by_path, ingest, lexical_paths,
                                         write_every_format)
@@ -131,6 +135,29 @@ def test_summary_counts_only_the_chunks_that_really_changed(open_kb, tmp_path):
 
     assert first.chunks_total == 3
     assert (second.changed, second.chunks_added, second.chunks_removed, second.chunks_total) == (1, 1, 1, 3)
+
+
+def test_every_stored_vector_is_the_vector_of_its_own_text(open_kb, tmp_path, embedder, monkeypatch):
+    """Ingest encodes texts longest first in slices; each vector must still land on the chunk or sentence it is of."""
+    monkeypatch.setattr(ingest_module, "EMBED_BATCH", 3)  # many slices from a handful of texts
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_markdown(folder / "rules.md", "Rules", {
+        "Short": "Badges open the lab.",
+        "Longer": "Every contractor signs the data handling annex before their first day. Their manager files it.",
+        "Longest": f"Prompts are redacted before they leave the laptop. {LONG}Keys are rotated every ninety days.",
+    })
+    kb = open_kb()
+    ingest(kb, folder)
+
+    found = kb.index.get([cid for cid, _ in kb.index.all_metadata()], with_vectors=True)
+    assert sum(1 + len(json.loads(chunk.metadata["sentences"])) for chunk, _ in found.values()) > 3 * 3
+    for chunk, vector in found.values():
+        sentences = json.loads(chunk.metadata["sentences"])
+        stored = unpack(chunk.metadata["sentence_vectors"], len(vector))
+        assert len(sentences) == len(stored) >= 1
+        np.testing.assert_allclose(vector, embedder.encode([chunk.embedding_text])[0], atol=1e-4)
+        np.testing.assert_allclose(stored, embedder.encode(sentences), atol=2e-3)  # stored as float16
 
 
 # -- prune -----------------------------------------------------------------------------------------------------------
