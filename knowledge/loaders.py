@@ -5,6 +5,7 @@ that chunking is the same for every format.
 """
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,12 +104,27 @@ def split_front_matter(text: str) -> tuple[str, dict]:
 
 @loader(".md", ".markdown")
 def load_markdown(path: Path) -> tuple[str, dict]:
-    return split_front_matter(path.read_text(encoding="utf-8"))
+    return split_front_matter(read_text(path))
 
 
 @loader(".txt")
 def load_text(path: Path) -> tuple[str, dict]:
-    return path.read_text(encoding="utf-8"), {}
+    return read_text(path), {}
+
+
+def read_text(path: Path) -> str:
+    """A plain-text file as written on any desktop: UTF-8 (with or without a byte order mark), UTF-16 with its byte
+    order mark (Windows Notepad's "Unicode"), else Windows-1252 (its "ANSI"). Bytes no text encoding has — NULs
+    outside UTF-16, or the five bytes Windows-1252 leaves undefined — mean the file is not text."""
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if b"\x00" in data:
+            raise UnreadableDocument(f"{path}: cannot be read (binary data, not text)") from exc
+        return data.decode("cp1252")
 
 
 # Elements whose own text is one line of the document; text outside them belongs to the nearest container.

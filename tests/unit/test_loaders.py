@@ -97,6 +97,19 @@ def test_windows_line_endings_are_normalised(tmp_path):
     assert "\r" not in doc.text
 
 
+@pytest.mark.parametrize("name, data", [
+    ("notepad-unicode.txt", "\ufeffCafé rules – badges open the lab.\r\n".encode("utf-16-le")),
+    ("notepad-unicode-be.md", "\ufeffCafé rules – badges open the lab.\n".encode("utf-16-be")),
+    ("notepad-ansi.txt", "Café rules – badges open the lab.\r\n".encode("cp1252")),
+    ("utf8-bom.md", "\ufeffCafé rules – badges open the lab.\n".encode("utf-8")),
+])
+def test_text_saved_by_windows_editors_is_read(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+
+    assert load(path).text.strip() == "Café rules – badges open the lab."
+
+
 def test_html_headings_become_markdown_and_scripts_are_dropped(tmp_path):
     path = write_html(tmp_path / "page.html", "Security Protocols", SECTIONS)
 
@@ -188,7 +201,7 @@ def test_unsupported_file_type_is_named(tmp_path):
     ("broken.pdf", b"%PDF-1.4\nthis is not really a pdf", "corrupt or unreadable"),
     ("broken.docx", b"PK\x03\x04 not a zip archive", "corrupt or unreadable"),
     ("binary.txt", bytes(range(256)), "cannot be read"),
-    ("latin1.md", "caf\xe9 policy".encode("latin-1"), "cannot be read"),
+    ("undefined.md", b"caf\xe9 \x81\x8d policy", "cannot be read"),
     ("empty.md", b"   \n\n", "contains no text"),
     ("empty.html", b"<html><body><script>x()</script></body></html>", "contains no text"),
 ])
