@@ -104,9 +104,12 @@ def ask(obj: Context, question: str, as_json: bool):
 
     if question != "-":
         validate_question(question)  # refuse an empty or oversized question before the model is loaded
-        _print_answer(obj.knowledge_base().ask(question), as_json)
+        kb = obj.knowledge_base()
+        _warn_if_empty(kb)
+        _print_answer(kb.ask(question), as_json)
         return
     kb = obj.knowledge_base()
+    _warn_if_empty(kb)
     failed = False
     for line in sys.stdin:
         try:
@@ -117,6 +120,13 @@ def ask(obj: Context, question: str, as_json: bool):
         sys.stdout.flush()
     if failed:
         sys.exit(1)
+
+
+def _warn_if_empty(kb) -> None:
+    """Every answer from an empty index is "I don't know": say why, on stderr (stdout stays the answers)."""
+    if kb.index.count() == 0:
+        click.echo("warning: no documents are indexed yet, so nothing can be answered. "
+                   "Run: rollout ingest knowledge/policies", err=True)
 
 
 def _print_answer(answer, as_json: bool) -> None:

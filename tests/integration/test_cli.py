@@ -182,3 +182,16 @@ def test_sources_on_an_empty_index_says_how_to_fill_it(tmp_path, monkeypatch, em
 
     assert result.exit_code == 0
     assert result.stdout == "No documents indexed yet. Run: rollout ingest knowledge/policies\n"
+
+
+def test_ask_on_an_empty_index_says_why_it_cannot_answer(tmp_path, monkeypatch, embedder):
+    monkeypatch.setenv("ROLLOUT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CHROMA_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    result = CliRunner().invoke(main, ["ask", "--json", HELPDESK_QUESTION], catch_exceptions=False)
+
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["answered"] is False  # stdout stays one JSON object
+    assert "no documents are indexed yet" in result.stderr
+    assert "rollout ingest" in result.stderr
