@@ -10,7 +10,7 @@ from bot.app import build_services
 from bot.feedback_blocks import REASON_MODAL, SURVEY_MODAL
 from bot.listeners import actions, commands, events
 from bot.listeners import feedback as feedback_listeners
-from bot.server import HttpServer
+from bot.transport import HttpServer
 from bot.store.models import utc_now
 from bot.store.feedback import AnswerRating, FeedbackStore, SurveyResponse
 from tests.fakes.signing import SlackSender

@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import build_services, create_app
 from bot.helpdesk import Desk, build_desk
-from bot.server import HttpServer
+from bot.transport import HttpServer
 from bot.store import make_engine
 from tests.fakes.payloads import message_event
 from tests.scenario.conftest import (  # noqa: F401  (fixtures)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Services, build_services, create_app
-from bot.server import HttpServer
+from bot.transport import HttpServer
 from bot.settings import Settings
 from sqlalchemy import Engine, select
 

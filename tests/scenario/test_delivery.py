@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot import blocks, server
+from bot import blocks, transport
 from bot.slack_client import post_once
 from bot.store.models import ProcessedEvent
 from tests.fakes.payloads import BOT_ID, BOT_USER_ID, app_mention_event, message_event
@@ -221,7 +221,7 @@ def test_an_event_with_a_bad_signature_gets_401_and_nothing_is_claimed_shown_or_
 
 
 def test_an_event_acked_just_before_shutdown_is_still_answered(rollout, monkeypatch):
-    monkeypatch.setattr(server, "ACK_WINDOW_SECONDS", 30)  # the window is still open when the server stops
+    monkeypatch.setattr(transport, "ACK_WINDOW_SECONDS", 30)  # the window is still open when the server stops
     _slow_listener(rollout, monkeypatch, 0.5)
     event = message_event(ANSWERABLE, channel="D0ALICE", channel_type="im")
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from bot.app import build_services, create_app
 from bot.cli import main
-from bot.server import SocketModeServer
+from bot.transport import SocketModeServer
 from tests.fakes.payloads import message_event
 from tests.fakes.signing import SlackSender
 from tests.scenario.conftest import ANSWERABLE, APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, section_texts, settings_for
