@@ -248,7 +248,8 @@ def random_vector_index(spec: CorpusSpec, rebuild: bool = False) -> tuple[Path, 
 
 
 def _upsert_random(index, chunks: list, rng: np.random.Generator, dim: int) -> None:
-    """Upsert chunks with random unit vectors, each sentence vector a noisy copy of its chunk's (as real ones are)."""
+    """Upsert chunks with random unit vectors, each sentence and heading vector a noisy copy of its chunk's (as real
+    ones are)."""
     from knowledge.vectors import pack
 
     if not chunks:
@@ -257,7 +258,9 @@ def _upsert_random(index, chunks: list, rng: np.random.Generator, dim: int) -> N
     records = []
     for chunk, vector in zip(chunks, vectors):
         sentences = _unit(vector + 0.8 * _unit(rng.standard_normal((len(chunk.metadata["sentences"]), dim))))
-        meta = dict(chunk.metadata, sentence_vectors=pack(sentences) if len(sentences) else "")
+        heading = _unit(vector + 0.8 * _unit(rng.standard_normal((1, dim))))
+        meta = dict(chunk.metadata, sentence_vectors=pack(sentences) if len(sentences) else "",
+                    heading_vector=pack(heading))
         records.append(StoredChunk(chunk.id, chunk.text, meta))
     index.upsert(records, vectors.astype(np.float32))
 

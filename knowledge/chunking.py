@@ -54,6 +54,12 @@ class Chunk:
         return embedding_text(self.title, self.section, self.text)
 
 
+def own_heading(title: str, section: str | None) -> str:
+    """The heading a chunk sits directly under (the document title when it has none): what its section is about, in
+    its author's words. Embedded on its own as one more cue of what the chunk answers (knowledge/retrieve.py)."""
+    return section.split(SECTION_SEPARATOR)[-1] if section else title
+
+
 def embedding_text(title: str, section: str | None, text: str) -> str:
     """What is embedded and lexically indexed: title and section give context to short passages."""
     heading = title if not section else f"{title}{SECTION_SEPARATOR}{section}"

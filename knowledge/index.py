@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from knowledge.chunking import embedding_text
+from knowledge.chunking import embedding_text, own_heading
 from knowledge.embeddings import Embedder
 from knowledge.errors import IndexUnavailable
 from knowledge.lexical import LexicalIndex
@@ -34,7 +34,7 @@ GENERATION_CHECK_SECONDS = 2.0
 # questions, and a read from Chroma with metadata and vectors is most of retrieval's time after the embedding.
 CHUNK_CACHE_SIZE = 2048
 UPSERT_BATCH = 256
-HEAVY_METADATA = frozenset({"sentence_vectors", "sentences"})  # per-chunk payloads only retrieval reads
+HEAVY_METADATA = frozenset({"sentence_vectors", "heading_vector", "sentences"})  # per-chunk payloads only retrieval reads
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,11 @@ class StoredChunk:
     def embedding_text(self) -> str:
         """What is embedded and lexically indexed (see chunking.embedding_text)."""
         return embedding_text(self.metadata.get("title", ""), self.metadata.get("section"), self.text)
+
+    @property
+    def own_heading(self) -> str:
+        """The heading this chunk sits directly under (see chunking.own_heading)."""
+        return own_heading(self.metadata.get("title", ""), self.metadata.get("section"))
 
 
 def chroma_client(data_dir: Path, chroma_url: str | None):

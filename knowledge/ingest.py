@@ -21,8 +21,9 @@ from knowledge.index import KnowledgeIndex, StoredChunk
 from knowledge.vectors import pack
 from knowledge.loaders import LoadedDocument, load, supported
 
-CHUNKER_VERSION = "9"
+CHUNKER_VERSION = "10"
 EMBED_BATCH = 256
+VECTOR_KEYS = {"sentence_vectors", "heading_vector"}  # packed into each chunk's metadata at ingest
 PROGRESS_MIN_CHUNKS = 200
 
 
@@ -205,25 +206,30 @@ class Ingestor:
         self.index.rebuild_lexical()
 
     def _embedded(self, records: list[StoredChunk], known: dict) -> tuple[list[StoredChunk], np.ndarray]:
-        """Chunk vectors, and sentence vectors packed into metadata; reused where the chunk is already embedded."""
+        """Chunk vectors, with the vectors of its sentences and of its own heading packed into its metadata; reused
+        where the chunk is already embedded."""
         fresh = [r for r in records if known.get(r.id, (None, None))[1] is None
-                 or "sentence_vectors" not in known[r.id][0].metadata]
-        texts = [r.embedding_text for r in fresh]
+                 or not VECTOR_KEYS <= known[r.id][0].metadata.keys()]
+        headings = list(dict.fromkeys(r.own_heading for r in fresh))
+        texts = [r.embedding_text for r in fresh] + headings
         for record in fresh:
             texts.extend(record.metadata["sentences"])
         encoded = iter(self._encode(texts))
         chunk_vectors = {r.id: next(encoded) for r in fresh}
+        heading_vectors = {heading: next(encoded) for heading in headings}
         sentence_vectors = {r.id: [next(encoded) for _ in r.metadata["sentences"]] for r in fresh}
         out, rows = [], []
         for record in records:
             if record.id in chunk_vectors:
-                blob = pack(np.vstack(sentence_vectors[record.id])) if sentence_vectors[record.id] else ""
+                sentences = sentence_vectors[record.id]
+                packed = {"sentence_vectors": pack(np.vstack(sentences)) if sentences else "",
+                          "heading_vector": pack(heading_vectors[record.own_heading][None, :])}
                 rows.append(chunk_vectors[record.id])
             else:
                 stored, vector = known[record.id]
-                blob = stored.metadata["sentence_vectors"]
+                packed = {key: stored.metadata[key] for key in VECTOR_KEYS}
                 rows.append(vector)
-            out.append(StoredChunk(record.id, record.text, dict(record.metadata, sentence_vectors=blob)))
+            out.append(StoredChunk(record.id, record.text, dict(record.metadata, **packed)))
         return out, np.vstack(rows).astype(np.float32)
 
     def _encode(self, texts: list[str]) -> np.ndarray:

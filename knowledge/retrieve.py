@@ -8,7 +8,9 @@ Candidates come from Chroma (dense top-k) and BM25 (lexical top-k); every candid
 and documents by their best passage's score plus W_DOC2 times their second best's.
 
 The sentence terms let one precise sentence outrank a chunk that is only broadly on topic; the weights were chosen by
-measurement on ../shared/eval/dev.jsonl (README, "Evaluation") and are the same for every question.
+measurement on ../shared/eval/dev.jsonl (README, "Evaluation") and are the same for every question. The heading a
+chunk sits directly under counts as one more of its sentences for these two terms (never for quoting): the rows of an
+"Approved AI tools" table do not say that they are the approved tools, the heading does.
 """
 from __future__ import annotations
 
@@ -117,7 +119,8 @@ class Retriever:
         sentences = _sentences(chunk)
         sentence_vectors = unpack(chunk.metadata.get("sentence_vectors", ""), len(query))
         sims = sentence_vectors @ query if len(sentence_vectors) else np.array([dense])
-        ranked = np.sort(sims)[::-1]
+        heading = unpack(chunk.metadata.get("heading_vector", ""), len(query))
+        ranked = np.sort(np.concatenate([sims, heading @ query]))[::-1]  # the heading is one more cue, never quoted
         best, top2 = float(ranked[0]), float(ranked[:2].mean())
         score = (dense + W_SENT * best + W_SENT2 * top2) / (1 + W_SENT + W_SENT2) + W_LEX * lexical
         return Passage(chunk, score, dense, best, lexical, sentences, sims if len(sentence_vectors) else np.zeros(0))

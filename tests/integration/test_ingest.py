@@ -138,7 +138,7 @@ def test_summary_counts_only_the_chunks_that_really_changed(open_kb, tmp_path):
 
 
 def test_every_stored_vector_is_the_vector_of_its_own_text(open_kb, tmp_path, embedder, monkeypatch):
-    """Ingest encodes texts longest first in slices; each vector must still land on the chunk or sentence it is of."""
+    """Ingest encodes texts longest first in slices; each vector must land on the chunk, sentence or heading it is of."""
     monkeypatch.setattr(ingest_module, "EMBED_BATCH", 3)  # many slices from a handful of texts
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -158,6 +158,8 @@ def test_every_stored_vector_is_the_vector_of_its_own_text(open_kb, tmp_path, em
         assert len(sentences) == len(stored) >= 1
         np.testing.assert_allclose(vector, embedder.encode([chunk.embedding_text])[0], atol=1e-4)
         np.testing.assert_allclose(stored, embedder.encode(sentences), atol=2e-3)  # stored as float16
+        heading = unpack(chunk.metadata["heading_vector"], len(vector))
+        np.testing.assert_allclose(heading, embedder.encode([chunk.own_heading]), atol=2e-3)
 
 
 # -- prune -----------------------------------------------------------------------------------------------------------
@@ -410,3 +412,26 @@ def test_another_process_sees_the_new_title_after_its_check_interval(open_kb, tm
     time.sleep(index_module.GENERATION_CHECK_SECONDS)
 
     assert reader.ask("which badge do visitors wear?").sources[0].title == "Visitor Handbook"
+
+
+def test_a_section_whose_heading_names_the_question_outranks_one_that_only_mentions_its_words(open_kb, tmp_path):
+    # The rows of a table rarely repeat what the table is about: its heading says it. Requesting a new tool mentions
+    # "the approved list" in a sentence, and without the heading as a cue it came first.
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_markdown(folder / "aup.md", "Acceptable Use", {
+        "Approved AI tools": "| Tool | Who may use it | Where |\n| --- | --- | --- |\n"
+                             "| Kestrel Copilot | Everyone whose team has reached its phase | Web and Slack |\n"
+                             "| GitHub Copilot Business | Engineering staff with an assigned seat | Supported IDEs |\n"
+                             "| Otter Notes | The sales team, for customer calls they lead | Zoom and Teams |",
+        "Requesting a new AI tool": "If you need a tool that is not on the approved list, submit the request form "
+                                    "on the IT portal. The governance board reviews each request and decides within "
+                                    "ten business days; it may approve a tool for a limited group or decline it.",
+    })
+    kb = open_kb()
+    ingest(kb, folder)
+
+    answer, evidence = kb.ask_with_evidence("which AI tools are approved?")
+
+    assert evidence.top.chunk.metadata["section"] == "Approved AI tools"
+    assert answer.answered and "Kestrel Copilot" in answer.text
