@@ -34,7 +34,8 @@ GENERATION_CHECK_SECONDS = 2.0
 # questions, and a read from Chroma with metadata and vectors is most of retrieval's time after the embedding.
 CHUNK_CACHE_SIZE = 2048
 UPSERT_BATCH = 256
-HEAVY_METADATA = frozenset({"sentence_vectors", "heading_vector", "sentences"})  # per-chunk payloads only retrieval reads
+# Per-chunk payloads only retrieval reads.
+HEAVY_METADATA = frozenset({"sentence_vectors", "heading_vector", "sentences"})
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def test_summary_counts_only_the_chunks_that_really_changed(open_kb, tmp_path):
 
 
 def test_every_stored_vector_is_the_vector_of_its_own_text(open_kb, tmp_path, embedder, monkeypatch):
-    """Ingest encodes texts longest first in slices; each vector must land on the chunk, sentence or heading it is of."""
+    """Ingest encodes texts longest first, in slices: each vector must land on its own chunk, sentence or heading."""
     monkeypatch.setattr(ingest_module, "EMBED_BATCH", 3)  # many slices from a handful of texts
     folder = tmp_path / "docs"
     folder.mkdir()
