@@ -28,7 +28,7 @@ PARTS = ("ingest", "warm", "cold", "memory")
 CORPUS = ROOT.parent / "shared" / "corpus"
 QUESTIONS = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 MEMORY_QUESTIONS = 20
-RAW_SAME = "raw encode of what ingest embeds (chunks + sentences)"
+RAW_SAME = "raw encode of what ingest embeds (chunks + sentences + headings)"
 RAW_CHUNKS = "raw encode of chunk texts only"
 WHAT_IF = "(what-if, not a target) raw encode of "
 
@@ -220,12 +220,12 @@ def ingest(args) -> dict:
     from knowledge.base import KnowledgeBase
     from knowledge.embeddings import BATCH_SIZE, default_model_path, shared_embedder
 
-    chunk_texts, sentences = _embedded_texts(CORPUS)
+    chunk_texts, sentences, headings = _embedded_texts(CORPUS)
     model = SentenceTransformer(default_model_path(), device="cpu", local_files_only=True)
     kept = list(dict.fromkeys(s for s in sentences if len(s.split()) > 1))
     work = {
         "ingest": None,
-        RAW_SAME: chunk_texts + sentences,
+        RAW_SAME: chunk_texts + sentences + headings,
         RAW_CHUNKS: chunk_texts,
         WHAT_IF + "chunks + distinct sentences of 2+ words": chunk_texts + kept,
     }
@@ -254,8 +254,9 @@ def ingest(args) -> dict:
             "kept_sentences": len(kept), "rounds": rounds, "raw_labels": labels[1:]}
 
 
-def _embedded_texts(corpus: Path) -> tuple[list[str], list[str]]:
-    """Exactly the texts ingest embeds for a folder: every chunk's embedding text, then every chunk's sentences."""
+def _embedded_texts(corpus: Path) -> tuple[list[str], list[str], list[str]]:
+    """Exactly the texts ingest embeds for a folder: every chunk's embedding text, every chunk's sentences, and each
+    distinct heading chunks sit under."""
     from knowledge.chunking import DEFAULT_MAX_CHARS
     from knowledge.ingest import chunk_records, discover, file_hash
     from knowledge.loaders import load
@@ -263,7 +264,8 @@ def _embedded_texts(corpus: Path) -> tuple[list[str], list[str]]:
     chunks = [record for source in discover([corpus], print)
               for record in chunk_records(source, load(source.origin),
                                           file_hash(source.origin.read_bytes(), DEFAULT_MAX_CHARS), DEFAULT_MAX_CHARS)]
-    return [c.embedding_text for c in chunks], [s for c in chunks for s in c.metadata["sentences"]]
+    return ([c.embedding_text for c in chunks], [s for c in chunks for s in c.metadata["sentences"]],
+            list(dict.fromkeys(c.own_heading for c in chunks)))
 
 
 def _seconds(work) -> dict:
