@@ -68,12 +68,10 @@ def main(argv: list[str]) -> int:
 
 def _chunks(data_dir: Path):
     from knowledge.base import KnowledgeBase
-    from knowledge.retrieve import _sentences
-
     kb = KnowledgeBase.open(data_dir)
     ids = [cid for cid, _ in kb.index.all_metadata()]
     found = kb.index.get(ids, with_vectors=True)
-    return kb, [(chunk, vector, _sentences(chunk)) for chunk, vector in found.values()]
+    return kb, [(chunk, vector, chunk.sentences) for chunk, vector in found.values()]
 
 
 def _raw_chunk_seconds(data_dir: Path) -> float:

@@ -14,7 +14,6 @@ chunk sits directly under counts as one more of its sentences for these two term
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,7 +23,6 @@ import numpy as np
 
 from knowledge.index import KnowledgeIndex, StoredChunk
 from knowledge.lexical import tokenize
-from knowledge.vectors import unpack
 
 W_SENT = 0.4
 W_SENT2 = 0.2
@@ -116,24 +114,14 @@ class Retriever:
 
     def _score(self, chunk: StoredChunk, chunk_vector: np.ndarray, query: np.ndarray, lexical: float) -> Passage:
         dense = float(np.dot(chunk_vector, query))
-        sentences = _sentences(chunk)
-        sentence_vectors = unpack(chunk.metadata.get("sentence_vectors", ""), len(query))
+        sentences = chunk.sentences
+        sentence_vectors = chunk.packed("sentence_vectors", len(query))
         sims = sentence_vectors @ query if len(sentence_vectors) else np.array([dense])
-        heading = unpack(chunk.metadata.get("heading_vector", ""), len(query))
+        heading = chunk.packed("heading_vector", len(query))
         ranked = np.sort(np.concatenate([sims, heading @ query]))[::-1]  # the heading is one more cue, never quoted
         best, top2 = float(ranked[0]), float(ranked[:2].mean())
         score = (dense + W_SENT * best + W_SENT2 * top2) / (1 + W_SENT + W_SENT2) + W_LEX * lexical
         return Passage(chunk, score, dense, best, lexical, sentences, sims if len(sentence_vectors) else np.zeros(0))
-
-
-def _sentences(chunk: StoredChunk) -> list[str]:
-    raw = chunk.metadata.get("sentences")
-    if isinstance(raw, str):
-        try:
-            return list(json.loads(raw))
-        except ValueError:
-            return []
-    return list(raw or [])
 
 
 def content_terms(text: str) -> list[str]:

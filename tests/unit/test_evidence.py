@@ -48,3 +48,16 @@ def test_abstention_needs_a_close_sentence_not_just_an_on_topic_passage():
     assert not Abstention().answerable(evidence(on_topic))
     assert Abstention().answerable(evidence(answering))
     assert Abstention().confidence(Evidence("q", "q", [], np.zeros(3))) == 0.0
+
+
+def test_a_chunk_decodes_its_sentences_and_packed_vectors_once():
+    from knowledge.vectors import pack
+
+    vectors = np.eye(2, 4, dtype=np.float32)
+    chunk = StoredChunk("c", "One. Two.", {"sentences": '["One.", "Two."]', "sentence_vectors": pack(vectors)})
+
+    assert chunk.sentences == ["One.", "Two."]
+    np.testing.assert_array_equal(chunk.packed("sentence_vectors", 4), vectors)
+    assert chunk.packed("sentence_vectors", 4) is chunk.packed("sentence_vectors", 4)  # kept with the cached chunk
+    assert chunk.packed("heading_vector", 4).shape == (0, 4)  # an index ingested before headings were embedded
+    assert StoredChunk("d", "x", {"sentences": "not json"}).sentences == []
