@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1 << 20  # Slack's largest payloads (a 40,000-character message, a big modal) are far smaller
+DRAIN_BYTES = 16 << 20  # how much of an oversized body is read and discarded so its sender gets the 413
 DISPATCH_THREADS = 32  # Bolt's dispatch is synchronous: run it off the event loop, this many at once
 # Events acked early are handed to Bolt together, this long after the first: when 40 arrive at once, dispatching
 # each at its ack starts threads (Bolt, claims, 👀, answers) that take the GIL from the acks still owed (measured:
@@ -234,7 +235,11 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 
 async def _read_body(receive, limit: int) -> bytes | None:
-    """The request body, or None past `limit` bytes."""
+    """The request body, or None past `limit` bytes.
+
+    An oversized body is still read to its end (and thrown away), up to DRAIN_BYTES: a client
+    that is still sending when the connection closes sees a reset instead of our 413.
+    """
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -242,10 +247,13 @@ async def _read_body(receive, limit: int) -> bytes | None:
             return b""
         chunk = message.get("body", b"")
         size += len(chunk)
+        more = message.get("more_body", False)
         if size > limit:
-            return None
+            if not more or size > DRAIN_BYTES:
+                return None
+            continue
         chunks.append(chunk)
-        if not message.get("more_body", False):
+        if not more:
             return b"".join(chunks)
 
 

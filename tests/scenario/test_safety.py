@@ -145,7 +145,7 @@ def test_unsigned_forged_and_oversized_requests_are_refused_without_a_5xx(rollou
     unsigned = rollout.sender.raw(json.dumps(event), {"Content-Type": JSON})
     stale = rollout.sender.raw(json.dumps(event), {"Content-Type": JSON,
                                                    **sign(json.dumps(event), SIGNING_SECRET, timestamp=1_600_000_000)})
-    huge = rollout.sender.post(json.dumps({**event, "padding": "x" * 2_000_000}), JSON)
+    huge = rollout.sender.post(json.dumps({**event, "padding": "x" * 8_000_000}), JSON)
     not_json = rollout.sender.raw("{garbage", {"Content-Type": JSON})
 
     assert [r.status for r in (forged, unsigned, stale)] == [401, 401, 401]
