@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from bench import names
+from bench import RESULTS, names
 
 
 def main(argv: list[str]) -> int:
@@ -18,6 +18,7 @@ def main(argv: list[str]) -> int:
         return 2
     chosen, options = ([argv[0]], argv[1:]) if argv else (available, [])
     status = 0
+    RESULTS.mkdir(parents=True, exist_ok=True)  # gitignored: absent from a fresh clone
     for name in chosen:
         status |= importlib.import_module(f"bench.bench_{name}").main(options)
     return status

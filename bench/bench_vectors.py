@@ -46,7 +46,6 @@ def main(argv: list[str]) -> int:
                       TOKENIZERS_PARALLELISM="false")
     from knowledge.base import KnowledgeBase
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
     results = {"machine": machine(), "command": "python -m bench vectors " + " ".join(argv), "variants": {}}
     with tempfile.TemporaryDirectory(dir=RESULTS) as tmp:
         shipped = Path(tmp) / "shipped"

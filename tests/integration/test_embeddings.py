@@ -53,3 +53,35 @@ def test_prefetched_questions_never_asked_for_are_let_go(embedder, monkeypatch):
     assert [q.text for q in embedder._waiting if q.text.startswith("abandoned")] == list(embedder._prefetched)
     assert np.allclose(embedder.encode_query("abandoned question 4"), embedder.encode(["abandoned question 4"])[0],
                        atol=1e-5)
+
+
+def test_bfloat16_vectors_stay_within_a_rounding_of_float32_and_rank_passages_the_same():
+    from knowledge.embeddings import Embedder, default_model_path
+
+    model = default_model_path()
+    passages = [
+        "Customer personal data must never be pasted into a public AI tool.",
+        "Report a suspected leak to the security team within one hour.",
+        "The pilot group meets every second Thursday to review feedback.",
+        "Approved tools are Kestrel Copilot and the internal chat assistant.",
+    ]
+    questions = ["may I put client details into ChatGPT?", "what if I leaked something by mistake?",
+                 "when does the pilot group meet?", "which AI tools am I allowed to use?"]
+    full, half = Embedder(model, precision="float32"), Embedder(model, precision="bfloat16")
+
+    exact, rounded = full.encode(passages + questions), half.encode(passages + questions)
+    assert np.min(np.sum(exact * rounded, axis=1)) > 0.999
+    assert not np.array_equal(exact, rounded)  # bfloat16 really was used
+    # An index built in one precision, searched with questions encoded in the other, ranks as if it were one.
+    for question in questions:
+        assert list(np.argsort(exact[:4] @ half.encode_query(question))) == \
+            list(np.argsort(exact[:4] @ full.encode_query(question)))
+
+
+def test_a_precision_that_does_not_exist_is_refused():
+    import pytest
+
+    from knowledge.embeddings import Embedder
+
+    with pytest.raises(ValueError, match="float16"):
+        Embedder(precision="float16")
