@@ -12,6 +12,10 @@ from langchain_core.embeddings import Embeddings
 from knowledge.errors import KnowledgeError
 
 BATCH_SIZE = 32  # measured here: faster than 128 for MiniLM on 2 cores
+# Packing (see _Packer): short texts share rows of this many tokens, this many rows a batch (measured on the dev
+# corpus' 3,000 sentences and headings: 128 x 16 took 0.73x the time of plain batches of 32; 256 x 8 0.77x).
+PACK_ROW_TOKENS = 128
+PACK_ROWS = 16
 WIDE_BATCH = 8  # questions in one batch from which it is encoded on two threads (see _torch_threads)
 PREFETCH_LIMIT = 512  # questions queued ahead and not yet asked for, at most
 
@@ -86,6 +90,16 @@ class Embedder(Embeddings):
             )
         return vectors.astype(np.float32, copy=False)
 
+    def encode_packed(self, texts: list[str]) -> np.ndarray:
+        """The same vectors as `encode`, faster for many short texts (sentences, headings): several texts share one
+        row of the batch, each seeing only itself (see _Packer). Models it cannot pack are encoded as by `encode`."""
+        model = self._model or self.load()
+        packer = _Packer.of(model)
+        if packer is None or not texts:
+            return self.encode(texts)
+        with self._lock, self._autocast():
+            return packer.encode(texts)
+
     def prefetch(self, text: str) -> None:
         """Queue a question for the next batch before anyone asks for its vector (see encode_query).
 
@@ -137,6 +151,88 @@ class Embedder(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode_query(text).tolist()
+
+
+class _Packer:
+    """Encodes many short texts packed into shared rows: each text keeps its own position ids from 0 and attends only
+    to its own tokens (a block-diagonal attention mask), so every token computes exactly what it would in a row of its
+    own, and its mean-pooled vector is the stand-alone one. Only padding is saved: a row of one 20-token sentence in a
+    batch of 32 costs nearly what a 128-token row costs. For a BERT encoder with mean pooling and normalisation, the
+    shape of all-MiniLM-L6-v2; `of` gives None for any other model."""
+
+    def __init__(self, model):
+        self.model, self.bert, self.tokenizer = model, model[0].auto_model, model.tokenizer
+
+    @classmethod
+    def of(cls, model) -> _Packer | None:
+        modules = [type(module).__name__ for module in model]
+        if modules not in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"]):
+            return None
+        pooling = model[1].get_config_dict()
+        if pooling.get("pooling_mode") != "mean" or not pooling.get("include_prompt", True):
+            return None
+        if getattr(model[0].auto_model.config, "model_type", None) != "bert":
+            return None
+        return cls(model)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        ids = self.tokenizer(texts, truncation=True, max_length=self.model.max_seq_length)["input_ids"]
+        vectors = np.empty((len(texts), self.bert.config.hidden_size), dtype=np.float32)
+        rows = _pack_rows([len(row) for row in ids], PACK_ROW_TOKENS)
+        with torch.inference_mode():
+            for start in range(0, len(rows), PACK_ROWS):
+                batch = rows[start:start + PACK_ROWS]
+                picked = [i for row in batch for i in row]
+                vectors[picked] = self._encode_rows(batch, ids)
+        return vectors
+
+    def _encode_rows(self, rows: list[list[int]], ids: list[list[int]]) -> np.ndarray:
+        """Vectors of the texts in these rows, in row order."""
+        import torch
+
+        width = max(sum(len(ids[i]) for i in row) for row in rows)
+        tokens = np.zeros((len(rows), width), dtype=np.int64)
+        positions = np.zeros((len(rows), width), dtype=np.int64)
+        segment = np.full((len(rows), width), -1, dtype=np.int64)  # which text of its row a token belongs to
+        n = 0
+        for r, row in enumerate(rows):
+            at = 0
+            for text in row:
+                length = len(ids[text])
+                tokens[r, at:at + length] = ids[text]
+                positions[r, at:at + length] = np.arange(length)
+                segment[r, at:at + length] = n
+                at, n = at + length, n + 1
+        segment = torch.from_numpy(segment)
+        mask = (segment[:, :, None] == segment[:, None, :]) & (segment[:, :, None] >= 0)
+        mask |= torch.eye(width, dtype=torch.bool)  # a padding token attends to itself only: no empty rows
+        tokens = torch.from_numpy(tokens)
+        hidden = self.bert(input_ids=tokens, attention_mask=mask[:, None], position_ids=torch.from_numpy(positions),
+                           token_type_ids=torch.zeros_like(tokens)).last_hidden_state.float()
+        with torch.autocast("cpu", enabled=False):  # pool in float32, as sentence-transformers does
+            members = (segment[None] == torch.arange(n)[:, None, None]).float()  # text × row × token
+            pooled = torch.einsum("nrt,rtd->nd", members, hidden) / members.sum(dim=(1, 2))[:, None]
+            return torch.nn.functional.normalize(pooled, dim=1).numpy()
+
+
+def _pack_rows(lengths: list[int], row_tokens: int) -> list[list[int]]:
+    """Text indexes grouped into rows of at most `row_tokens` tokens (a longer text has a row of its own): longest
+    first, each into the row it fills best, so rows come out longest first and of like width."""
+    rows: list[list[int]] = []
+    with_room: list[list[int]] = [[] for _ in range(row_tokens + 1)]  # rows by how many tokens they still have room for
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        length = lengths[i]
+        free = next((free for free in range(length, row_tokens + 1) if with_room[free]), None)
+        if free is None:
+            row, free = len(rows), row_tokens
+            rows.append([])
+        else:
+            row = with_room[free].pop()
+        rows[row].append(i)
+        with_room[max(free - length, 0)].append(row)
+    return rows
 
 
 class _Query:

@@ -233,6 +233,14 @@ class Ingestor:
         return out, np.vstack(rows).astype(np.float32)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        """One vector per text; a text that comes again (a sentence every policy repeats) is encoded once."""
+        distinct = list(dict.fromkeys(texts))
+        if len(distinct) == len(texts):
+            return self._encode_distinct(texts)
+        position = {text: i for i, text in enumerate(distinct)}
+        return self._encode_distinct(distinct)[[position[text] for text in texts]]
+
+    def _encode_distinct(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         bar = None
@@ -246,7 +254,7 @@ class Ingestor:
         vectors: np.ndarray | None = None
         for start in range(0, len(order), EMBED_BATCH):
             picked = order[start:start + EMBED_BATCH]
-            encoded = self.index.embedder.encode([texts[i] for i in picked])
+            encoded = self.index.embedder.encode_packed([texts[i] for i in picked])
             if vectors is None:
                 vectors = np.empty((len(texts), encoded.shape[1]), dtype=np.float32)
             vectors[picked] = encoded

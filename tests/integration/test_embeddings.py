@@ -85,3 +85,30 @@ def test_a_precision_that_does_not_exist_is_refused():
 
     with pytest.raises(ValueError, match="float16"):
         Embedder(precision="float16")
+
+
+def test_packed_texts_get_the_vectors_they_get_on_their_own(embedder):
+    """Sentences packed several to a row attend only to themselves: the same vectors as one row each."""
+    from knowledge.embeddings import Embedder
+
+    exact = Embedder(precision="float32")
+    texts = ["", "Yes.", "Badges open the lab.", "Report a suspected leak to security@example.com within one hour.",
+             "Customer personal data must never be pasted into a public AI tool such as ChatGPT. " * 30,  # truncated
+             *[f"Rule {n}: keys are rotated every {n} days." for n in range(40)]]
+
+    np.testing.assert_allclose(exact.encode_packed(texts), exact.encode(texts), atol=1e-5)
+    shipped = embedder.encode_packed(texts)  # in the precision this CPU gets
+    assert np.min(np.sum(shipped * exact.encode(texts), axis=1)) > 0.999
+
+
+def test_a_model_that_is_not_mean_pooled_bert_is_not_packed():
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Pooling, Transformer
+
+    from knowledge.embeddings import _Packer, default_model_path
+
+    encoder = Transformer(default_model_path())
+    cls_pooled = SentenceTransformer(modules=[encoder, Pooling(encoder.get_embedding_dimension(), "cls")],
+                                     device="cpu")
+    assert _Packer.of(cls_pooled) is None
+    assert _Packer.of(SentenceTransformer(default_model_path(), device="cpu", local_files_only=True)) is not None

@@ -138,12 +138,13 @@ def test_summary_counts_only_the_chunks_that_really_changed(open_kb, tmp_path):
 
 
 def test_every_stored_vector_is_the_vector_of_its_own_text(open_kb, tmp_path, embedder, monkeypatch):
-    """Ingest encodes texts longest first, in slices: each vector must land on its own chunk, sentence or heading."""
+    """Ingest encodes texts longest first, in slices, and a repeated text once: each vector must land on its own
+    chunk, sentence or heading."""
     monkeypatch.setattr(ingest_module, "EMBED_BATCH", 3)  # many slices from a handful of texts
     folder = tmp_path / "docs"
     folder.mkdir()
     write_markdown(folder / "rules.md", "Rules", {
-        "Short": "Badges open the lab.",
+        "Short": "Badges open the lab. Their manager files it.",  # said again below
         "Longer": "Every contractor signs the data handling annex before their first day. Their manager files it.",
         "Longest": f"Prompts are redacted before they leave the laptop. {LONG}Keys are rotated every ninety days.",
     })
@@ -156,7 +157,7 @@ def test_every_stored_vector_is_the_vector_of_its_own_text(open_kb, tmp_path, em
         sentences = json.loads(chunk.metadata["sentences"])
         stored = unpack(chunk.metadata["sentence_vectors"], len(vector))
         assert len(sentences) == len(stored) >= 1
-        np.testing.assert_allclose(vector, embedder.encode([chunk.embedding_text])[0], atol=1e-4)
+        np.testing.assert_allclose(vector, embedder.encode([chunk.embedding_text])[0], atol=2e-3)  # bfloat16
         np.testing.assert_allclose(stored, embedder.encode(sentences), atol=2e-3)  # stored as float16
         heading = unpack(chunk.metadata["heading_vector"], len(vector))
         np.testing.assert_allclose(heading, embedder.encode([chunk.own_heading]), atol=2e-3)
