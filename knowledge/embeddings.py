@@ -34,7 +34,7 @@ def default_model_path() -> str:
 def native_precision() -> str:
     """bfloat16 where the CPU has bfloat16 dot-product instructions (AVX512-BF16, AMX), else float32.
 
-    Measured here (AMD EPYC with AVX512-BF16; BENCHMARKS.md): MiniLM encodes policy chunks 1.8-2.0x faster under
+    Measured here (AMD EPYC with AVX512-BF16; BENCHMARKS.md): MiniLM encodes policy chunks 1.6-1.8x faster under
     bfloat16 autocast, and each vector is within cosine 0.9999 of its float32 one, so an index built either way is
     searched the same way with questions encoded either way. Without those instructions bfloat16 is emulated: slower.
     """
