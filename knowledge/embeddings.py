@@ -173,6 +173,8 @@ class _Packer:
             return None
         if getattr(model[0].auto_model.config, "model_type", None) != "bert":
             return None
+        if model.default_prompt_name is not None or getattr(model[0], "do_lower_case", False):
+            return None  # sentence-transformers would change the text before tokenizing it
         return cls(model)
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -101,7 +101,7 @@ def test_packed_texts_get_the_vectors_they_get_on_their_own(embedder):
     assert np.min(np.sum(shipped * exact.encode(texts), axis=1)) > 0.999
 
 
-def test_a_model_that_is_not_mean_pooled_bert_is_not_packed():
+def test_a_model_that_is_not_a_plain_mean_pooled_bert_is_not_packed():
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.models import Pooling, Transformer
 
@@ -111,4 +111,7 @@ def test_a_model_that_is_not_mean_pooled_bert_is_not_packed():
     cls_pooled = SentenceTransformer(modules=[encoder, Pooling(encoder.get_embedding_dimension(), "cls")],
                                      device="cpu")
     assert _Packer.of(cls_pooled) is None
+    prompted = SentenceTransformer(default_model_path(), device="cpu", local_files_only=True,
+                                   prompts={"passage": "passage: "}, default_prompt_name="passage")
+    assert _Packer.of(prompted) is None  # its texts are changed before tokenizing
     assert _Packer.of(SentenceTransformer(default_model_path(), device="cpu", local_files_only=True)) is not None
