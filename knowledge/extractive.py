@@ -1,6 +1,7 @@
 """The extractive answerer: no LLM; the answer is the most relevant sentences of the best passages, cited.
 
-Sentences of the top passages are ranked by their similarity to the question plus a share of their passage's score,
+Sentences of the top passages are ranked by their similarity to the question plus a share of their passage's score
+(a table row by its heading's similarity, when that is higher),
 and taken best first until the length budget is spent or the next one is far less relevant than the best. A sentence
 comes with what it needs to be read: the list after an intro ending in ':', the sentence before when it opens with
 "They" or "This", the sentence after when that one does. The chosen sentences are then read in document order, each
@@ -13,6 +14,7 @@ from typing import Sequence
 
 from knowledge.answer import Answer, Source, answerer_kind
 from knowledge.retrieve import Evidence
+from knowledge.tables import is_table_row
 
 PASSAGES = 5
 BUDGET_CHARS = 1100
@@ -21,6 +23,10 @@ BUDGET_CHARS = 1100
 RELEVANCE_SPAN = 0.4
 PASSAGE_PRIOR = 0.5
 LIST_CONTINUATION = 4
+# A table row rarely says what its table is about ("Tool: GitHub Copilot Business; Who may use it: …" never says
+# "approved"): it is at least this share of its heading's similarity to the question ("Approved AI tools"). With it, a
+# table cut across two chunks is quoted from both; dev and policy figures are the same anywhere in 0.8-1.0.
+HEADING_SHARE = 0.9
 
 
 @answerer_kind("extractive")
@@ -49,6 +55,8 @@ def select_sentences(evidence: Evidence, citable: set[str]) -> list[tuple[int, i
         if passage.path not in citable:
             continue
         for i, score in enumerate(passage.sentence_scores[:len(passage.sentences)]):
+            if is_table_row(passage.sentences[i]):
+                score = max(float(score), HEADING_SHARE * passage.heading)
             ranked.append((float(score) + PASSAGE_PRIOR * passage.score, r, i))
     ranked.sort(reverse=True)
     chosen: dict[tuple[int, int], None] = {}

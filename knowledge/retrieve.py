@@ -45,6 +45,7 @@ class Passage:
     lexical: float
     sentences: list[str] = field(default_factory=list)
     sentence_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    heading: float = 0.0  # similarity of the heading the chunk sits under
 
     @property
     def path(self) -> str:
@@ -121,7 +122,8 @@ class Retriever:
         ranked = np.sort(np.concatenate([sims, heading @ query]))[::-1]  # the heading is one more cue, never quoted
         best, top2 = float(ranked[0]), float(ranked[:2].mean())
         score = (dense + W_SENT * best + W_SENT2 * top2) / (1 + W_SENT + W_SENT2) + W_LEX * lexical
-        return Passage(chunk, score, dense, best, lexical, sentences, sims if len(sentence_vectors) else np.zeros(0))
+        return Passage(chunk, score, dense, best, lexical, sentences, sims if len(sentence_vectors) else np.zeros(0),
+                       float((heading @ query).max()) if len(heading) else 0.0)
 
 
 def content_terms(text: str) -> list[str]:

@@ -11,6 +11,7 @@ import re
 
 _GRID_RULE = re.compile(r"^\s*\+(?:[-=:]+\+)+\s*$")
 _PIPE_DELIMITER = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_ROW = re.compile(r"^- [^:;\n]{1,60}: [^;\n]*; [^:;\n]{1,60}: ")  # "- Column: cell; Column: cell", as _row_line writes it
 
 
 def tables_as_rows(text: str) -> str:
@@ -35,6 +36,11 @@ def tables_as_rows(text: str) -> str:
         out.append(lines[i])
         i += 1
     return "\n".join(out)
+
+
+def is_table_row(sentence: str) -> bool:
+    """Whether a sentence is a table row as tables_as_rows writes it (two or more named cells)."""
+    return bool(_ROW.match(sentence))
 
 
 def _grid_end(lines: list[str], start: int) -> int:

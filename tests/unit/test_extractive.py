@@ -75,3 +75,29 @@ def test_a_bullet_comes_with_the_sentence_that_opens_its_list():
                                                    "- Open-weight models you run yourself": 0.7})], np.zeros(3))
 
     assert chosen_text(ev) == ["The following are not approved:", "- Open-weight models you run yourself"]
+
+
+def test_table_rows_are_as_relevant_as_the_heading_that_names_their_table():
+    """Rows never say what their table is about; a table cut across two chunks is quoted from both."""
+    rows = {"- Tool: Kestrel Copilot; Who may use it: everyone": 0.25,  # far below the best sentence on their own
+            "- Tool: GitHub Copilot Business; Who may use it: engineers": 0.28}
+    first = passage("a.md", 0.8, {"Only the tools below are approved.": 0.47, **rows})
+    second = passage("a.md", 0.87, {"- Tool: Microsoft 365 Copilot; Who may use it: the pilot group": 0.56,
+                                    "Having an approved tool does not mean every use is approved.": 0.43})
+    elsewhere = passage("b.md", 0.83, {"If you need a tool that is not on the approved list, ask.": 0.72,
+                                       "- Form: AI Tool Request; Owner: IT": 0.30})
+    for part, heading in ((first, 0.93), (second, 0.93), (elsewhere, 0.40)):
+        part.heading = heading
+    ev = Evidence("which AI tools are approved?", "q", [second, elsewhere, first], np.zeros(3))
+
+    picked = chosen_text(ev)
+
+    assert set(rows) <= set(picked)
+    assert "- Form: AI Tool Request; Owner: IT" not in picked  # a row under an unrelated heading stays out
+
+
+def test_without_its_heading_a_row_is_ranked_by_its_own_words():
+    row = "- Tool: Kestrel Copilot; Who may use it: everyone"
+    ev = Evidence("q", "q", [passage("a.md", 0.8, {"The best sentence.": 0.9, row: 0.3})], np.zeros(3))
+
+    assert chosen_text(ev) == ["The best sentence."]

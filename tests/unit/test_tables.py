@@ -59,3 +59,15 @@ def test_each_table_row_is_one_sentence_of_its_chunk():
     assert "- Confidentiality Level: Public; Label: For Public Release; Access: Information is available to the " \
            "public." in sentences
     assert not any("+---" in s or "|" in s for s in sentences)
+
+
+def test_rows_written_by_tables_as_rows_are_recognised_and_list_items_are_not():
+    from knowledge.tables import is_table_row, tables_as_rows
+
+    text = "| Tool | Who may use it |\n| --- | --- |\n| Kestrel Copilot | Everyone; contractors too |\n"
+    row = tables_as_rows(text).strip()
+
+    assert row == "- Tool: Kestrel Copilot; Who may use it: Everyone; contractors too"
+    assert is_table_row(row)
+    assert not is_table_row("- Personal accounts on consumer AI services, including ChatGPT: not approved.")
+    assert not is_table_row("Tool: Kestrel Copilot; Who may use it: everyone")  # not a list line
