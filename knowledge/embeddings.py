@@ -18,8 +18,6 @@ PACK_ROW_TOKENS = 128
 PACK_ROWS = 16
 WIDE_BATCH = 8  # questions in one batch from which it is encoded on two threads (see _torch_threads)
 PREFETCH_LIMIT = 512  # questions queued ahead and not yet asked for, at most
-
-
 PRECISIONS = ("float32", "bfloat16")
 
 
@@ -61,6 +59,7 @@ class Embedder(Embeddings):
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         self.precision = precision or native_precision()
         self._model = None  # loaded on first use: commands that never embed (e.g. `rollout sources`) stay instant
+        self._packer: _Packer | None = None  # set with the model, when the model can be packed (see _Packer.of)
         self._lock = threading.Lock()  # torch modules are not safe to call from many threads at once
         self._waiting: list[_Query] = []  # questions queued for the next batch (see encode_query)
         self._prefetched: dict[str, _Query] = {}  # queued ahead by `prefetch`, oldest first, until asked for
@@ -70,7 +69,9 @@ class Embedder(Embeddings):
         """Load the model now (offline); a bad model path is a KnowledgeError naming it."""
         with self._lock:
             if self._model is None:
-                self._model = _load_model(self.model_name)
+                model = _load_model(self.model_name)
+                self._packer = _Packer.of(model)  # before the model is visible to threads that skip this lock
+                self._model = model
         return self._model
 
     @property
@@ -93,12 +94,11 @@ class Embedder(Embeddings):
     def encode_packed(self, texts: list[str]) -> np.ndarray:
         """The same vectors as `encode`, faster for many short texts (sentences, headings): several texts share one
         row of the batch, each seeing only itself (see _Packer). Models it cannot pack are encoded as by `encode`."""
-        model = self._model or self.load()
-        packer = _Packer.of(model)
-        if packer is None or not texts:
+        self._model or self.load()
+        if self._packer is None or not texts:
             return self.encode(texts)
         with self._lock, self._autocast():
-            return packer.encode(texts)
+            return self._packer.encode(texts)
 
     def prefetch(self, text: str) -> None:
         """Queue a question for the next batch before anyone asks for its vector (see encode_query).

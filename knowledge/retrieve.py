@@ -118,12 +118,12 @@ class Retriever:
         sentences = chunk.sentences
         sentence_vectors = chunk.packed("sentence_vectors", len(query))
         sims = sentence_vectors @ query if len(sentence_vectors) else np.array([dense])
-        heading = chunk.packed("heading_vector", len(query))
-        ranked = np.sort(np.concatenate([sims, heading @ query]))[::-1]  # the heading is one more cue, never quoted
+        heading = chunk.packed("heading_vector", len(query)) @ query
+        ranked = np.sort(np.concatenate([sims, heading]))[::-1]  # the heading is one more cue, never quoted
         best, top2 = float(ranked[0]), float(ranked[:2].mean())
         score = (dense + W_SENT * best + W_SENT2 * top2) / (1 + W_SENT + W_SENT2) + W_LEX * lexical
         return Passage(chunk, score, dense, best, lexical, sentences, sims if len(sentence_vectors) else np.zeros(0),
-                       float((heading @ query).max()) if len(heading) else 0.0)
+                       float(heading.max()) if len(heading) else 0.0)
 
 
 def content_terms(text: str) -> list[str]:
