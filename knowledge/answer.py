@@ -40,9 +40,11 @@ class Answer:
     prompt_version: str | None = None
     latency_ms: int = 0
     cited: tuple[int, ...] = field(default=())  # the source numbers the text refers to
+    more: str = ""  # the longer extract behind *Show more* / --more; "" when the short answer is all there is
 
     def to_json(self) -> dict:
-        return {"answer": self.text, "answered": self.answered, "sources": [s.to_json() for s in self.sources]}
+        return {"answer": self.text, "answered": self.answered, "more": self.more,
+                "sources": [s.to_json() for s in self.sources]}
 
 
 class Answerer(Protocol):

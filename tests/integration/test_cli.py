@@ -62,7 +62,7 @@ def indexed_chunks(ingested: subprocess.CompletedProcess) -> int:
 
 
 def assert_answer_shape(obj: dict) -> None:
-    assert set(obj) == {"answer", "answered", "sources"}
+    assert set(obj) == {"answer", "answered", "more", "sources"}
     assert isinstance(obj["answer"], str) and obj["answer"]
     assert isinstance(obj["answered"], bool)
     assert isinstance(obj["sources"], list) and obj["sources"]
