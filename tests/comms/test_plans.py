@@ -23,6 +23,7 @@ EXAMPLE = ROOT / "knowledge" / "rollout-plan.example.yml"
 TIMELINE = ROOT / "knowledge" / "policies" / "rollout-timeline.md"
 GROUPS = ["ai-enablement", "infosec", "it", "l-and-d", "ai-champions", "people-managers", "engineering",
           "customer-support", "all-staff"]
+BEFORE_THE_PLAN = datetime(2026, 11, 1, 12, tzinfo=UTC)  # the example's first message is on 2026-11-17
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def kestrel(slack: StrictSlack) -> StrictSlack:
 
 @pytest.fixture
 def plans(engine, kestrel: StrictSlack, clock) -> PlanService:
-    clock.now = datetime(2026, 11, 1, 12, tzinfo=UTC)  # before the whole plan
+    clock.now = BEFORE_THE_PLAN
     directory = SlackDelivery("xoxb-test", kestrel.base_url, SendPacer(100))
     return PlanService(AnnouncementStore(session_factory(engine)), directory, clock, "UTC")
 
@@ -182,7 +183,10 @@ def test_unknown_targets_and_bad_yaml_are_reported(plans, tmp_path: Path) -> Non
         plans.read(path)
 
 
-def test_plan_commands_print_the_diff_apply_and_the_timeline(db_url, kestrel, tmp_path, monkeypatch) -> None:
+def test_plan_commands_print_the_diff_apply_and_the_timeline(db_url, kestrel, tmp_path, monkeypatch,
+                                                            time_machine) -> None:
+    # The commands read the real clock (open_comms' utc_now), in this thread and any other: freeze it before the plan.
+    time_machine.move_to(BEFORE_THE_PLAN, tick=False)
     monkeypatch.chdir(tmp_path)
     env = environment(settings_for(db_url, kestrel, tmp_path))
 
@@ -193,13 +197,15 @@ def test_plan_commands_print_the_diff_apply_and_the_timeline(db_url, kestrel, tm
     assert diff.exit_code == 0 and "+ plan-kestrel-genai-rollout-phase-1-welcome  once at 2027-01-18 09:00 GMT  → " \
                                    "pilot" in diff.stdout
     applied = rollout("plan", "apply", str(EXAMPLE))
-    assert applied.exit_code == 0 and "Applied kestrel-genai-rollout: 1" in applied.stdout  # 2026-11-17 is past
-    assert "0 added, 0 updated, 0 removed, 19 unchanged" in rollout("plan", "apply", str(EXAMPLE)).stdout
+    assert applied.exit_code == 0 and "Applied kestrel-genai-rollout: 20 added" in applied.stdout  # nothing past
+    assert "! " not in applied.stdout
+    assert "0 added, 0 updated, 0 removed, 20 unchanged" in rollout("plan", "apply", str(EXAMPLE)).stdout
     shown = rollout("plan", "show").stdout.splitlines()
     assert shown[0] == "kestrel-genai-rollout"
-    assert shown[1].startswith("  from 2026-12-01        Phase 0 — Preparation · monthly-update")
-    assert "cron '0 9 1-7 * mon' (Europe/London)" in shown[1] and "next 2026-12-07 09:00 GMT" in shown[1]
-    assert shown[2].startswith("  2026-12-01 09:00 GMT   Phase 0 — Preparation · welcome")
+    assert shown[1].startswith("  2026-11-17 09:00 GMT   Phase 0 — Preparation · upcoming")
+    assert shown[2].startswith("  from 2026-12-01        Phase 0 — Preparation · monthly-update")
+    assert "cron '0 9 1-7 * mon' (Europe/London)" in shown[2] and "next 2026-12-07 09:00 GMT" in shown[2]
+    assert shown[3].startswith("  2026-12-01 09:00 GMT   Phase 0 — Preparation · welcome")
     assert any("Phase 3 — Company-wide · all-hands" in line and "2027-05-06 09:00 BST" in line for line in shown)
     bad = write(tmp_path, PLAN_WITH_ERRORS)
     failed = rollout("plan", "apply", str(bad))
