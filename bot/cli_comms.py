@@ -226,7 +226,39 @@ def plans(obj: Context):
 
 @main.group(cls=CommsGroup)
 def plan():
-    """Schedule a whole rollout from a YAML plan (see knowledge/rollout-plan.example.yml)."""
+    """Schedule a whole rollout from a YAML plan (`rollout plan init` writes a copy of the example to start from)."""
+
+
+@plan.command("init")
+@click.argument("path", type=click.Path(path_type=Path), default="rollout-plan.yml")
+@click.option("--start", metavar="YYYY-MM-DD", help="Phase 0's first day (default: the first day at least 15 days "
+                                                    "from today on the example's weekday).")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@pass_context
+def plan_init(obj: Context, path: Path, start: str | None, force: bool):
+    """Write the example plan to PATH (default: rollout-plan.yml), every date moved so phase 0 starts ahead."""
+    from bot.plans import EXAMPLE_PLAN, LEAD_DAYS, move_plan, parse_day, today_in
+
+    first = parse_day(start) if start is not None else None
+    if path.is_dir():
+        raise CommsError(f"{path} is a folder: give a file name, e.g. {path / 'rollout-plan.yml'}")
+    if path.exists() and not force:
+        raise CommsError(f"{path} already exists: give --force to overwrite it, or another PATH")
+    example = EXAMPLE_PLAN.read_text(encoding="utf-8")
+    today = today_in(example, obj.settings.rollout_timezone)
+    moved = move_plan(example, today, first)
+    header = (f"# Written by `rollout plan init` on {today} from knowledge/rollout-plan.example.yml: every date "
+              f"moved {moved.days:+d} days.\n")
+    try:
+        path.write_text(header + moved.text, encoding="utf-8")
+    except OSError as exc:
+        raise CommsError(f"can't write {path}: {exc.strerror or exc}") from exc
+    click.echo(f"Wrote {path}: the example plan with every date moved {moved.days:+d} days, phase 0 starting on "
+               f"{moved.start:%A} {moved.start}.")
+    if (moved.start - today).days < LEAD_DAYS:
+        click.echo(f"Note: phase 0 starts in less than {LEAD_DAYS} days, so its first messages may be past; "
+                   "`rollout plan diff` lists them.", err=True)
+    click.echo(f"Next: rollout plan diff {path}   (then: rollout plan apply {path})")
 
 
 @plan.command("apply")
@@ -257,7 +289,7 @@ def plan_show(obj: Context):
     service, announcements = plans(obj), comms(obj).announcements
     timeline = service.timeline()
     if not timeline:
-        click.echo("No plan applied yet. Try: rollout plan apply knowledge/rollout-plan.example.yml")
+        click.echo("No plan applied yet. Try: rollout plan init, then rollout plan apply rollout-plan.yml")
     current = None
     for a in timeline:
         if a.plan != current:

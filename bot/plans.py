@@ -3,20 +3,27 @@ scheduled announcements match it — adds, updates and removes, never duplicates
 announcement id is derived from the plan, phase and message ids."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+
+import yaml
 
 from bot.audiences import Directory, check_targets, parse_targets
 from bot.comms_errors import CommsError, PlanError
 from bot.plan_schema import LineDict, MessageSpec, PhaseSpec, PlanSpec, line_of, load_plan, where
 from bot.store.announcement_store import AnnouncementStore
 from bot.store.comms import Announcement
+from bot.store.models import utc_now
 from jobs.schedule import check_schedule, describe, zone
 
 COMPARED = ("text", "targets", "at", "cron", "tz", "starts_at", "ends_at", "label")
 LIVE = ("draft", "scheduled")
+EXAMPLE_PLAN = Path(__file__).resolve().parents[1] / "knowledge" / "rollout-plan.example.yml"
+LEAD_DAYS = 15  # `plan init` starts phase 0 at least this far ahead: its 'upcoming' message (day -14) is still to come
+_ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")  # 2026-12-01, also in 2026-12-14T09:00
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,63 @@ class PlanDiff:
         summary = f"{len(self.add)} to add, {len(self.update)} to update, {len(self.remove)} to remove, " \
                   f"{len(self.unchanged)} unchanged"
         return out + [summary]
+
+
+@dataclass(frozen=True)
+class MovedPlan:
+    """A plan's text with every date moved by the same number of days (`rollout plan init`)."""
+
+    text: str
+    start: date  # the first phase's start, moved
+    days: int  # how far every date moved
+
+
+def first_start(original: date, today: date) -> date:
+    """The first day at least LEAD_DAYS after `today` on `original`'s weekday: moving a plan there moves it by whole
+    weeks, so weekdays and "first Monday" schedules stay true and a message 14 days before the start is to come."""
+    earliest = today + timedelta(days=LEAD_DAYS)
+    return earliest + timedelta(days=(original.weekday() - earliest.weekday()) % 7)
+
+
+def move_plan(text: str, today: date, start: date | None = None) -> MovedPlan:
+    """`text` (a plan file) with every ISO date in it — start, end, at, from, until and those in message texts —
+    moved so that the earliest phase starts on `start` (default: `first_start(...)`). Comments and layout are kept."""
+    try:
+        spec = yaml.safe_load(text)
+        original = min(phase["start"] for phase in spec["phases"])
+    except (yaml.YAMLError, TypeError, KeyError, ValueError):
+        raise CommsError("the plan has no phases with a 'start' date to move") from None
+    if not isinstance(original, date):
+        raise CommsError("the plan has no phases with a 'start' date to move")
+    start = start or first_start(original, today)
+    shift = start - original
+
+    def moved(match: re.Match) -> str:
+        try:
+            return (date.fromisoformat(match.group(0)) + shift).isoformat()
+        except ValueError:  # 2026-13-45 is no date: left as it is
+            return match.group(0)
+
+    return MovedPlan(_ISO_DATE.sub(moved, text), start, shift.days)
+
+
+def today_in(text: str, default_tz: str, now: datetime | None = None) -> date:
+    """Today's date in the plan's `timezone` (else `default_tz`)."""
+    try:
+        plan_zone = zone(str((yaml.safe_load(text) or {}).get("timezone") or default_tz))
+    except (yaml.YAMLError, AttributeError, CommsError):
+        plan_zone = UTC
+    return (now or utc_now()).astimezone(plan_zone).date()
+
+
+def parse_day(value: str, option: str = "--start") -> date:
+    """A YYYY-MM-DD date given on the command line, or a CommsError saying what to write."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            return date.fromisoformat(value.strip())
+    except ValueError:
+        pass
+    raise CommsError(f"{option}: '{value}' is not a date: write YYYY-MM-DD, e.g. 2027-01-05")
 
 
 class PlanService:

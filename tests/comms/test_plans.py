@@ -1,9 +1,10 @@
-"""Rollout plans: the shipped example matches the rollout timeline; apply is idempotent; errors name their line."""
+"""Rollout plans: the shipped example matches the rollout timeline; apply is idempotent; errors name their line;
+`plan init` moves the example so that it is ahead on any date."""
 from __future__ import annotations
 
 import re
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.comms_errors import PlanError
-from bot.plans import PlanService
+from bot.plans import PlanService, move_plan
 from bot.store import session_factory
 from bot.store.announcement_store import AnnouncementStore
 from bot.delivery import SlackDelivery
@@ -210,3 +211,72 @@ def test_plan_commands_print_the_diff_apply_and_the_timeline(db_url, kestrel, tm
     bad = write(tmp_path, PLAN_WITH_ERRORS)
     failed = rollout("plan", "apply", str(bad))
     assert failed.exit_code == 1 and f"{bad}:11: phases[0].messages[0].time" in failed.stderr
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+
+
+def test_the_example_plan_writes_every_date_as_an_iso_date_so_that_moving_it_moves_them_all() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert not re.search(rf"\b\d{{1,2}} ({MONTHS})\b|\b({MONTHS}) \d{{1,4}}\b", text)
+    assert not re.search(rf"\b({MONTHS}|this month|next month)\b", text.split("\nphases:", 1)[1])
+
+
+def test_move_plan_starts_phase_0_ahead_on_its_weekday_and_moves_every_date_alike() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    today = date(2029, 6, 13)  # a Wednesday, long after the example's dates
+    moved = move_plan(text, today)
+    # The first Tuesday (phase 0's weekday, 2026-12-01) at least 15 days ahead: 2029-06-28 is a Thursday.
+    assert moved.start == date(2029, 7, 3) and moved.days == (date(2029, 7, 3) - date(2026, 12, 1)).days
+    assert moved.days % 7 == 0
+    before = [date.fromisoformat(d) for d in ISO_DATE.findall(text)]
+    after = [date.fromisoformat(d) for d in ISO_DATE.findall(moved.text)]
+    assert len(before) > 20 and after == [d + timedelta(days=moved.days) for d in before]
+    assert all(a.weekday() == b.weekday() for a, b in zip(after, before))
+    assert ISO_DATE.sub("DATE", moved.text) == ISO_DATE.sub("DATE", text)  # nothing else changes
+    assert "start: 2029-07-03\n" in moved.text and "at: 2029-07-16T09:00\n" in moved.text  # was 2026-12-14
+    assert "**Pilot nominations close on 2029-07-20.**" in moved.text  # a Friday, as 2026-12-18 was
+    assert "ahead of Phase 3 on 2029-12-10." in moved.text and "start: 2029-12-10\n" in moved.text
+    assert min(after) > today  # the first message, 14 days before phase 0, is still to come
+
+    chosen = move_plan(text, today, start=date(2029, 9, 4))
+    assert chosen.start == date(2029, 9, 4) and "start: 2029-09-04\n" in chosen.text
+    assert move_plan(text, date(2026, 11, 1)).start == date(2026, 11, 17)  # moving back works alike
+
+
+def test_plan_init_writes_a_moved_copy_whose_messages_are_all_to_come(db_url, kestrel, tmp_path, monkeypatch,
+                                                                     time_machine) -> None:
+    time_machine.move_to(datetime(2029, 6, 13, 12, tzinfo=UTC), tick=False)  # long after the example's dates
+    monkeypatch.chdir(tmp_path)
+    env = environment(settings_for(db_url, kestrel, tmp_path))
+
+    def rollout(*args):
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+    written = rollout("plan", "init")
+    assert written.exit_code == 0, written.output
+    assert "Wrote rollout-plan.yml" in written.stdout and "phase 0 starting on Tuesday 2029-07-03" in written.stdout
+    assert "Next: rollout plan diff rollout-plan.yml" in written.stdout
+    plan = tmp_path / "rollout-plan.yml"
+    assert "    start: 2029-07-03\n" in plan.read_text(encoding="utf-8")
+
+    diff = rollout("plan", "diff", "rollout-plan.yml")
+    assert diff.exit_code == 0 and diff.stdout.splitlines()[-1] == "20 to add, 0 to update, 0 to remove, 0 unchanged"
+    assert "has passed" not in diff.stdout
+    assert "+ plan-kestrel-genai-rollout-phase-0-upcoming  once at 2029-06-19 09:00 BST" in diff.stdout
+    applied = rollout("plan", "apply", "rollout-plan.yml")
+    assert "Applied kestrel-genai-rollout: 20 added, 0 updated, 0 removed, 0 unchanged." in applied.stdout
+    assert rollout("plan", "show").stdout.splitlines()[1].startswith(
+        "  2029-06-19 09:00 BST   Phase 0 — Preparation · upcoming")
+
+    again = rollout("plan", "init")
+    assert again.exit_code == 1 and again.stderr.strip() == (
+        "Error: rollout-plan.yml already exists: give --force to overwrite it, or another PATH")
+    forced = rollout("plan", "init", "--force", "--start", "2029-09-04")
+    assert forced.exit_code == 0 and "    start: 2029-09-04\n" in plan.read_text(encoding="utf-8")
+    for bad in ("2029-13-01", "next week", "4/9/2029"):
+        refused = rollout("plan", "init", "other.yml", "--start", bad)
+        assert refused.exit_code == 1 and refused.stderr.strip() == (
+            f"Error: --start: '{bad}' is not a date: write YYYY-MM-DD, e.g. 2027-01-05")
+    assert not (tmp_path / "other.yml").exists()
