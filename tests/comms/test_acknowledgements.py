@@ -138,7 +138,8 @@ def test_the_scheduler_runs_reminders_until_the_deadline(engine, slack: StrictSl
 
 
 def test_ack_commands_start_a_campaign_and_report_status(db_url, slack: StrictSlack, tmp_path: Path, knowledge,
-                                                         monkeypatch) -> None:
+                                                         monkeypatch, time_machine) -> None:
+    time_machine.move_to(datetime(2026, 11, 2, 12, tzinfo=UTC), tick=False)  # the deadlines in 2031 are ahead
     data_dir, folder = knowledge
     monkeypatch.chdir(tmp_path)
     env = environment(settings_for(db_url, slack, tmp_path, rollout_data_dir=data_dir))

@@ -15,9 +15,14 @@ from bot.store.comms import Announcement
 from tests.comms.conftest import StrictSlack, environment, settings_for
 
 
+NOW = datetime(2026, 11, 2, 12, tzinfo=UTC)  # the tests' 2031-01-18 is ahead, 2020-01-01 is past
+
+
 @pytest.fixture
-def rollout(db_url: str, slack: StrictSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Run `rollout ...` in-process with the test's settings; returns (exit code, stdout, stderr)."""
+def rollout(db_url: str, slack: StrictSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, time_machine):
+    """Run `rollout ...` in-process with the test's settings, the clock frozen at NOW; returns (exit code, stdout,
+    stderr)."""
+    time_machine.move_to(NOW, tick=False)
     monkeypatch.chdir(tmp_path)  # no developer .env
     env = environment(settings_for(db_url, slack, tmp_path))
 

@@ -94,7 +94,8 @@ def test_the_accept_button_records_the_acceptance_once_and_updates_the_message(a
     summary = PolicySummary("genai-acceptable-use.md", "Generative AI Acceptable Use Policy",
                             "https://intranet.example/aup", "87510785a9cb", "Use approved tools only. [1]",
                             [{"number": 1, "label": "AUP › Tools", "path": "genai-acceptable-use.md", "url": None}])
-    campaign, _ = comms.acknowledgements.start(summary, ["pilot-team"], "2031-01-31")
+    deadline = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()  # ahead, whatever the date
+    campaign, _ = comms.acknowledgements.start(summary, ["pilot-team"], deadline)
     for response_id in ("first", "second"):
         sender.block_action(ACK_ACCEPT, str(campaign.id), user_id="U0ALICE",
                             response_url=slack.response_url(response_id))
