@@ -2,12 +2,12 @@
 next without duplicates or gaps; changes made from another process take effect within seconds."""
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.scheduling import open_comms
 from tests.comms.conftest import RolloutProcess, StrictSlack, settings_for, wait_until
@@ -17,6 +17,17 @@ pytestmark = pytest.mark.slow
 
 def soon(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+def runs_of(comms, announcement_id: str) -> list[str]:
+    """The status of each recorded run of an announcement."""
+    return [run.status for run in comms.runs.runs("announcement", announcement_id)]
+
+
+def scheduler_jobs(comms) -> set[str]:
+    """The job ids in APScheduler's job store: what the leading scheduler will fire."""
+    with comms.engine.connect() as connection:
+        return set(connection.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
 
 
 def add_people(slack: StrictSlack, handle: str, count: int) -> list[str]:
@@ -35,11 +46,12 @@ def test_two_schedulers_send_each_run_once(db_url: str, slack: StrictSlack, tmp_
     try:
         for scheduler in schedulers:
             scheduler.wait_for("running")
-        for n in range(8):
-            comms.announcements.schedule(text=f"channel news {n}", at=soon(2 + n * 0.1), targets=["C0GENERAL"])
-        comms.announcements.schedule(text="to everyone", at=soon(2.5), targets=["everyone", "pilot-team"])
-        wait_until(lambda: len(slack.posts()) >= 8 + 32, timeout=30)
-        time.sleep(2)  # anything sent twice would have arrived by now
+        scheduled = [comms.announcements.schedule(text=f"channel news {n}", at=soon(2 + n * 0.1),
+                                                  targets=["C0GENERAL"]) for n in range(8)]
+        scheduled.append(comms.announcements.schedule(text="to everyone", at=soon(2.5),
+                                                      targets=["everyone", "pilot-team"]))
+        # Every run recorded as done: all that was sent for it has been sent (a second run would be a duplicate).
+        wait_until(lambda: all(runs_of(comms, a.id) == ["done"] for a in scheduled), timeout=30)
         leaders = [s for s in schedulers if any("holding the lease" in line for line in s.lines)]
     finally:
         codes = [scheduler.stop() for scheduler in schedulers]
@@ -71,8 +83,7 @@ def test_a_scheduler_stopped_mid_fan_out_is_resumed_without_duplicates_or_gaps(d
     sent_before_the_kill = len(slack.posts())
     second = RolloutProcess(settings, "scheduler", cwd=tmp_path)
     try:
-        wait_until(lambda: len(set(slack.posted_to())) >= len(people), timeout=60)
-        time.sleep(1.5)
+        wait_until(lambda: runs_of(comms, announcement.id) == ["done"], timeout=60)
     finally:
         assert second.stop() == 0
     assert 25 <= sent_before_the_kill < len(people)
@@ -94,12 +105,14 @@ def test_changes_from_another_process_reach_a_running_scheduler_within_seconds(d
         added = comms.announcements.schedule(text="added", at=soon(2), targets=["C0GENERAL"])
         cancelled = comms.announcements.schedule(text="cancelled", at=soon(3), targets=["C0GENERAL"])
         moved = comms.announcements.schedule(text="moved", at=soon(3600), targets=["C0GENERAL"])
-        time.sleep(1.2)  # the scheduler has them all by now
+        jobs = {f"announcement:{a.id}" for a in (added, cancelled, moved)}
+        wait_until(lambda: jobs <= scheduler_jobs(comms))  # the running scheduler has them all
         comms.announcements.cancel(cancelled.id)
         edited_at = datetime.now(UTC) + timedelta(seconds=2)
         comms.announcements.edit(moved.id, at=edited_at.isoformat(), text="moved and edited")
-        wait_until(lambda: len(slack.posts()) >= 2, timeout=30)
-        time.sleep(2)
+        wait_until(lambda: runs_of(comms, added.id) == runs_of(comms, moved.id) == ["done"], timeout=30)
+        # Gone from the scheduler without a run: the cancellation reached it before the time came.
+        wait_until(lambda: f"announcement:{cancelled.id}" not in scheduler_jobs(comms))
     finally:
         assert scheduler.stop() == 0
     texts = [c.params["text"] for c in slack.posts()]

@@ -33,13 +33,12 @@ def test_a_one_off_is_delivered_on_time_once_to_every_recipient(settings, slack:
     try:
         at, due = soon(1.5)
         announcement = comms.announcements.schedule(text="Pilot starts", at=at, targets=["pilot-team", "C0GENERAL"])
-        posts = wait_until(lambda: len(slack.posts()) >= 3 and slack.posts())
-        time.sleep(1.0)  # nothing more arrives
+        [run] = wait_until(lambda: [r for r in comms.announcements.history(announcement.id) if r.run.status == "done"])
+        assert run.run.detail == "3 sent, 0 failed"  # the run is over: every message it sends has been sent
+        posts = slack.posts()
         assert sorted(slack.posted_to()) == ["C0GENERAL", "U0ALICE", "U0BOB"]
         lateness = [p.time - due.timestamp() for p in posts]
         assert all(0 <= late < 1.0 for late in lateness), lateness
-        [run] = wait_until(lambda: [r for r in comms.announcements.history(announcement.id) if r.run.status == "done"])
-        assert run.run.detail == "3 sent, 0 failed"
         assert sorted((d.recipient, d.status, d.via) for d in run.deliveries) == [
             ("C0GENERAL", "sent", "C0GENERAL"), ("U0ALICE", "sent", "pilot-team"), ("U0BOB", "sent", "pilot-team")]
         assert comms.announcements.get(announcement.id).status == "finished"
@@ -53,9 +52,8 @@ def test_rate_limits_are_absorbed_and_every_message_goes_once(settings, slack: S
     handle = start_scheduler(settings)
     comms = open_comms(settings)
     try:
-        comms.announcements.schedule(text="Hello", at=soon(0.5)[0], targets=["engineering", "pilot-team"])
-        wait_until(lambda: len(slack.posts()) >= 4, timeout=15)
-        time.sleep(0.5)
+        hello = comms.announcements.schedule(text="Hello", at=soon(0.5)[0], targets=["engineering", "pilot-team"])
+        wait_until(lambda: [r.status for r in comms.runs.runs("announcement", hello.id)] == ["done"], timeout=15)
         assert Counter(slack.posted_to()) == {"U0ALICE": 1, "U0BOB": 1, "U0CAROL": 1, "U0DAN": 1}
         assert [c.status for c in slack.posts(ok_only=False)].count(429) == 3
         assert handle.scheduler.ctx.sender.rate_limits.throttled == 3
@@ -71,12 +69,14 @@ def test_runs_missed_during_downtime_are_sent_within_grace_or_recorded_as_missed
     try:
         # Two announcements go into APScheduler's job store, then the scheduler stops before they are due.
         quick = comms.announcements.schedule(text="one-off", at=soon(1.0)[0], targets=["C0GENERAL"])
-        daily = comms.announcements.schedule(text="daily", cron="0 9 * * *", tz="UTC", targets=["C0ANNOUNCE"])
+        # Daily at the hour half a day from now: no run of it falls due while the test runs, whatever the time.
+        now = datetime.now(UTC)
+        hour = (now.hour + 12) % 24
+        daily = comms.announcements.schedule(text="daily", cron=f"0 {hour} * * *", tz="UTC", targets=["C0ANNOUNCE"])
         wait_until(lambda: len(first.scheduler.aps.get_jobs()) == 2)
         first.scheduler.aps.pause()
         # As far as the job store knows, the daily one was next due three days ago: runs missed during downtime.
-        now = datetime.now(UTC)
-        three_days_ago = (now - timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
+        three_days_ago = (now - timedelta(days=3)).replace(hour=hour, minute=0, second=0, microsecond=0)
         first.scheduler.aps.modify_job(f"announcement:{daily.id}", next_run_time=three_days_ago)
         first.shutdown()
         time.sleep(1.5)  # the one-off is now 0.5 s late: within the grace period
@@ -86,7 +86,7 @@ def test_runs_missed_during_downtime_are_sent_within_grace_or_recorded_as_missed
             wait_until(lambda: len(slack.posts()) >= 1)
             runs = wait_until(lambda: len(comms.runs.runs("announcement", daily.id)) >= missed and
                               comms.runs.runs("announcement", daily.id))
-            time.sleep(0.5)
+            wait_until(lambda: [r.status for r in comms.runs.runs("announcement", quick.id)] == ["done"])
         finally:
             second.shutdown()
         assert slack.posted_to() == ["C0GENERAL"]  # the one-off once; none of the daily's old runs
