@@ -32,7 +32,7 @@ class Question:
     user_id: str
     channel_id: str
     text: str
-    source: str  # dm | mention | thread | command (bot.store.models.SOURCES)
+    source: str  # dm | mention | thread | command | terminal (bot.store.models.SOURCES)
     dedupe_key: str
     message_ts: str | None = None  # the asking message; None for slash commands
     thread_ts: str | None = None  # the thread answered in, whose earlier turns are the context
@@ -167,7 +167,7 @@ class Asking:
         conversation = self.store.record_conversation(
             user_id=question.user_id, channel_id=question.channel_id, thread_ts=question.thread_ts,
             message_ts=question.message_ts, source=question.source, question=text, answer=answer.text,
-            answered=answer.answered, latency_ms=answer.latency_ms, answerer=answer.answerer,
+            more=answer.more, answered=answer.answered, latency_ms=answer.latency_ms, answerer=answer.answerer,
             prompt_version=answer.prompt_version, sources=[_source_json(s) for s in answer.sources],
             created_at=self.clock(),
         )

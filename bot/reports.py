@@ -1,5 +1,8 @@
 """Pilot reports from the database: usage, answer quality, survey averages per team, escalations, knowledge gaps,
-most-cited documents and week-over-week change; rendered as text, JSON, Markdown (the chart: bot/report_chart.py)."""
+most-cited documents and week-over-week change; rendered as text, JSON, Markdown (the chart: bot/report_chart.py).
+
+Every figure is about Slack, where the pilot happens; questions asked in a terminal (`rollout ask`, `rollout chat`:
+often the team trying things out) are counted apart, so they never dilute Slack's rates, gaps or documents."""
 from __future__ import annotations
 
 import json
@@ -13,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.knowledge_gaps import Gap, Vectorize, top_gaps
 from bot.store.feedback import AnswerRating, SurveyResponse
-from bot.store.models import Conversation, Interaction
+from bot.store.models import TERMINAL_SOURCE, Conversation, Interaction
 from bot.surveys import TEAMS
 
 PERIOD = timedelta(days=7)
@@ -29,6 +32,8 @@ class Figures:
     not_helpful: int = 0
     escalations: int = 0
     survey_responses: int = 0
+    terminal: int = 0  # questions asked with `rollout ask` / `rollout chat`, in none of the figures above
+    terminal_answered: int = 0
 
     @property
     def answered_rate(self) -> float | None:
@@ -100,7 +105,7 @@ def build_report(sessions: sessionmaker[Session], until: datetime, since: dateti
     since = since or until - PERIOD
     before = since - (until - since)
     with sessions() as session:
-        conversations = _conversations(session, before, until)
+        conversations, terminal = _conversations(session, before, until)
         ratings = session.execute(select(AnswerRating.conversation_id, AnswerRating.vote, AnswerRating.updated_at)
                                   .where(AnswerRating.updated_at >= before, AnswerRating.updated_at < until)).all()
         escalations = _escalations(session, before, until)
@@ -111,9 +116,10 @@ def build_report(sessions: sessionmaker[Session], until: datetime, since: dateti
     now_ratings = [r for r in ratings if r.updated_at >= since]
     report = Report(
         since, until,
-        _figures(now_convs, now_ratings, [e for e in escalations if e.created_at >= since], len(responses)),
+        _figures(now_convs, now_ratings, [e for e in escalations if e.created_at >= since], len(responses),
+                 [c for c in terminal if c.created_at >= since]),
         _figures([c for c in conversations if c.created_at < since], [r for r in ratings if r.updated_at < since],
-                 [e for e in escalations if e.created_at < since], 0),
+                 [e for e in escalations if e.created_at < since], 0, [c for c in terminal if c.created_at < since]),
         teams=_teams(responses), documents=_documents(now_convs), days=_days(now_convs, now_ratings, since, until),
         tickets=tickets)
     report.gaps = top_gaps(_gap_items(now_convs, now_ratings), gaps, vectorize)
@@ -141,16 +147,21 @@ def _ticket_statuses(session: Session, since: datetime, until: datetime) -> dict
     return {status: n for status, n in rows}
 
 
-def _conversations(session: Session, since: datetime, until: datetime) -> list[Conversation]:
-    statement = (select(Conversation).where(Conversation.created_at >= since, Conversation.created_at < until)
+def _conversations(session: Session, since: datetime, until: datetime) -> tuple[list[Conversation], list]:
+    """Slack's conversations in [since, until), and the terminal's (when and whether answered) apart."""
+    statement = (select(Conversation).where(Conversation.created_at >= since, Conversation.created_at < until,
+                                            Conversation.source != TERMINAL_SOURCE)
                  .order_by(Conversation.created_at, Conversation.id))
-    return list(session.scalars(statement))
+    terminal = select(Conversation.created_at, Conversation.answered).where(
+        Conversation.created_at >= since, Conversation.created_at < until, Conversation.source == TERMINAL_SOURCE)
+    return list(session.scalars(statement)), session.execute(terminal).all()
 
 
-def _figures(conversations, ratings, escalations, responses: int) -> Figures:
+def _figures(conversations, ratings, escalations, responses: int, terminal) -> Figures:
     votes = Counter(r.vote for r in ratings)
     return Figures(len(conversations), sum(c.answered for c in conversations), votes["helpful"],
-                   votes["not_helpful"], len(escalations), responses)
+                   votes["not_helpful"], len(escalations), responses, len(terminal),
+                   sum(t.answered for t in terminal))
 
 
 def _teams(responses: list[SurveyResponse]) -> list[TeamSurvey]:
@@ -217,6 +228,8 @@ def headline_lines(report: Report) -> list[str]:
         + (f"; tickets {', '.join(f'{n} {status}' for status, n in sorted(report.tickets.items()))}"
            if report.tickets else ""),
         f"Survey responses: {cur.survey_responses}",
+        f"Terminal questions (rollout ask/chat, not in the figures above): {cur.terminal}, "
+        f"{cur.terminal_answered} answered",
     ]
 
 

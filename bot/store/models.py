@@ -9,7 +9,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-SOURCES = frozenset({"dm", "mention", "thread", "command", "cli"})
+TERMINAL_SOURCE = "terminal"  # `rollout ask` and `rollout chat`; reports count it apart from Slack
+SOURCES = frozenset({"dm", "mention", "thread", "command", TERMINAL_SOURCE})
 
 # Explicit constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -80,6 +81,7 @@ class Conversation(Base):
     source: Mapped[str] = mapped_column(String(16))
     question: Mapped[str] = mapped_column(Text)  # already redacted by the caller
     answer: Mapped[str] = mapped_column(Text)
+    more: Mapped[str | None] = mapped_column(Text)  # the longer extract behind *Show more*; None when there is none
     sources: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     answered: Mapped[bool]
     latency_ms: Mapped[int]

@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, insert, inspect
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.store import Store, make_engine, migrate, session_factory
-from bot.store.db import alembic_config
-from bot.store.models import Base
+from bot.store.db import alembic_config, lock_for_migration
+from bot.store.models import Base, Conversation
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -109,6 +110,37 @@ def test_migrate_from_two_processes_at_once(db_url: str, bare_engine: Engine) ->
     assert {"processed_events", "conversations", "interactions"} <= set(inspect(bare_engine).get_table_names())
 
 
+def test_0005_adds_the_longer_extract_to_conversations_already_stored(db_url: str, bare_engine: Engine) -> None:
+    alembic(bare_engine, "upgrade", "0004")
+    with bare_engine.begin() as connection:  # an answer recorded before *Show more* existed
+        connection.execute(insert(Conversation.__table__).values(
+            user_id="U1", channel_id="D1", source="dm", question="q", answer="a", sources=[], answered=True,
+            latency_ms=1, answerer="extractive", created_at=NOW))
+    assert "more" not in {c["name"] for c in inspect(bare_engine).get_columns("conversations")}
+
+    migrate(db_url)
+    store = Store(session_factory(bare_engine))
+    [old] = store.recent_questions("U1")
+    assert (old.answer, old.more) == ("a", None)
+    assert store.get_conversation(ask(store, more="The longer extract [2].").id).more == "The longer extract [2]."
+
+    alembic(bare_engine, "downgrade", "0004")
+    assert "more" not in {c["name"] for c in inspect(bare_engine).get_columns("conversations")}
+    with bare_engine.connect() as connection:  # the answers themselves are kept
+        assert connection.exec_driver_sql("SELECT answer FROM conversations ORDER BY id").scalars().all() == [
+            "a", "Yes, the approved one."]
+    migrate(bare_engine)
+    assert revision_of(bare_engine) == HEAD
+
+
+def alembic(engine: Engine, verb: str, revision: str) -> None:
+    """Move the schema to `revision` as `migrate` does: on one connection, under the migration lock."""
+    with engine.connect() as connection:
+        lock_for_migration(connection)
+        getattr(command, verb)(alembic_config(connection), revision)
+        connection.commit()
+
+
 # Processed events
 
 
@@ -151,6 +183,13 @@ def test_unknown_replies_and_conversations_are_none_or_false(store: Store) -> No
     assert store.find_by_reply("D1", "1.2") is None
     assert store.get_conversation(999) is None
     assert store.set_reply_ts(999, "1.2") is False
+
+
+def test_the_longer_extract_is_stored_with_the_answer_and_none_when_there_is_none(store: Store) -> None:
+    extract = "Keys are issued by IT [2]; call +44 20 7946 0000 or it-desk@example.com, 日本語 🤖."
+    assert store.get_conversation(ask(store, message_ts="1.1", more=extract).id).more == extract
+    assert store.get_conversation(ask(store, message_ts="1.2", more="").id).more is None
+    assert store.get_conversation(ask(store, message_ts="1.3").id).more is None
 
 
 def test_the_same_slack_message_is_recorded_once(store: Store) -> None:
