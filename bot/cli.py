@@ -37,6 +37,14 @@ class Context:
             )
         return self._kb
 
+    def asking(self):
+        """The Slack answering workflow over the knowledge base and the database, for `ask` and `chat`."""
+        from bot.terminal import open_asking
+
+        kb = self.knowledge_base()
+        _warn_if_empty(kb)
+        return open_asking(self.settings, kb)
+
 
 def llm_options(settings: Settings) -> dict:
     """Options the LLM answerer needs (ignored by the extractive one)."""
@@ -96,29 +104,25 @@ def ingest(obj: Context, paths: tuple[Path, ...], prune: bool):
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--more", is_flag=True, help="Also print the longer extract behind the short answer.")
 @pass_context
-def ask(obj: Context, question: str, as_json: bool):
-    """Answer a question from the indexed documents ('-' reads one question per line from stdin)."""
+def ask(obj: Context, question: str, as_json: bool, more: bool):
+    """Answer a question from the indexed documents ('-' reads one question per line from stdin).
+
+    Screened, redacted and recorded (source terminal) as in Slack; every question starts its own thread.
+    """
+    from bot.terminal import TerminalReplier, TerminalSession, answer_lines
     from knowledge.base import validate_question
-    from knowledge.errors import BadQuestion
 
     if question != "-":
         validate_question(question)  # refuse an empty or oversized question before the model is loaded
-        kb = obj.knowledge_base()
-        _warn_if_empty(kb)
-        _print_answer(kb.ask(question), as_json)
-        return
-    kb = obj.knowledge_base()
-    _warn_if_empty(kb)
-    failed = False
-    for line in sys.stdin:
-        try:
-            _print_answer(kb.ask(line.rstrip("\n")), as_json)
-        except BadQuestion as exc:
-            failed = True
-            click.echo(json.dumps({"error": str(exc)}) if as_json else f"error: {exc}")
-        sys.stdout.flush()
-    if failed:
+    session = TerminalSession(obj.asking(), threaded=False)
+    replier = TerminalReplier(as_json=as_json, more=more)
+    if question == "-":
+        answer_lines(session, sys.stdin, replier, echo_questions=not as_json)
+    else:
+        session.ask(question, replier)
+    if replier.failures:
         sys.exit(1)
 
 
@@ -127,18 +131,6 @@ def _warn_if_empty(kb) -> None:
     if kb.index.count() == 0:
         click.echo("warning: no documents are indexed yet, so nothing can be answered. "
                    "Run: rollout ingest knowledge/policies", err=True)
-
-
-def _print_answer(answer, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
-        return
-    click.echo(answer.text)
-    if answer.sources:
-        click.echo("\nSources:" if answer.answered else "\nClosest documents:")
-        for source in answer.sources:
-            if not answer.answered or source.number in answer.cited:
-                click.echo(f"  [{source.number}] {source.label}  ({source.path})")
 
 
 @main.command()
@@ -182,10 +174,10 @@ def evaluate(obj: Context, dataset: Path, corpus: Path, as_json: bool, details: 
 @main.command()
 @pass_context
 def chat(obj: Context):
-    """An interactive terminal chat over the same answer pipeline as Slack."""
-    from bot.terminal import run_chat
+    """An interactive terminal chat over the same answer pipeline as Slack, recorded as source terminal."""
+    from bot.terminal import TerminalSession, run_chat
 
-    run_chat(obj.knowledge_base())
+    run_chat(TerminalSession(obj.asking()))
 
 
 @main.command()
