@@ -10,6 +10,10 @@ import numpy as np
 
 from knowledge.errors import KnowledgeError
 
+# Key facts are also counted within the answer's first EARLY_CHARS characters (facts@300): what a reader sees first.
+# Both figures are measured on the short answer (`answer`), never on the longer extract behind *Show more*.
+EARLY_CHARS = 300
+
 
 @dataclass(frozen=True)
 class EvalQuestion:
@@ -30,6 +34,8 @@ class QuestionResult:
     facts_total: int
     latency_ms: float
     confidence: float
+    facts_early: int = 0  # key facts within the first EARLY_CHARS characters of the answer
+    answer_chars: int = 0  # length of the short answer (what people see first), 0 when not answered
 
 
 @dataclass
@@ -41,6 +47,8 @@ class EvalReport:
     mrr_at_10: float
     abstention_accuracy: float
     key_fact_coverage: float
+    facts_at_300: float
+    median_answer_chars: float
     latency_p50_ms: float
     latency_p95_ms: float
     results: list[QuestionResult] = field(default_factory=list)
@@ -56,7 +64,8 @@ class EvalReport:
             f"questions: {self.questions} ({self.answerable} answerable)",
             f"recall@1: {self.recall_at_1:.3f}   recall@5: {self.recall_at_5:.3f}   MRR@10: {self.mrr_at_10:.3f}",
             f"abstention accuracy: {self.abstention_accuracy:.3f}",
-            f"key-fact coverage: {self.key_fact_coverage:.3f}",
+            f"key-fact coverage: {self.key_fact_coverage:.3f}   facts@{EARLY_CHARS}: {self.facts_at_300:.3f}   "
+            f"median answer length: {self.median_answer_chars:.0f} characters",
             f"ask latency: p50 {self.latency_p50_ms:.1f} ms, p95 {self.latency_p95_ms:.1f} ms",
         ])
 
@@ -94,8 +103,9 @@ def _run(kb, q: EvalQuestion) -> QuestionResult:
     rank = next((i + 1 for i, path in enumerate(ranked) if path in set(q.expected_paths)), None)
     text = answer.text.casefold() if answer.answered else ""
     found = sum(1 for fact in q.key_facts if fact.casefold() in text)
+    early = sum(1 for fact in q.key_facts if fact.casefold() in text[:EARLY_CHARS])
     return QuestionResult(q.id, q.answerable, answer.answered, rank, found, len(q.key_facts),
-                          float(answer.latency_ms), kb.abstention.confidence(evidence))
+                          float(answer.latency_ms), kb.abstention.confidence(evidence), early, len(text))
 
 
 def summarise(results: list[QuestionResult]) -> EvalReport:
@@ -110,6 +120,9 @@ def summarise(results: list[QuestionResult]) -> EvalReport:
         mrr_at_10=sum(1 / r.rank for r in answerable if r.rank) / n,
         abstention_accuracy=sum(r.answered == r.answerable for r in results) / max(len(results), 1),
         key_fact_coverage=sum(r.facts_found for r in answerable) / max(facts_total, 1),
+        facts_at_300=sum(r.facts_early for r in answerable) / max(facts_total, 1),
+        median_answer_chars=float(np.median(lengths)) if (lengths := [r.answer_chars for r in results if r.answered])
+        else 0.0,
         latency_p50_ms=float(np.percentile(latencies, 50)), latency_p95_ms=float(np.percentile(latencies, 95)),
         results=results,
     )

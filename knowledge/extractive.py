@@ -1,15 +1,22 @@
-"""The extractive answerer: no LLM; the answer is the most relevant sentences of the best passages, cited.
+"""The extractive answerer: no LLM; the answer is the policy's own sentences, the one that answers first, cited.
 
 Sentences of the top passages are ranked by their similarity to the question plus a share of their passage's score
-(a table row by its heading's similarity, when that is higher),
-and taken best first until the length budget is spent or the next one is far less relevant than the best. A sentence
-comes with what it needs to be read: the list after an intro ending in ':', the sentence before when it opens with
-"They" or "This", the sentence after when that one does. The chosen sentences are then read in document order, each
-group cited by its source number.
+(a table row by its heading's similarity, when that is higher). For a "may I / can I / am I allowed" question a
+sentence that states a rule (must, never, only, may not …) gains a little, so the rule that decides it leads.
+
+The reply has two parts:
+
+- the **answer**: the best sentence first, with what it needs to be read (the intro of its list, its antecedent, the
+  rest of its list or table when the question is about the list as a whole), then the few next-best sentences that are
+  nearly as relevant, up to a short budget. This is what people see first.
+- the **more**: the rest of the relevant material, in document order, up to a longer budget, behind *Show more*.
+
+Each sentence is cited with its own document and section; sources are numbered 1..n in order of first use.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Sequence
 
 from knowledge.answer import Answer, Source, answerer_kind
@@ -17,21 +24,39 @@ from knowledge.retrieve import Evidence
 from knowledge.tables import is_table_row
 
 PASSAGES = 5
+# The short answer: the best group, then groups within SHORT_SPAN of the best while they fit in SHORT_BUDGET.
+SHORT_BUDGET = 450
+SHORT_SPAN = 0.2
+# The longer extract behind Show more: chosen on dev as key facts per character (README, "Evaluation").
 BUDGET_CHARS = 1100
-# Sentences much less relevant than the best one are left out even when the budget has room: an answer stops where
-# its evidence does. Budget and span were chosen together on dev (README, "Evaluation"): key facts per character.
 RELEVANCE_SPAN = 0.4
 PASSAGE_PRIOR = 0.5
 LIST_CONTINUATION = 4
+# A whole list or table is given when the question is about it as a whole (its heading matches better than any row)
+# and it is no longer than this; else only the rows nearly as relevant as the best one.
+WHOLE_LIST_CHARS = 900
+ROW_SPAN = 0.06
 # A table row rarely says what its table is about ("Tool: GitHub Copilot Business; Who may use it: …" never says
 # "approved"): it is at least this share of its heading's similarity to the question ("Approved AI tools"). With it, a
 # table cut across two chunks is quoted from both; dev and policy figures are the same anywhere in 0.8-1.0.
 HEADING_SHARE = 0.9
+# How much a rule ("must not", "never", "only", "may") gains for a permission question: enough to lead among
+# sentences about as relevant, never enough to lift an off-topic rule over the sentence that answers.
+RULE_BONUS = 0.04
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One sentence to quote, where it comes from, and how relevant it is."""
+
+    relevance: float
+    rank: int  # passage rank
+    index: int  # sentence index in the passage
 
 
 @answerer_kind("extractive")
 class ExtractiveAnswerer:
-    """Composes a short answer from the best sentences and cites their sources by number."""
+    """Composes a short answer-first reply from the best sentences, cites each by its own section."""
 
     name = "extractive"
     prompt_version = None
@@ -41,43 +66,228 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, evidence: Evidence, sources: Sequence[Source],
                history: Sequence[tuple[str, str]] = ()) -> Answer:
-        numbers = {s.path: s.number for s in sources}
-        chosen = select_sentences(evidence, set(numbers))
-        picked = [(evidence.passages[r].sentences[i], numbers[evidence.passages[r].path]) for r, i in chosen]
-        cited = tuple(dict.fromkeys(n for _, n in picked))
-        return Answer(question, compose(picked), True, tuple(sources), self.name, None, cited=cited)
+        citable = {s.path: s for s in sources}
+        ranked = rank_sentences(evidence, set(citable), question)
+        short = select_short(evidence, ranked)
+        rest = select_sentences(evidence, ranked, short)
+        numbering = SourceNumbers(evidence, citable)
+        text = compose([(evidence.passages[r].sentences[i], numbering.of(r)) for r, i in short])
+        more = compose([(evidence.passages[r].sentences[i], numbering.of(r)) for r, i in rest])
+        return Answer(question, text, True, numbering.sources(), self.name, None,
+                      cited=tuple(range(1, len(numbering.keys) + 1)), more=more)
 
 
-def select_sentences(evidence: Evidence, citable: set[str]) -> list[tuple[int, int]]:
-    """(passage rank, sentence index) pairs to answer with, in reading order."""
+class SourceNumbers:
+    """Numbers sources 1..n in order of first use, one per document section quoted."""
+
+    def __init__(self, evidence: Evidence, documents: dict[str, Source]):
+        self.evidence = evidence
+        self.documents = documents
+        self.keys: dict[tuple[str, str | None], int] = {}
+
+    def of(self, rank: int) -> int:
+        passage = self.evidence.passages[rank]
+        key = (passage.path, passage.chunk.metadata.get("section") or None)
+        return self.keys.setdefault(key, len(self.keys) + 1)
+
+    def sources(self) -> tuple[Source, ...]:
+        return tuple(Source(number, path, self.documents[path].title, section, self.documents[path].score,
+                            self.documents[path].url)
+                     for (path, section), number in self.keys.items())
+
+
+def rank_sentences(evidence: Evidence, citable: set[str], question: str = "") -> list[Quote]:
+    """Every sentence of the top passages with its relevance, best first."""
+    permission = is_permission_question(question)
+    passages = [(r, p) for r, p in enumerate(evidence.passages[:PASSAGES]) if p.path in citable]
     ranked = []
-    for r, passage in enumerate(evidence.passages[:PASSAGES]):
-        if passage.path not in citable:
+    for r, passage in passages:
+        for i, sentence in enumerate(passage.sentences):
+            score = float(passage.sentence_scores[i]) if i < len(passage.sentence_scores) else 0.0
+            if is_table_row(sentence):
+                score = max(score, HEADING_SHARE * passage.heading)
+            if permission and _RULE.search(sentence):
+                score += RULE_BONUS
+            ranked.append(Quote(score + PASSAGE_PRIOR * passage.score, r, i))
+    ranked.sort(key=lambda q: (q.relevance, -q.rank, -q.index), reverse=True)
+    return ranked
+
+
+def select_short(evidence: Evidence, ranked: list[Quote]) -> list[tuple[int, int]]:
+    """The answer people see first: the best sentence and what it needs, then the next-best while they fit."""
+    chosen: dict[tuple[int, int], None] = {}
+    said: set[str] = set()
+    lead: list[tuple[int, int]] = []
+    length = 0
+    # The answer leads from the document retrieval ranks first (right for ~90% of questions, better than any
+    # sentence's own rank); the rest may come from anywhere.
+    top = evidence.documents[0].path if evidence.documents else None
+    ranked = [q for q in ranked if evidence.passages[q.rank].path == top][:1] + ranked
+    for quote in ranked:
+        if quote.relevance < ranked[0].relevance - SHORT_SPAN:
+            break
+        if (quote.rank, quote.index) in chosen:
             continue
-        for i, score in enumerate(passage.sentence_scores[:len(passage.sentences)]):
-            if is_table_row(passage.sentences[i]):
-                score = max(float(score), HEADING_SHARE * passage.heading)
-            ranked.append((float(score) + PASSAGE_PRIOR * passage.score, r, i))
-    ranked.sort(reverse=True)
+        text = lambda key: evidence.passages[key[0]].sentences[key[1]]  # noqa: E731
+        group = [key for key in _unit(evidence, ranked, quote) if _said(text(key)) not in said or key in chosen]
+        if not group or (len(group) == 1 and _introduces_list(text(group[0]))):
+            continue
+        size = sum(len(text(key)) for key in group if key not in chosen)
+        if chosen and length + size > SHORT_BUDGET:
+            continue
+        lead = lead or group
+        for key in group:
+            chosen.setdefault(key)
+            said.add(_said(text(key)))
+        length += size
+    return _once(evidence, _reading_order(evidence, lead, list(chosen)))
+
+
+def _once(evidence: Evidence, keys: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Each sentence once, where it is first read (a list's intro is repeated in every piece of it)."""
+    seen: set[str] = set()
+    kept = []
+    for r, i in keys:
+        said = _said(evidence.passages[r].sentences[i])
+        if said not in seen:
+            seen.add(said)
+            kept.append((r, i))
+    return kept
+
+
+def _said(sentence: str) -> str:
+    """A sentence as compared for repetition: documents often repeat one ("If it is not labeled, …") word for word."""
+    return " ".join(re.sub(r"[^\w\s]", "", sentence.casefold()).split())
+
+
+def _reading_order(evidence: Evidence, lead: list[tuple[int, int]],
+                   keys: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The lead group first, then the other sentences by section in the order chosen, each section in document order
+    (a list cut across two chunks reads as one)."""
+    def section(key: tuple[int, int]) -> tuple[str, str | None]:
+        passage = evidence.passages[key[0]]
+        return passage.path, passage.chunk.metadata.get("section")
+
+    def in_document(key: tuple[int, int]) -> tuple[int, int]:
+        return int(evidence.passages[key[0]].chunk.metadata.get("ordinal", 0)), key[1]
+
+    first_seen: dict[tuple[str, str | None], int] = {}
+    for n, key in enumerate(keys):
+        first_seen.setdefault(section(key), n)
+    rest = [key for key in keys if key not in set(lead)]
+    return sorted(lead, key=in_document) + sorted(rest, key=lambda key: (first_seen[section(key)], in_document(key)))
+
+
+def _unit(evidence: Evidence, ranked: list[Quote], quote: Quote) -> list[tuple[int, int]]:
+    """The sentence with its context; for a list item or table row, or a sentence that points at the list after it
+    ("the tools below"), the list's intro and the items that belong with it — from every retrieved piece of that list
+    when chunking cut it."""
+    r, sentences = quote.rank, evidence.passages[quote.rank].sentences
+    group = [(r, j) for j in _with_context(sentences, quote.index)]
+    items = _list_around(sentences, quote.index) if _is_item(sentences[quote.index]) else \
+        _list_after(sentences, quote.index)
+    if not items:
+        return group
+    passage = evidence.passages[r]
+    scores = [float(passage.sentence_scores[j]) for j in items if j < len(passage.sentence_scores)]
+    about_the_list = not _is_item(sentences[quote.index]) or passage.heading * HEADING_SHARE >= max(scores, default=0)
+    if about_the_list:
+        members = [(r, j) for j in items] + _continuations(evidence, r, sentences[items[0] - 1] if items[0] else "")
+        if sum(len(evidence.passages[k].sentences[j]) for k, j in members) > WHOLE_LIST_CHARS:
+            members = members[:0]
+    else:
+        relevance = {q.index: q.relevance for q in ranked if q.rank == r}
+        members = [(r, j) for j in items if relevance.get(j, -1.0) >= quote.relevance - ROW_SPAN]
+    intro = [(r, j) for j in _list_intro(sentences, items[0])] if _is_item(sentences[items[0]]) else []
+    return sorted(set(group) | set(members) | set(intro))
+
+
+def _list_after(sentences: list[str], i: int) -> list[int]:
+    """The items of the list a sentence introduces: it ends in ':' or speaks of what is "below"/"following", and
+    only sentences of its own paragraph (at most two) stand between it and the list."""
+    if not (_introduces_list(sentences[i]) or _POINTS_AHEAD.search(sentences[i])):
+        return []
+    start = next((j for j in range(i + 1, min(i + 4, len(sentences))) if _is_item(sentences[j])), None)
+    return [] if start is None else _list_around(sentences, start)
+
+
+def _continuations(evidence: Evidence, r: int, intro: str) -> list[tuple[int, int]]:
+    """The items of the same list in other retrieved passages (chunking cut it, and repeated its intro in each
+    piece): passages of the same document and section holding the same intro sentence followed by items."""
+    passage = evidence.passages[r]
+    found = []
+    for k, other in enumerate(evidence.passages[:PASSAGES]):
+        if k == r or other.path != passage.path or intro not in other.sentences or \
+                other.chunk.metadata.get("section") != passage.chunk.metadata.get("section"):
+            continue
+        at = other.sentences.index(intro)
+        if at + 1 < len(other.sentences) and _is_item(other.sentences[at + 1]):
+            start = at
+            while start > 0 and other.sentences[start - 1] in passage.sentences:
+                start -= 1  # the rest of the repeated intro: where the list is read first, its intro is too
+            found += [(k, j) for j in range(start, at + 1)] + [(k, j) for j in _list_around(other.sentences, at + 1)]
+    return found
+
+
+def _list_around(sentences: list[str], i: int) -> list[int]:
+    """The indices of the list (or table) items around item i."""
+    start = end = i
+    while start > 0 and _is_item(sentences[start - 1]):
+        start -= 1
+    while end + 1 < len(sentences) and _is_item(sentences[end + 1]):
+        end += 1
+    return list(range(start, end + 1))
+
+
+def select_sentences(evidence: Evidence, ranked: list[Quote],
+                     already: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+    """The longer extract, leaving out what `already` says: (passage rank, sentence index) pairs, in reading order."""
+    text = lambda key: evidence.passages[key[0]].sentences[key[1]]  # noqa: E731
+    said = {_said(text(key)) for key in already}
     chosen: dict[tuple[int, int], None] = {}
     length = 0
-    for relevance, r, i in ranked:
-        if relevance < ranked[0][0] - RELEVANCE_SPAN:
+    for quote in ranked:
+        if quote.relevance < ranked[0].relevance - RELEVANCE_SPAN:
             break
-        group = _with_context(evidence.passages[r].sentences, i)
-        if len(group) == 1 and _introduces_list(evidence.passages[r].sentences[i]):
+        sentences = evidence.passages[quote.rank].sentences
+        group = _with_context(sentences, quote.index)
+        if len(group) == 1 and _introduces_list(sentences[quote.index]):
             continue  # "Here are some examples:" with its examples in another chunk says nothing
-        size = sum(len(evidence.passages[r].sentences[j]) for j in group if (r, j) not in chosen)
+        fresh = [(quote.rank, j) for j in group if _said(sentences[j]) not in said]
+        size = sum(len(text(key)) for key in fresh)
         if chosen and length + size > BUDGET_CHARS:
             break
-        for j in group:
-            chosen.setdefault((r, j))
+        for key in fresh:
+            chosen.setdefault(key)
+            said.add(_said(text(key)))
         length += size
     return sorted(chosen)
 
 
+def is_permission_question(question: str) -> bool:
+    """"May I…", "can we…", "am I allowed to…", "is it ok to…": a question a rule decides."""
+    return bool(_PERMISSION.search(question or ""))
+
+
+_PERMISSION = re.compile(
+    r"^\s*(?:(?:so|and|but|ok|okay|hi|hey)[,\s]+)?(?:may|can|could|am|are|is it|is that|should|must|do|does|"
+    r"shall)\b(?:\s+(?:i|we|you|they|my|our|people|staff|employees|contractors|it|that|this))?"
+    r"|\b(?:allowed|permitted|ok to|okay to|fine to|alright to)\b",
+    re.IGNORECASE,
+)
+_RULE = re.compile(
+    r"\b(?:must|never|only|may(?:\s+not)?|cannot|can't|can not|not allowed|prohibited|forbidden|permitted|"
+    r"allowed|required|do not|don't|not permitted|not approved|approved)\b",
+    re.IGNORECASE,
+)
+
+
 def _introduces_list(sentence: str) -> bool:
     return sentence.rstrip().endswith(":")
+
+
+def _is_item(sentence: str) -> bool:
+    return bool(_BULLET.match(sentence))
 
 
 def _with_context(sentences: list[str], i: int) -> list[int]:
@@ -102,6 +312,7 @@ def _list_intro(sentences: list[str], i: int) -> list[int]:
     return [j - 1] if j > 0 else []
 
 
+_POINTS_AHEAD = re.compile(r"\b(?:below|the following|as follows)\b", re.IGNORECASE)
 _ANAPHOR = re.compile(r"(?:They|Them|Their|It|Its|This|These|Those|That|Such|He|She|Both|Either|Neither)\b")
 _BULLET = re.compile(r"^\s*[-*+•]\s+")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|[a-z][.)]|[ivx]+[.)])\s+")

@@ -21,7 +21,7 @@ from knowledge.index import KnowledgeIndex, StoredChunk
 from knowledge.vectors import pack
 from knowledge.loaders import LoadedDocument, load, supported
 
-CHUNKER_VERSION = "10"
+CHUNKER_VERSION = "11"
 EMBED_BATCH = 256
 VECTOR_KEYS = {"sentence_vectors", "heading_vector"}  # packed into each chunk's metadata at ingest
 PROGRESS_MIN_CHUNKS = 200

@@ -291,3 +291,16 @@ def test_a_table_stays_with_the_paragraph_before_it_when_they_must_be_cut():
 
     with_intro = next(c for c in chunks if "Only the tools below" in c.text)
     assert "- Tool: Tool 0; Who: everyone" in with_intro.text
+
+
+def test_every_piece_of_a_table_cut_across_chunks_opens_with_the_sentence_that_introduces_it():
+    intro = "Only the tools below are approved for Kestrel work."
+    table = "| Tool | Who |\n| --- | --- |\n" + "\n".join(f"| Tool {n} | " + "everyone with a seat " * 6 + "|"
+                                                   for n in range(6))
+    chunks = chunk_document("t.md", "T", f"# T\n\n{intro}\n\n{table}", max_chars=400)
+
+    pieces = [c for c in chunks if "- Tool: Tool" in c.text]
+    assert len(pieces) > 1
+    assert all(c.text.startswith(intro + "\n- Tool: Tool") for c in pieces)
+    rows = [s for c in pieces for s in split_sentences(c.text) if s.startswith("- Tool: Tool")]
+    assert len(rows) == len(set(rows)) == 6  # every row once: only the intro is repeated

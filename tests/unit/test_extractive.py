@@ -1,6 +1,7 @@
 import numpy as np
 
-from knowledge.extractive import BUDGET_CHARS, RELEVANCE_SPAN, compose, select_sentences
+from knowledge.extractive import (BUDGET_CHARS, RELEVANCE_SPAN, SHORT_BUDGET, ExtractiveAnswerer, compose,
+                                  rank_sentences, select_sentences)
 from knowledge.index import StoredChunk
 from knowledge.retrieve import Evidence, Passage
 
@@ -12,7 +13,7 @@ def passage(path: str, score: float, sentences: dict[str, float]) -> Passage:
 
 
 def chosen_text(ev: Evidence) -> list[str]:
-    return [ev.passages[r].sentences[i] for r, i in select_sentences(ev, {p.path for p in ev.passages})]
+    return [ev.passages[r].sentences[i] for r, i in select_sentences(ev, rank_sentences(ev, {p.path for p in ev.passages}))]
 
 
 def test_sentences_far_less_relevant_than_the_best_are_left_out_though_the_budget_has_room():
@@ -101,3 +102,82 @@ def test_without_its_heading_a_row_is_ranked_by_its_own_words():
     ev = Evidence("q", "q", [passage("a.md", 0.8, {"The best sentence.": 0.9, row: 0.3})], np.zeros(3))
 
     assert chosen_text(ev) == ["The best sentence."]
+
+
+def short_answer(ev: Evidence, question: str = "q"):
+    from knowledge.answer import Source
+
+    sources = [Source(n, p.path, p.path.upper(), None, 0.5) for n, p in enumerate(ev.documents, start=1)]
+    return ExtractiveAnswerer().answer(question, ev, sources)
+
+
+def sectioned(path: str, section: str, score: float, sentences: dict[str, float], ordinal: int = 0) -> Passage:
+    p = passage(path, score, sentences)
+    p.chunk.metadata.update(section=section, ordinal=ordinal)
+    return p
+
+
+def test_the_answer_leads_with_the_best_sentence_and_the_rest_goes_behind_show_more():
+    ev = Evidence("q", "q", [passage("a.md", 0.6, {"Some background on the topic.": 0.45, "The answer is 30 days.": 0.8,
+                                                   "More background.": 0.5, "Further detail.": 0.45})], np.zeros(3))
+
+    answer = short_answer(ev)
+
+    assert answer.text.startswith("The answer is 30 days.")
+    assert "Some background on the topic." not in answer.text and "Some background on the topic." in answer.more
+    assert not set(answer.text.replace(" [1]", "").split(". ")) & set(answer.more.replace(" [1]", "").split(". "))
+
+
+def test_the_short_answer_stays_within_its_budget_when_many_sentences_are_as_relevant():
+    long = {f"Sentence {n} " + "x" * 150 + ".": 0.6 for n in range(10)}
+    answer = short_answer(Evidence("q", "q", [passage("a.md", 0.6, long)], np.zeros(3)))
+
+    assert 0 < len(answer.text) <= SHORT_BUDGET + 10 and answer.more  # the rest is one click away
+
+
+def test_a_sentence_repeated_word_for_word_is_said_once():
+    same = {"If it is not labeled, its class is Internal.": 0.7}
+    ev = Evidence("q", "q", [passage("a.md", 0.6, same), passage("b.md", 0.59, {**same, "Other.": 0.1})],
+                  np.zeros(3))
+
+    answer = short_answer(ev)
+
+    assert (answer.text + answer.more).count("its class is Internal") == 1
+
+
+def test_a_permission_question_leads_with_the_rule_that_decides_it():
+    ev = Evidence("q", "q", [passage("a.md", 0.6, {"The helpdesk channel is staffed in office hours.": 0.62,
+                                                   "Restricted data must never go into any AI tool.": 0.60})],
+                  np.zeros(3))
+
+    assert short_answer(ev, "Am I allowed to paste a support ticket into Copilot?").text.startswith("Restricted data")
+    assert short_answer(ev, "When is the helpdesk channel staffed?").text.startswith("The helpdesk channel")
+
+
+def test_a_table_cut_across_chunks_is_given_whole_once_in_document_order():
+    intro = "Only the tools below are approved for Kestrel work."
+    first = sectioned("a.md", "Approved AI tools", 0.80, {intro: 0.6, "- Tool: Kestrel Copilot; Who: everyone": 0.3,
+                                                          "- Tool: GitHub Copilot; Who: engineers": 0.3}, ordinal=1)
+    second = sectioned("a.md", "Approved AI tools", 0.85, {intro: 0.6, "- Tool: M365 Copilot; Who: pilot": 0.35},
+                       ordinal=2)
+    for part in (first, second):
+        part.heading = 0.9
+    ev = Evidence("which tools are approved?", "q", [second, first], np.zeros(3))
+
+    text = short_answer(ev).text
+
+    assert text.count(intro) == 1
+    assert text.index("Kestrel Copilot") < text.index("GitHub Copilot") < text.index("M365 Copilot")
+
+
+def test_sources_are_numbered_by_first_use_each_with_the_section_its_sentences_come_from():
+    ev = Evidence("q", "q", [sectioned("a.md", "How to report", 0.7, {"Report within 1 hour.": 0.8}),
+                             sectioned("b.md", "Other", 0.6, {"Unrelated.": 0.0}),
+                             sectioned("a.md", "What counts", 0.65, {"A leaked key counts.": 0.75})], np.zeros(3))
+
+    answer = short_answer(ev)
+
+    assert [(s.number, s.path, s.section) for s in answer.sources] == [(1, "a.md", "How to report"),
+                                                                        (2, "a.md", "What counts")]
+    assert answer.cited == (1, 2)
+    assert "Report within 1 hour. [1]" in answer.text and "A leaked key counts. [2]" in answer.text + answer.more
