@@ -15,32 +15,49 @@ SHORTENED = "\n… _(answer shortened to fit in Slack)_"
 
 HELPFUL, NOT_HELPFUL, ESCALATE = "feedback_helpful", "feedback_not_helpful", "escalate"
 ANSWER_ACTIONS = (HELPFUL, NOT_HELPFUL, ESCALATE)
+SHOW_MORE, SHOW_LESS = "show_more", "show_less"  # expand an answer in place with its longer extract, and fold it back
+EXTRACT_LABELS = {SHOW_MORE: ":arrow_down_small: Show more", SHOW_LESS: ":arrow_up_small: Show less"}
 INCIDENT_REPORT = "incident_report"  # opens the incident modal, from /rollout help and answers about incidents
 _INCIDENT_WORDS = re.compile(r"\b(incident|breach|leak(ed|s)?|compromise[ds]?)\b", re.IGNORECASE)
 FILES_NOTE = ":page_facing_up: I can't read files yet, so I answered from the text of your message only."
+_CITATION = re.compile(r"\[(\d+)\]")
 
 
 def answer_blocks(answer: Answer, conversation_id: int, *, question: str | None = None,
-                  files_note: bool = False) -> list[dict]:
-    """An answer: optional notes, the text in mrkdwn, its numbered sources and the feedback/escalate buttons."""
+                  files_note: bool = False, expanded: bool = False) -> list[dict]:
+    """An answer: optional notes, the text in mrkdwn, its numbered sources and the feedback/escalate buttons.
+
+    An answer with a longer extract (`answer.more`) offers *Show more*; `expanded` shows the extract under the text
+    and offers *Show less*. Both list the same sources: those the text or the extract cites."""
     blocks: list[dict] = []
     if files_note:
         blocks.append(context(FILES_NOTE, "files_note"))
     if question:
         blocks.append(context(f"*You asked:* {escape(shorten(question, QUESTION_ECHO_LIMIT))}", "question"))
     blocks += text_sections(to_mrkdwn(answer.text), "answer_text")
+    expanded = expanded and bool(answer.more)
+    if expanded:
+        blocks.append({"type": "divider", "block_id": "answer_more_divider"})
+        blocks += text_sections(to_mrkdwn(answer.more), "answer_more",  # both texts share the sections' budget
+                                max_sections=MAX_TEXT_SECTIONS + 1 - len(blocks))
     if shown := shown_sources(answer):
         blocks.append(context(sources_text(shown, answer.answered), "answer_sources"))
-    blocks.append(answer_buttons(answer.answered, conversation_id, incident=about_incidents(answer, question)))
+    extract = (SHOW_LESS if expanded else SHOW_MORE) if answer.more else None
+    blocks.append(answer_buttons(answer.answered, conversation_id, incident=about_incidents(answer, question),
+                                 extract=extract))
     return blocks
 
 
-def answer_buttons(answered: bool, conversation_id: int, incident: bool = False) -> dict:
-    """👍 / 👎 / ask a person (a don't-know answer offers only the person); answers about incidents offer a report."""
+def answer_buttons(answered: bool, conversation_id: int, incident: bool = False, extract: str | None = None) -> dict:
+    """👍 / 👎 / ask a person (a don't-know answer offers only the person); answers about incidents offer a report.
+
+    `extract` (SHOW_MORE or SHOW_LESS) adds that button after them, for an answer with a longer extract."""
     value = str(conversation_id)
     escalate = button(ESCALATE, ":raising_hand: Ask a person", value, primary=not answered)
     elements = [button(HELPFUL, ":+1: Helpful", value), button(NOT_HELPFUL, ":-1: Not helpful", value), escalate]
     elements = elements if answered else [escalate]
+    if extract:
+        elements.append(button(extract, EXTRACT_LABELS[extract], value))
     if incident:
         elements.append(incident_button())
     return {"type": "actions", "block_id": answer_marker(conversation_id), "elements": elements}
@@ -95,10 +112,17 @@ def help_blocks(commands: Sequence[tuple[str, str]], rate_limit: str, unknown: s
 
 
 def shown_sources(answer: Answer) -> list[Source]:
-    """The sources worth listing: those the answer cites, or the closest documents when it could not answer."""
-    if answer.answered and answer.cited:
-        return [s for s in answer.sources if s.number in answer.cited]
+    """The sources worth listing: those the answer or its longer extract cites, or the closest documents when it
+    could not answer."""
+    cited = {*answer.cited, *citations(answer.more)}
+    if answer.answered and cited:
+        return [s for s in answer.sources if s.number in cited]
     return list(answer.sources)
+
+
+def citations(text: str) -> tuple[int, ...]:
+    """The source numbers a text cites ('[2]'), in order of first use."""
+    return tuple(dict.fromkeys(int(n) for n in _CITATION.findall(text or "")))
 
 
 def sources_text(sources: Sequence[Source], answered: bool) -> str:
@@ -131,11 +155,12 @@ def context(text: str, block_id: str) -> dict:
             "elements": [{"type": "mrkdwn", "text": shorten(text, SECTION_LIMIT)}]}
 
 
-def text_sections(text: str, block_id: str) -> list[dict]:
-    """mrkdwn split into as many sections as Slack needs (each ≤ 3,000 characters), shortened past 40 of them."""
+def text_sections(text: str, block_id: str, max_sections: int = MAX_TEXT_SECTIONS) -> list[dict]:
+    """mrkdwn split into as many sections as Slack needs (each ≤ 3,000 characters), shortened past `max_sections`."""
     pieces = split_text(text, SECTION_LIMIT - len(SHORTENED)) or ["…"]
-    if len(pieces) > MAX_TEXT_SECTIONS:
-        pieces = pieces[:MAX_TEXT_SECTIONS]
+    max_sections = max(max_sections, 1)
+    if len(pieces) > max_sections:
+        pieces = pieces[:max_sections]
         pieces[-1] += SHORTENED
     return [{"type": "section", "block_id": block_id if i == 0 else f"{block_id}_{i}",
              "text": {"type": "mrkdwn", "text": piece}} for i, piece in enumerate(pieces)]

@@ -163,10 +163,12 @@ class ResponseUrlReplier:
         """Nothing to take down."""
 
 
-def respond(response_url: str, text: str, reply_blocks: list[dict] | None = None) -> None:
-    """Post an ephemeral message to a response_url (slash commands, button clicks)."""
+def respond(response_url: str, text: str, reply_blocks: list[dict] | None = None,
+            replace_original: bool = False) -> None:
+    """Post an ephemeral message to a response_url (slash commands, button clicks), or replace the clicked one."""
     webhook = WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers())
-    response = webhook.send(text=text, blocks=reply_blocks, response_type="ephemeral", replace_original=False)
+    response = webhook.send(text=text, blocks=reply_blocks, response_type="ephemeral",
+                            replace_original=replace_original)
     if response.status_code != 200:
         raise RuntimeError(f"response_url answered HTTP {response.status_code}: {response.body[:200]}")
 

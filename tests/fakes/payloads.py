@@ -78,19 +78,24 @@ def _interaction(kind: str, user_id: str) -> dict:
 
 def block_actions(action_id: str, value: str = "", user_id: str = "U0ALICE", channel_id: str = "C0GENERAL",
                   message_ts: str | None = None, blocks: list | None = None, block_id: str = "actions",
-                  response_url: str = "", state: dict | None = None) -> dict:
-    """A `block_actions` payload for a button clicked in a bot message."""
+                  response_url: str = "", state: dict | None = None, ephemeral: bool = False) -> dict:
+    """A `block_actions` payload for a button clicked in a bot message; an `ephemeral` one (a slash command's
+    answer) comes without the message, as Slack sends it."""
     message_ts = message_ts or new_ts()
     action = {"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
               "text": {"type": "plain_text", "text": action_id}, "action_ts": new_ts()}
-    return {
+    payload = {
         **_interaction("block_actions", user_id),
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
+                      "is_ephemeral": ephemeral},
         "channel": {"id": channel_id, "name": "general"},
         "message": {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": message_ts, "text": "",
                     "blocks": blocks or []},
         "state": {"values": state or {}}, "response_url": response_url, "actions": [action],
     }
+    if ephemeral:
+        del payload["message"]
+    return payload
 
 
 def view_submission(callback_id: str, values: dict, user_id: str = "U0ALICE", private_metadata: str = "",

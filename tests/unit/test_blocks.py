@@ -122,3 +122,40 @@ def test_help_offers_the_incident_report_button():
 
     assert message_errors({"blocks": message}) == []
     assert [e["action_id"] for e in message[-1]["elements"]] == [blocks.INCIDENT_REPORT]
+
+
+def with_more(more: str) -> Answer:
+    return Answer("Do I need a key?", "Hardware keys are **required** [1].", True, SOURCES, cited=(1,), more=more)
+
+
+def test_an_answer_with_a_longer_extract_offers_show_more_and_expands_in_place_with_the_same_sources():
+    extract = "Keys are issued by **IT** [3]. Ask <@U0BOB> & <!here> at <https://evil.example|login>."
+
+    short = blocks.answer_blocks(with_more(extract), conversation_id=42)
+    expanded = blocks.answer_blocks(with_more(extract), conversation_id=42, expanded=True)
+
+    assert message_errors({"blocks": short}) == [] and message_errors({"blocks": expanded}) == []
+    assert [e["action_id"] for e in short[-1]["elements"]] == [*blocks.ANSWER_ACTIONS, blocks.SHOW_MORE]
+    assert {e["value"] for e in short[-1]["elements"]} == {"42"}
+    assert "IT" not in all_text(short) and [b["block_id"] for b in short] == [
+        "answer_text", "answer_sources", blocks.answer_marker(42)]
+    assert [b["block_id"] for b in expanded] == ["answer_text", "answer_more_divider", "answer_more",
+                                                 "answer_sources", blocks.answer_marker(42)]
+    assert expanded[2]["text"]["text"] == ("Keys are issued by *IT* [3]. Ask &lt;@U0BOB&gt; &amp; &lt;!here&gt; at "
+                                           "&lt;https://evil.example|login&gt;.")  # never a live mention or link
+    assert expanded[3] == short[1]  # the sources the text or the extract cites, in both
+    assert "[1] <https://intranet" in short[1]["elements"][0]["text"] and "AI Pilot" not in all_text(short)
+    assert "[3] Generative AI Acceptable Use Policy › Scope" in short[1]["elements"][0]["text"]
+    assert [e["action_id"] for e in expanded[-1]["elements"]] == [*blocks.ANSWER_ACTIONS, blocks.SHOW_LESS]
+
+
+def test_an_answer_without_a_longer_extract_has_no_show_more_even_when_asked_to_expand():
+    assert blocks.answer_blocks(with_more(""), 7, expanded=True) == blocks.answer_blocks(answer(), 7)
+
+
+def test_a_long_answer_and_extract_together_stay_within_slacks_block_limit():
+    long = ("A sentence of policy text that goes on. " * 80 + "\n\n") * 40
+    message = blocks.answer_blocks(Answer("q", long, True, SOURCES, cited=(1,), more=long), 9, question="q",
+                                   files_note=True, expanded=True)
+    assert message_errors({"blocks": message}) == []
+    assert message[-1]["elements"][-1]["action_id"] == blocks.SHOW_LESS
