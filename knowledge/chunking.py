@@ -256,6 +256,36 @@ def chunk_document(doc_key: str, title: str, text: str, max_chars: int = DEFAULT
     return chunks
 
 
+ABOUT_SECTION = "About this document"
+# Front-matter keys that are knowledge people ask about, and how each reads as a sentence ({title}, {value}).
+_FACTS = (
+    (("owner", "owners", "author", "maintainer"), "The {title} is owned by {value}."),
+    (("approved_by", "approver"), "The {title} was approved by {value}."),
+    (("version",), "The current version of the {title} is version {value}."),
+    (("effective_date", "effective", "effective_from"), "The current {title} took effect on {value}."),
+    (("last_updated", "updated", "last_reviewed", "reviewed", "date", "modified"), "The {title} was last updated on "
+                                                                                    "{value}."),
+    (("next_review", "review_date"), "The {title} is next reviewed on {value}."),
+    (("audience", "applies_to"), "The {title} applies to {value}."),
+    (("contact", "questions_to"), "Questions about the {title} go to {value}."),
+)
+
+
+def about_chunk(doc_key: str, title: str, metadata: dict, ordinal: int) -> Chunk | None:
+    """A document's front matter (owner, version, dates, audience) as sentences that can be found and quoted: "who
+    owns the acceptable use policy?" or "who is the CISO?" when the name is only in `owner:`."""
+    sentences = []
+    for keys, template in _FACTS:
+        value = next((metadata[k] for k in keys if metadata.get(k) not in (None, "", [])), None)
+        if value is not None:
+            value = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+            sentences.append(template.format(title=title, value=clean_inline(" ".join(value.split()))))
+    if not sentences:
+        return None
+    body = " ".join(sentences)
+    return Chunk(_chunk_id(doc_key, ABOUT_SECTION, body, set()), title, ABOUT_SECTION, body, ordinal)
+
+
 def _chunk_id(doc_key: str, section: str | None, body: str, seen: set[str]) -> str:
     base = hashlib.sha256(f"{doc_key}\x00{section or ''}\x00{body}".encode()).hexdigest()[:32]
     chunk_id, n = base, 1

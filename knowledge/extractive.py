@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from knowledge.answer import Answer, Source, answerer_kind
+from knowledge.chunking import ABOUT_SECTION
 from knowledge.retrieve import Evidence
 from knowledge.tables import is_table_row
 
@@ -43,6 +44,10 @@ HEADING_SHARE = 0.9
 # How much a rule ("must not", "never", "only", "may") gains for a permission question: enough to lead among
 # sentences about as relevant, never enough to lift an off-topic rule over the sentence that answers.
 RULE_BONUS = 0.04
+# A document's front matter ("The AI Pilot Programme FAQ applies to pilot participants.") is close to every question
+# on its topic but answers only questions about the document itself (its owner, version, dates): it leads only when
+# clearly closer than the policy's own sentences.
+ABOUT_PENALTY = 0.1
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ def rank_sentences(evidence: Evidence, citable: set[str], question: str = "") ->
                 score = max(score, HEADING_SHARE * passage.heading)
             if permission and _RULE.search(sentence):
                 score += RULE_BONUS
+            if passage.chunk.metadata.get("section") == ABOUT_SECTION:
+                score -= ABOUT_PENALTY
             ranked.append(Quote(score + PASSAGE_PRIOR * passage.score, r, i))
     ranked.sort(key=lambda q: (q.relevance, -q.rank, -q.index), reverse=True)
     return ranked

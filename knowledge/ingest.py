@@ -15,13 +15,13 @@ from typing import Callable
 
 import numpy as np
 
-from knowledge.chunking import DEFAULT_MAX_CHARS, Chunk, chunk_document, split_sentences
+from knowledge.chunking import DEFAULT_MAX_CHARS, Chunk, about_chunk, chunk_document, split_sentences
 from knowledge.errors import UnreadableDocument
 from knowledge.index import KnowledgeIndex, StoredChunk
 from knowledge.vectors import pack
 from knowledge.loaders import LoadedDocument, load, supported
 
-CHUNKER_VERSION = "11"
+CHUNKER_VERSION = "13"
 EMBED_BATCH = 256
 VECTOR_KEYS = {"sentence_vectors", "heading_vector"}  # packed into each chunk's metadata at ingest
 PROGRESS_MIN_CHUNKS = 200
@@ -102,7 +102,9 @@ def chunk_records(source: SourceFile, doc: LoadedDocument, digest: str, max_char
         "file_hash": digest, "indexed_at": indexed_at,
         "owner": _text(doc.metadata.get("owner")), "effective_date": _text(doc.metadata.get("effective_date")),
     }
-    return [_stored(chunk, base) for chunk in chunk_document(source.key, doc.title, doc.text, max_chars)]
+    chunks = chunk_document(source.key, doc.title, doc.text, max_chars)
+    about = about_chunk(source.key, doc.title, doc.metadata, len(chunks))
+    return [_stored(chunk, base) for chunk in [*chunks, *([about] if about else [])]]
 
 
 def _stored(chunk: Chunk, base: dict) -> StoredChunk:

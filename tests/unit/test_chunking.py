@@ -304,3 +304,20 @@ def test_every_piece_of_a_table_cut_across_chunks_opens_with_the_sentence_that_i
     assert all(c.text.startswith(intro + "\n- Tool: Tool") for c in pieces)
     rows = [s for c in pieces for s in split_sentences(c.text) if s.startswith("- Tool: Tool")]
     assert len(rows) == len(set(rows)) == 6  # every row once: only the intro is repeated
+
+
+def test_front_matter_becomes_sentences_that_can_be_found_and_quoted():
+    from knowledge.chunking import ABOUT_SECTION, about_chunk
+
+    about = about_chunk("aup.md", "Acceptable Use Policy", {"owner": "Information Security (Priya Natarajan, CISO)",
+                                                             "version": 1.0, "effective_date": "2027-01-11",
+                                                             "audience": ["employees", "contractors"],
+                                                             "url": "https://intranet/aup"}, ordinal=7)
+
+    assert about.section == ABOUT_SECTION and about.ordinal == 7
+    assert split_sentences(about.text) == [
+        "The Acceptable Use Policy is owned by Information Security (Priya Natarajan, CISO).",
+        "The current version of the Acceptable Use Policy is version 1.0.",
+        "The current Acceptable Use Policy took effect on 2027-01-11.",
+        "The Acceptable Use Policy applies to employees, contractors."]
+    assert about_chunk("x.md", "X", {"url": "https://intranet/x"}, ordinal=0) is None  # nothing to say
