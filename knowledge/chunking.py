@@ -37,10 +37,15 @@ _ITEM_START = r"\s*(?:[-*+•]|\d+[.)]|[a-z][.)]|\([a-z0-9]{1,3}\))\s"
 
 @dataclass(frozen=True)
 class Section:
-    """A run of body text under one heading path."""
+    """A run of body text under one heading path; a merged section remembers the sections it was made of."""
 
     path: tuple[str, ...]
     text: str
+    parts: tuple[tuple[tuple[str, ...], str], ...] = ()  # (path, text) of each original section, when merged
+
+    @property
+    def origins(self) -> tuple[tuple[tuple[str, ...], str], ...]:
+        return self.parts or ((self.path, self.text),)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class Chunk:
     section: str | None
     text: str
     ordinal: int
+    # The section each sentence really sits under, when it differs from `section` for some (a short section merged
+    # into its neighbour); empty when every sentence is under `section`.
+    sentence_sections: tuple[str | None, ...] = ()
 
     @property
     def embedding_text(self) -> str:
@@ -241,7 +249,7 @@ def _join(first: Section, second: Section) -> Section:
     def text_of(section: Section) -> str:
         heading = section.path[-1] if section is other and section.path else None
         return f"{heading}:\n\n{section.text}" if heading and heading not in keep.path else section.text
-    return Section(keep.path, f"{text_of(first)}\n\n{text_of(second)}")
+    return Section(keep.path, f"{text_of(first)}\n\n{text_of(second)}", first.origins + second.origins)
 
 
 def chunk_document(doc_key: str, title: str, text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[Chunk]:
@@ -250,10 +258,28 @@ def chunk_document(doc_key: str, title: str, text: str, max_chars: int = DEFAULT
     seen: set[str] = set()
     for section in merge_short_sections(split_sections(tables_as_rows(text), title)):
         label = SECTION_SEPARATOR.join(section.path) or None
+        under = _sections_of_sentences(section)
         for body in _pack(_paragraphs(section.text), max_chars):
             chunk_id = _chunk_id(doc_key, label, body, seen)
-            chunks.append(Chunk(chunk_id, title, label, body, len(chunks)))
+            labels = tuple(under.get(sentence, label) for sentence in split_sentences(body)) if under else ()
+            chunks.append(Chunk(chunk_id, title, label, body, len(chunks),
+                                labels if any(found != label for found in labels) else ()))
     return chunks
+
+
+def _sections_of_sentences(section: Section) -> dict[str, str | None]:
+    """For a merged section, the section label of each of its sentences (and of the heading line a merge keeps)."""
+    if not section.parts:
+        return {}
+    under: dict[str, str | None] = {}
+    for path, text in section.parts:
+        label = SECTION_SEPARATOR.join(path) or None
+        if path:
+            under.setdefault(f"{path[-1]}:", label)
+        for paragraph in _paragraphs(text):
+            for sentence in split_sentences(paragraph):
+                under.setdefault(sentence, label)
+    return under
 
 
 ABOUT_SECTION = "About this document"

@@ -48,6 +48,15 @@ RULE_BONUS = 0.04
 # on its topic but answers only questions about the document itself (its owner, version, dates): it leads only when
 # clearly closer than the policy's own sentences.
 ABOUT_PENALTY = 0.1
+# "This procedure tells you what to treat as an incident, how to report it…": a sentence about the document itself
+# is close to every question on its topic and answers none of them.
+META_PENALTY = 0.2
+# A list nearly as relevant as the best sentence ("Only the tools below are approved:" and its rows) joins the short
+# answer whole even past the budget: half a list misleads.
+LIST_SPAN = 0.03
+# How much less relevant a sentence with a time or quantity may be than the best one and still lead, for a question
+# that asks "how long / how quickly / how many / when".
+QUANTITY_SPAN = 0.25
 
 
 @dataclass(frozen=True)
@@ -73,11 +82,11 @@ class ExtractiveAnswerer:
                history: Sequence[tuple[str, str]] = ()) -> Answer:
         citable = {s.path: s for s in sources}
         ranked = rank_sentences(evidence, set(citable), question)
-        short = select_short(evidence, ranked)
+        short = select_short(evidence, ranked, question)
         rest = select_sentences(evidence, ranked, short)
         numbering = SourceNumbers(evidence, citable)
-        text = compose([(evidence.passages[r].sentences[i], numbering.of(r)) for r, i in short])
-        more = compose([(evidence.passages[r].sentences[i], numbering.of(r)) for r, i in rest])
+        text = compose([(evidence.passages[r].sentences[i], numbering.of(r, i)) for r, i in short])
+        more = compose([(evidence.passages[r].sentences[i], numbering.of(r, i)) for r, i in rest])
         return Answer(question, text, True, numbering.sources(), self.name, None,
                       cited=tuple(range(1, len(numbering.keys) + 1)), more=more)
 
@@ -90,9 +99,9 @@ class SourceNumbers:
         self.documents = documents
         self.keys: dict[tuple[str, str | None], int] = {}
 
-    def of(self, rank: int) -> int:
+    def of(self, rank: int, index: int) -> int:
         passage = self.evidence.passages[rank]
-        key = (passage.path, passage.chunk.metadata.get("section") or None)
+        key = (passage.path, passage.chunk.section_of(index))
         return self.keys.setdefault(key, len(self.keys) + 1)
 
     def sources(self) -> tuple[Source, ...]:
@@ -113,6 +122,8 @@ def rank_sentences(evidence: Evidence, citable: set[str], question: str = "") ->
                 score = max(score, HEADING_SHARE * passage.heading)
             if permission and _RULE.search(sentence):
                 score += RULE_BONUS
+            if _ABOUT_ITSELF.match(sentence):
+                score -= META_PENALTY
             if passage.chunk.metadata.get("section") == ABOUT_SECTION:
                 score -= ABOUT_PENALTY
             ranked.append(Quote(score + PASSAGE_PRIOR * passage.score, r, i))
@@ -120,7 +131,26 @@ def rank_sentences(evidence: Evidence, citable: set[str], question: str = "") ->
     return ranked
 
 
-def select_short(evidence: Evidence, ranked: list[Quote]) -> list[tuple[int, int]]:
+def _lead(evidence: Evidence, ranked: list[Quote], question: str) -> list[Quote]:
+    """The sentence to lead with: the best, unless the question asks for a time or a quantity ("how quickly", "how
+    many", "when") and the best has none while one nearly as relevant does ("Report within 1 hour…")."""
+    if not ranked:
+        return []
+    wanted = _WANTS_QUANTITY.search(question or "")
+    if wanted and not _QUANTITY.search(_text(evidence, ranked[0])):
+        for quote in ranked[1:]:
+            if quote.relevance < ranked[0].relevance - QUANTITY_SPAN:
+                break
+            if _QUANTITY.search(_text(evidence, quote)):
+                return [quote]
+    return ranked[:1]
+
+
+def _text(evidence: Evidence, quote: Quote) -> str:
+    return evidence.passages[quote.rank].sentences[quote.index]
+
+
+def select_short(evidence: Evidence, ranked: list[Quote], question: str = "") -> list[tuple[int, int]]:
     """The answer people see first: the best sentence and what it needs, then the next-best while they fit."""
     chosen: dict[tuple[int, int], None] = {}
     said: set[str] = set()
@@ -129,7 +159,7 @@ def select_short(evidence: Evidence, ranked: list[Quote]) -> list[tuple[int, int
     # The answer leads from the document retrieval ranks first (right for ~90% of questions, better than any
     # sentence's own rank); the rest may come from anywhere.
     top = evidence.documents[0].path if evidence.documents else None
-    ranked = [q for q in ranked if evidence.passages[q.rank].path == top][:1] + ranked
+    ranked = _lead(evidence, [q for q in ranked if evidence.passages[q.rank].path == top], question) + ranked
     for quote in ranked:
         if quote.relevance < ranked[0].relevance - SHORT_SPAN:
             break
@@ -140,7 +170,8 @@ def select_short(evidence: Evidence, ranked: list[Quote]) -> list[tuple[int, int
         if not group or (len(group) == 1 and _introduces_list(text(group[0]))):
             continue
         size = sum(len(text(key)) for key in group if key not in chosen)
-        if chosen and length + size > SHORT_BUDGET:
+        whole_list = sum(_is_item(text(key)) for key in group) > 1 and quote.relevance >= ranked[0].relevance - LIST_SPAN
+        if chosen and length + size > SHORT_BUDGET and not whole_list:
             continue
         lead = lead or group
         for key in group:
@@ -319,6 +350,18 @@ def _list_intro(sentences: list[str], i: int) -> list[int]:
     return [j - 1] if j > 0 else []
 
 
+_WANTS_QUANTITY = re.compile(
+    r"\b(?:how (?:long|many|much|often|fast|quickly|soon|late|early|old)|when|what time|what date|which (?:day|date)|"
+    r"deadline|how many days|within how)\b", re.IGNORECASE)
+_QUANTITY = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|sixty|ninety|"
+    r"hundred|once|twice|immediately|same day|annual(?:ly)?|monthly|weekly|daily|quarterly|yearly|hourly)\b",
+    re.IGNORECASE)
+_ABOUT_ITSELF = re.compile(
+    r"\s*(?:this|these|the following|our)\s+(?:\w+\s+){0,3}?(?:policy|policies|procedure|procedures|document|guide|"
+    r"guidelines|protocols|standard|page|section|FAQ|handbook|programme|program)\s+(?:\w+\s+){0,2}?(?:tells?|"
+    r"explains?|sets? out|describes?|covers?|outlines?|defines?|summari[sz]es?|is for|gives?|answers?|lists?)\b",
+    re.IGNORECASE)
 _POINTS_AHEAD = re.compile(r"\b(?:below|the following|as follows)\b", re.IGNORECASE)
 _ANAPHOR = re.compile(r"(?:They|Them|Their|It|Its|This|These|Those|That|Such|He|She|Both|Either|Neither)\b")
 _BULLET = re.compile(r"^\s*[-*+•]\s+")

@@ -37,7 +37,7 @@ GENERATION_CHECK_SECONDS = 2.0
 CHUNK_CACHE_SIZE = 2048
 UPSERT_BATCH = 256
 # Per-chunk payloads only retrieval reads.
-HEAVY_METADATA = frozenset({"sentence_vectors", "heading_vector", "sentences"})
+HEAVY_METADATA = frozenset({"sentence_vectors", "heading_vector", "sentences", "sentence_sections"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,15 @@ class StoredChunk:
             except ValueError:
                 return []
         return list(raw or [])
+
+    def section_of(self, i: int) -> str | None:
+        """The section sentence i sits under: the chunk's, unless a merged short section put it elsewhere."""
+        raw = self.metadata.get("sentence_sections")
+        if raw:
+            labels = self.__dict__.setdefault("_sentence_sections", json.loads(raw) if isinstance(raw, str) else raw)
+            if 0 <= i < len(labels):
+                return labels[i]
+        return self.metadata.get("section") or None
 
     def packed(self, key: str, dim: int) -> np.ndarray:
         """A matrix packed into the metadata at ingest ("sentence_vectors", "heading_vector"), decoded once."""

@@ -21,7 +21,7 @@ from knowledge.index import KnowledgeIndex, StoredChunk
 from knowledge.vectors import pack
 from knowledge.loaders import LoadedDocument, load, supported
 
-CHUNKER_VERSION = "13"
+CHUNKER_VERSION = "14"
 EMBED_BATCH = 256
 VECTOR_KEYS = {"sentence_vectors", "heading_vector"}  # packed into each chunk's metadata at ingest
 PROGRESS_MIN_CHUNKS = 200
@@ -109,6 +109,8 @@ def chunk_records(source: SourceFile, doc: LoadedDocument, digest: str, max_char
 
 def _stored(chunk: Chunk, base: dict) -> StoredChunk:
     meta = dict(base, section=chunk.section, ordinal=chunk.ordinal, sentences=split_sentences(chunk.text))
+    if chunk.sentence_sections:
+        meta["sentence_sections"] = list(chunk.sentence_sections)
     return StoredChunk(chunk.id, chunk.text, meta)
 
 

@@ -16,6 +16,7 @@ from bot.cli import main
 from knowledge import index as index_module
 from knowledge import ingest as ingest_module
 from knowledge.answer import make_answerer
+from knowledge.chunking import ABOUT_SECTION
 from knowledge.base import KnowledgeBase
 from knowledge.index import KnowledgeIndex
 from knowledge.vectors import unpack
@@ -46,7 +47,8 @@ def test_every_format_is_indexed_under_its_path_with_its_title(every_format_kb):
     documents = {d.path: d for d in every_format_kb.documents()}
 
     assert {path: d.title for path, d in documents.items()} == FORMAT_TITLES
-    assert all(d.chunks == 1 and d.indexed_at for d in documents.values())
+    assert all(d.chunks == (2 if path == "handbook.md" else 1) and d.indexed_at  # + the front matter's passage
+               for path, d in documents.items())
 
 
 @pytest.mark.parametrize("path", sorted(FORMAT_FACTS))
@@ -71,7 +73,8 @@ def test_each_format_answers_a_question_about_its_own_fact(every_format_kb, path
 
 
 def test_headings_of_markdown_html_and_docx_become_sections(every_format_kb):
-    sections = {meta["path"]: meta.get("section") for _, meta in every_format_kb.index.all_metadata()}
+    sections = {meta["path"]: meta.get("section") for _, meta in every_format_kb.index.all_metadata()
+                if meta.get("section") != ABOUT_SECTION}
 
     assert sections == {"handbook.md": "Approved tools", "page.html": "Assessed models", "memo.docx": "Workshops",
                         "notes.txt": None, "guide.pdf": None}
@@ -81,6 +84,13 @@ def test_front_matter_is_stored_with_the_chunks(every_format_kb):
     meta = next(m for _, m in every_format_kb.index.all_metadata() if m["path"] == "handbook.md")
 
     assert (meta["owner"], meta["effective_date"]) == ("Legal", "2027-01-11")
+
+
+def test_front_matter_is_a_passage_that_answers_questions_about_the_document(every_format_kb):
+    answer = every_format_kb.ask("Who owns the acceptable use handbook?")
+
+    assert answer.answered and "owned by Legal" in answer.text
+    assert (answer.sources[0].path, answer.sources[0].section) == ("handbook.md", ABOUT_SECTION)
 
 
 # -- idempotency -----------------------------------------------------------------------------------------------------
@@ -322,7 +332,7 @@ def test_ingest_command_prints_the_summary_and_exits_zero_when_some_files_were_r
 
     assert result.exit_code == 0
     assert result.stdout.splitlines()[-1] == (
-        "files: 5 new, 0 changed, 0 unchanged, 0 removed, 1 skipped; chunks: +5 -0, 5 indexed")
+        "files: 5 new, 0 changed, 0 unchanged, 0 removed, 1 skipped; chunks: +6 -0, 6 indexed")
     assert f"warning: {every_format / 'broken.pdf'}: corrupt or unreadable" in result.stderr
 
 

@@ -119,7 +119,8 @@ def test_parent_intro_is_merged_into_its_first_child():
 def test_last_short_section_is_merged_into_the_one_before():
     merged = merge_short_sections([Section(("A", "B"), LONG), Section(("A", "C"), "Tiny.")])
 
-    assert merged == [Section(("A", "B"), f"{LONG}\n\nC:\n\nTiny.")]
+    assert [(m.path, m.text) for m in merged] == [(("A", "B"), f"{LONG}\n\nC:\n\nTiny.")]
+    assert merged[0].origins == ((("A", "B"), LONG), (("A", "C"), "Tiny."))
 
 
 def test_no_chunk_is_a_short_section_alone_when_it_has_neighbours():
@@ -321,3 +322,18 @@ def test_front_matter_becomes_sentences_that_can_be_found_and_quoted():
         "The current Acceptable Use Policy took effect on 2027-01-11.",
         "The Acceptable Use Policy applies to employees, contractors."]
     assert about_chunk("x.md", "X", {"url": "https://intranet/x"}, ordinal=0) is None  # nothing to say
+
+
+def test_a_sentence_of_a_merged_short_section_is_cited_under_its_own_heading():
+    text = f"# Policy\n\n## Contact\n\nMail ai@kestrel.example.\n\n## Reporting\n\n{LONG}\n"
+
+    [chunk] = chunk_document("policy.md", "Policy", text)
+    under = dict(zip(split_sentences(chunk.text), chunk.sentence_sections))
+
+    assert chunk.section == "Reporting"
+    assert under["Mail ai@kestrel.example."] == "Contact" and under["Contact:"] == "Contact"
+    assert under[LONG.split(". ")[0] + "."] == "Reporting"
+
+
+def test_a_chunk_of_one_section_records_no_sentence_sections():
+    assert all(c.sentence_sections == () for c in chunk_document("h.md", "Security Handbook", HANDBOOK))

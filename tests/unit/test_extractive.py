@@ -181,3 +181,31 @@ def test_sources_are_numbered_by_first_use_each_with_the_section_its_sentences_c
                                                                         (2, "a.md", "What counts")]
     assert answer.cited == (1, 2)
     assert "Report within 1 hour. [1]" in answer.text and "A leaked key counts. [2]" in answer.text + answer.more
+
+
+def test_a_how_long_question_leads_with_the_sentence_that_has_a_time():
+    ev = Evidence("q", "q", [passage("a.md", 0.6, {"Speed matters more than a perfect report.": 0.55,
+                                                   "Report within 1 hour of noticing the problem.": 0.42})],
+                  np.zeros(3))
+
+    assert short_answer(ev, "how quickly do I have to report it?").text.startswith("Report within 1 hour")
+    assert short_answer(ev, "why does speed matter?").text.startswith("Speed matters")
+
+
+def test_a_sentence_about_the_document_itself_does_not_lead():
+    ev = Evidence("q", "q", [passage("a.md", 0.6, {"This procedure tells you how to report an incident.": 0.75,
+                                                   "Post in #sec-incidents or phone the on-call line.": 0.6})],
+                  np.zeros(3))
+
+    assert short_answer(ev, "where do I report an incident?").text.startswith("Post in #sec-incidents")
+
+
+def test_a_sentence_from_a_merged_short_section_is_cited_under_that_section():
+    merged = sectioned("a.md", "Reporting", 0.7, {"Contact:": 0.1, "Mail ai@kestrel.example.": 0.8,
+                                                   "Report within 1 hour.": 0.75})
+    merged.chunk.metadata["sentence_sections"] = '["Contact", "Contact", "Reporting"]'
+
+    answer = short_answer(Evidence("q", "q", [merged], np.zeros(3)))
+
+    assert [(s.number, s.section) for s in answer.sources] == [(1, "Contact"), (2, "Reporting")]
+    assert "Mail ai@kestrel.example. [1]" in answer.text
