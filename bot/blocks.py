@@ -127,7 +127,7 @@ def citations(text: str) -> tuple[int, ...]:
 
 def sources_text(sources: Sequence[Source], answered: bool) -> str:
     """'*Sources*' and one '[n] Title › Section' line per source, linked where the document has a URL."""
-    lines = ["*Sources*" if answered else "*Closest documents*"]
+    lines = ["*Sources*" if answered else "*You could look at*"]
     for source in sources:
         label = escape(source.label).replace("|", "/")
         link = f"<{source.url}|{label}>" if source.url and _is_web_url(source.url) else label

@@ -148,7 +148,7 @@ def answer_text(answer: Answer, more: bool = False) -> str:
     if more and answer.more:
         lines += ["", "More:", answer.more]
     if sources := shown_sources(answer):
-        lines += ["", "Sources:" if answer.answered else "Closest documents:"]
+        lines += ["", "Sources:" if answer.answered else "You could look at:"]
         lines += [f"  [{s.number}] {s.label}  ({s.path})" for s in sources]
     return "\n".join(lines)
 

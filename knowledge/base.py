@@ -1,8 +1,9 @@
 """The knowledge base: one object that ingests documents and answers questions from them."""
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -15,10 +16,11 @@ from knowledge.embeddings import shared_embedder
 from knowledge.errors import BadQuestion
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import Ingestor, IngestSummary
-from knowledge.retrieve import Evidence, Retriever, follow_up_query
+from knowledge.retrieve import Evidence, Retriever, follow_up_query, is_follow_up
 
 MAX_QUESTION_CHARS = 4000
 MAX_SOURCES = 5
+NEAR_MISS_SOURCES = 2
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,14 @@ class KnowledgeBase:
         """The answer and the retrieval evidence behind it (for evaluation and diagnostics)."""
         started = time.perf_counter()
         question = validate_question(question)
+        history = tuple(history) if is_follow_up(question) else ()  # a question that stands alone is read alone
         evidence = self.retriever.retrieve(question, history)
         sources = numbered_sources(evidence)
         if self.abstention.answerable(evidence):
-            answer = self.answerer.answer(question, evidence, sources, history)
+            answer = renumbered(self.answerer.answer(question, evidence, sources, history))
         else:
-            answer = Answer(question, dont_know(sources), False, sources, self.answerer.name,
+            suggested = sources[:NEAR_MISS_SOURCES] if self.abstention.near_miss(evidence) else ()
+            answer = Answer(question, dont_know(suggested), False, suggested, self.answerer.name,
                             getattr(self.answerer, "prompt_version", None))
         return _with_latency(answer, started), evidence
 
@@ -120,11 +124,31 @@ def dont_know(sources: Sequence[Source]) -> str:
     text = ("I don't know: I couldn't find this in the policy documents I have, and I'd rather not guess. "
             "You can ask the helpdesk to follow up.")
     if sources:
-        text += " The closest documents I found are listed below, in case they help."
+        text += " You could look at the documents below; they come close."
     return text
 
 
-def _with_latency(answer: Answer, started: float) -> Answer:
-    from dataclasses import replace
+def renumbered(answer: Answer) -> Answer:
+    """The answer with its sources numbered 1..n in order of first use in the text (then its longer extract), and
+    only the sources it cites: whatever the answerer numbered, a reader never sees [2] first or a gap."""
+    if not answer.answered:
+        return answer
+    order: dict[int, int] = {}
+    for number in map(int, _CITATION.findall(f"{answer.text}\n{answer.more}")):
+        if any(s.number == number for s in answer.sources):
+            order.setdefault(number, len(order) + 1)
+    by_number = {s.number: s for s in answer.sources}
+    sources = tuple(replace(by_number[old], number=new) for old, new in order.items())
 
+    def renumber(text: str) -> str:
+        return _CITATION.sub(lambda m: f"[{order[int(m[1])]}]" if int(m[1]) in order else m[0], text)
+
+    return replace(answer, text=renumber(answer.text), more=renumber(answer.more), sources=sources,
+                   cited=tuple(range(1, len(sources) + 1)))
+
+
+_CITATION = re.compile(r"\[(\d{1,2})\]")
+
+
+def _with_latency(answer: Answer, started: float) -> Answer:
     return replace(answer, latency_ms=int((time.perf_counter() - started) * 1000))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.abstain import fit_threshold, held_out_accuracy
 from knowledge.errors import KnowledgeError
 
 # Key facts are also counted within the answer's first EARLY_CHARS characters (facts@300): what a reader sees first.
@@ -22,6 +23,7 @@ class EvalQuestion:
     answerable: bool
     expected_paths: tuple[str, ...]
     key_facts: tuple[str, ...]
+    history: tuple[str, ...] = ()  # earlier questions of the same conversation, oldest first (for follow-ups)
 
 
 @dataclass
@@ -46,6 +48,8 @@ class EvalReport:
     recall_at_5: float
     mrr_at_10: float
     abstention_accuracy: float
+    abstention_held_out: float  # leave-one-out: the threshold fitted on the other questions
+    fitted_threshold: float  # the threshold that fits this question set best (ship it only if fitted on dev)
     key_fact_coverage: float
     facts_at_300: float
     median_answer_chars: float
@@ -63,7 +67,8 @@ class EvalReport:
         return "\n".join([
             f"questions: {self.questions} ({self.answerable} answerable)",
             f"recall@1: {self.recall_at_1:.3f}   recall@5: {self.recall_at_5:.3f}   MRR@10: {self.mrr_at_10:.3f}",
-            f"abstention accuracy: {self.abstention_accuracy:.3f}",
+            f"abstention accuracy: {self.abstention_accuracy:.3f}   held out (threshold refitted leaving each "
+            f"question out): {self.abstention_held_out:.3f}   best threshold here: {self.fitted_threshold:.3f}",
             f"key-fact coverage: {self.key_fact_coverage:.3f}   facts@{EARLY_CHARS}: {self.facts_at_300:.3f}   "
             f"median answer length: {self.median_answer_chars:.0f} characters",
             f"ask latency: p50 {self.latency_p50_ms:.1f} ms, p95 {self.latency_p95_ms:.1f} ms",
@@ -83,7 +88,8 @@ def load_dataset(path: Path) -> list[EvalQuestion]:
         try:
             row = json.loads(line)
             questions.append(EvalQuestion(str(row["id"]), row["question"], bool(row["answerable"]),
-                                          tuple(row.get("expected_paths", ())), tuple(row.get("key_facts", ()))))
+                                          tuple(row.get("expected_paths", ())), tuple(row.get("key_facts", ())),
+                                          tuple(row.get("history", ()))))
         except (ValueError, KeyError, TypeError) as exc:
             raise KnowledgeError(f"{path}:{number}: not a question record ({exc})") from exc
     if not questions:
@@ -98,7 +104,8 @@ def evaluate(kb, questions: list[EvalQuestion]) -> EvalReport:
 
 
 def _run(kb, q: EvalQuestion) -> QuestionResult:
-    answer, evidence = kb.ask_with_evidence(q.question)
+    history = [(earlier, kb.ask(earlier).text) for earlier in q.history]
+    answer, evidence = kb.ask_with_evidence(q.question, history)
     ranked = [p.path for p in evidence.documents[:10]]
     rank = next((i + 1 for i, path in enumerate(ranked) if path in set(q.expected_paths)), None)
     text = answer.text.casefold() if answer.answered else ""
@@ -119,6 +126,8 @@ def summarise(results: list[QuestionResult]) -> EvalReport:
         recall_at_5=sum(r.rank is not None and r.rank <= 5 for r in answerable) / n,
         mrr_at_10=sum(1 / r.rank for r in answerable if r.rank) / n,
         abstention_accuracy=sum(r.answered == r.answerable for r in results) / max(len(results), 1),
+        abstention_held_out=held_out_accuracy([r.confidence for r in results], [r.answerable for r in results]),
+        fitted_threshold=fit_threshold([r.confidence for r in results], [r.answerable for r in results]),
         key_fact_coverage=sum(r.facts_found for r in answerable) / max(facts_total, 1),
         facts_at_300=sum(r.facts_early for r in answerable) / max(facts_total, 1),
         median_answer_chars=float(np.median(lengths)) if (lengths := [r.answer_chars for r in results if r.answered])

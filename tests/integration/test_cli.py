@@ -65,7 +65,10 @@ def assert_answer_shape(obj: dict) -> None:
     assert set(obj) == {"answer", "answered", "more", "sources"}
     assert isinstance(obj["answer"], str) and obj["answer"]
     assert isinstance(obj["answered"], bool)
-    assert isinstance(obj["sources"], list) and obj["sources"]
+    assert isinstance(obj["sources"], list) and (obj["sources"] or not obj["answered"])
+    cited = [int(n) for n in re.findall(r"\[(\d+)\]", obj["answer"] + "\n" + obj["more"])]
+    assert sorted(set(cited)) == list(range(1, len(obj["sources"]) + 1)) or not obj["answered"]  # [n] is sources[n-1]
+    assert list(dict.fromkeys(cited)) == sorted(set(cited))  # numbered in order of first use
     for source in obj["sources"]:
         assert set(source) == {"path", "title", "section", "score"}
         assert isinstance(source["path"], str) and (POLICIES / source["path"]).is_file()
@@ -94,6 +97,7 @@ def test_ask_json_prints_exactly_the_documented_shape(ingested, data_dir):
     assert_answer_shape(obj)
     assert obj["answered"] is False
     assert "I don't know" in obj["answer"]
+    assert obj["sources"] == []  # nothing close to a question about the canteen: no document is named
 
 
 def test_ask_batch_answers_one_json_object_per_line_with_one_model_load(batch):

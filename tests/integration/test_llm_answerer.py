@@ -108,8 +108,9 @@ def test_the_request_carries_the_system_prompt_the_numbered_fenced_sources_and_t
     assert request["messages"][0] == {"role": "system", "content": system}
     user = user_message(request)
     assert f"The employee's question: {QUESTION}" in user
-    assert [int(n) for n in dict.fromkeys(re.findall(r'<source id="(\d+)"', user))] == [s.number for s in
-                                                                                        answer.sources]
+    offered = [int(n) for n in dict.fromkeys(re.findall(r'<source id="(\d+)"', user))]
+    assert offered == list(range(1, len(offered) + 1)) and len(offered) > 1
+    assert [(s.number, s.path) for s in answer.sources] == [(1, "approved-tools.md")]  # only what the answer cites
     assert '<source id="1" title="AI Tools Policy"' in user
     assert "The approved generative AI tools for staff are Kestrel Copilot" in user
     assert (answer.text, answer.answered, answer.cited) == (REPLY, True, (1,))
@@ -122,7 +123,7 @@ def test_citations_map_to_sources_and_unknown_numbers_are_dropped(extractive_kb,
 
     answer = llm_kb(extractive_kb, fake_openai.base_url).ask(QUESTION)
 
-    assert len(answer.sources) == 3
+    assert [s.number for s in answer.sources] == [1, 2]  # the cited ones; [9] and [7] were no sources
     assert answer.text == "Use Kestrel Copilot [1]. Report leaks within one hour [2]. Ask the board."
     assert answer.cited == (1, 2) and answer.answered
 
@@ -166,7 +167,7 @@ def test_a_follow_up_carries_the_earlier_turns_without_their_citations(extractiv
     fake_openai.replies.append("Yes: complete the AI Basics course first [1].")
     history = [(QUESTION, "Kestrel Copilot and ChatGPT Enterprise [1].")]
 
-    answer = llm_kb(extractive_kb, fake_openai.base_url).ask("Do I need a course first?", history)
+    answer = llm_kb(extractive_kb, fake_openai.base_url).ask("Do I need a course before I use them?", history)
 
     conversation = user_message(fake_openai.requests[-1]).split("<conversation>")[1].split("</conversation>")[0]
     earlier = "Answer: Kestrel Copilot and ChatGPT Enterprise."
@@ -293,7 +294,7 @@ def test_rollout_ask_json_answers_through_the_llm_end_to_end(tmp_path, fake_open
     result = json.loads(asked.stdout)
     assert (result["answer"], result["answered"]) == (REPLY, True)
     assert result["sources"][0]["path"] == "approved-tools.md"
-    assert {s["path"] for s in result["sources"]} == set(DOCS)
+    assert [s["path"] for s in result["sources"]] == ["approved-tools.md"]  # the one source the reply cites
     [request] = fake_openai.requests
     assert request["model"] == "fake-model" and QUESTION in user_message(request)
 
@@ -309,3 +310,21 @@ def test_rollout_ask_with_a_missing_provider_package_is_one_clear_line(tmp_path)
     assert asked.returncode == 1 and "Traceback" not in asked.stderr
     assert asked.stderr.startswith("Error: ROLLOUT_ANSWERER=llm:ollama:llama3 needs a package")
     assert "pip install langchain-ollama" in asked.stderr
+
+
+def test_sources_are_renumbered_in_order_of_first_use_without_gaps(extractive_kb, fake_openai):
+    fake_openai.replies.append("Report leaks within one hour [2]. Use Kestrel Copilot [1] or [2].")
+
+    answer = llm_kb(extractive_kb, fake_openai.base_url).ask(QUESTION)
+
+    assert answer.text == "Report leaks within one hour [1]. Use Kestrel Copilot [2] or [1]."
+    assert [s.number for s in answer.sources] == [1, 2] and answer.sources[1].path == "approved-tools.md"
+
+
+def test_a_self_contained_question_is_asked_without_the_earlier_turns(extractive_kb, fake_openai):
+    fake_openai.replies.append(REPLY)
+    history = [("How fast must I report a leaked key?", "Within one hour [1].")]
+
+    llm_kb(extractive_kb, fake_openai.base_url).ask(QUESTION, history)
+
+    assert "How fast must I report" not in user_message(fake_openai.requests[-1])

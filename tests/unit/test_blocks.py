@@ -60,7 +60,7 @@ def test_a_dont_know_answer_says_so_lists_the_closest_documents_and_offers_only_
     message = blocks.answer_blocks(answer("I don't know.", answered=False, cited=()), conversation_id=7)
 
     assert message_errors({"blocks": message}) == []
-    assert "*Closest documents*" in all_text(message) and "[3] Generative AI Acceptable Use Policy › Scope" in all_text(
+    assert "*You could look at*" in all_text(message) and "[3] Generative AI Acceptable Use Policy › Scope" in all_text(
         message)
     [escalate] = message[-1]["elements"]
     assert (escalate["action_id"], escalate["style"]) == ("escalate", "primary")

@@ -32,7 +32,7 @@ def test_without_more_or_without_a_longer_extract_there_is_no_more_section():
 
 def test_a_dont_know_offers_every_source_it_has_and_none_when_it_has_none():
     assert answer_text(answer(False, cited=(), sources=SOURCES[:2])) == (
-        "I don't know.\n\nClosest documents:\n  [1] AI Training › Core modules  (training.md)\n"
+        "I don't know.\n\nYou could look at:\n  [1] AI Training › Core modules  (training.md)\n"
         "  [2] Pilot FAQ  (faq.md)")
     assert answer_text(answer(False, cited=(), sources=())) == "I don't know."
 
