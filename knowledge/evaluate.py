@@ -37,6 +37,7 @@ class QuestionResult:
     latency_ms: float
     confidence: float
     facts_early: int = 0  # key facts within the first EARLY_CHARS characters of the answer
+    facts_with_more: int = 0  # key facts in the answer or its longer extract (Show more)
     answer_chars: int = 0  # length of the short answer (what people see first), 0 when not answered
 
 
@@ -52,6 +53,7 @@ class EvalReport:
     fitted_threshold: float  # the threshold that fits this question set best (ship it only if fitted on dev)
     key_fact_coverage: float
     facts_at_300: float
+    key_fact_coverage_with_more: float  # in the answer or behind Show more: what one click reaches
     median_answer_chars: float
     latency_p50_ms: float
     latency_p95_ms: float
@@ -70,7 +72,8 @@ class EvalReport:
             f"abstention accuracy: {self.abstention_accuracy:.3f}   held out (threshold refitted leaving each "
             f"question out): {self.abstention_held_out:.3f}   best threshold here: {self.fitted_threshold:.3f}",
             f"key-fact coverage: {self.key_fact_coverage:.3f}   facts@{EARLY_CHARS}: {self.facts_at_300:.3f}   "
-            f"median answer length: {self.median_answer_chars:.0f} characters",
+            f"median answer length: {self.median_answer_chars:.0f} characters   "
+            f"key facts with Show more: {self.key_fact_coverage_with_more:.3f}",
             f"ask latency: p50 {self.latency_p50_ms:.1f} ms, p95 {self.latency_p95_ms:.1f} ms",
         ])
 
@@ -111,8 +114,11 @@ def _run(kb, q: EvalQuestion) -> QuestionResult:
     text = answer.text.casefold() if answer.answered else ""
     found = sum(1 for fact in q.key_facts if fact.casefold() in text)
     early = sum(1 for fact in q.key_facts if fact.casefold() in text[:EARLY_CHARS])
+    whole = f"{text}\n{answer.more.casefold()}" if answer.answered else ""
+    with_more = sum(1 for fact in q.key_facts if fact.casefold() in whole)
     return QuestionResult(q.id, q.answerable, answer.answered, rank, found, len(q.key_facts),
-                          float(answer.latency_ms), kb.abstention.confidence(evidence), early, len(text))
+                          float(answer.latency_ms), kb.abstention.confidence(evidence), facts_early=early,
+                          answer_chars=len(text), facts_with_more=with_more)
 
 
 def summarise(results: list[QuestionResult]) -> EvalReport:
@@ -130,6 +136,7 @@ def summarise(results: list[QuestionResult]) -> EvalReport:
         fitted_threshold=fit_threshold([r.confidence for r in results], [r.answerable for r in results]),
         key_fact_coverage=sum(r.facts_found for r in answerable) / max(facts_total, 1),
         facts_at_300=sum(r.facts_early for r in answerable) / max(facts_total, 1),
+        key_fact_coverage_with_more=sum(r.facts_with_more for r in answerable) / max(facts_total, 1),
         median_answer_chars=float(np.median(lengths)) if (lengths := [r.answer_chars for r in results if r.answered])
         else 0.0,
         latency_p50_ms=float(np.percentile(latencies, 50)), latency_p95_ms=float(np.percentile(latencies, 95)),

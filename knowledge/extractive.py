@@ -26,7 +26,7 @@ from knowledge.tables import is_table_row
 
 PASSAGES = 5
 # The short answer: the best group, then groups within SHORT_SPAN of the best while they fit in SHORT_BUDGET.
-SHORT_BUDGET = 450
+SHORT_BUDGET = 480
 SHORT_SPAN = 0.2
 # The longer extract behind Show more: chosen on dev as key facts per character (README, "Evaluation").
 BUDGET_CHARS = 1100
