@@ -2,7 +2,6 @@
 admin's list. Small pure functions over the shared builders in bot/blocks.py."""
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -95,11 +94,6 @@ def announce_modal(tz: str) -> dict:
     return {"type": "modal", "callback_id": ANNOUNCE_MODAL, "title": {"type": "plain_text", "text": "Announce"},
             "submit": {"type": "plain_text", "text": "Preview"}, "close": {"type": "plain_text", "text": "Cancel"},
             "blocks": blocks}
-
-
-def blocks_json(payload: dict) -> str:
-    """A message payload as Block Kit Builder accepts it."""
-    return json.dumps({"blocks": payload["blocks"]}, indent=2, ensure_ascii=False)
 
 
 def _input(block_id: str, label: str, element: dict, optional: bool = False, hint: str | None = None) -> dict:

@@ -22,7 +22,6 @@ from typing import Sequence
 import numpy as np
 
 from knowledge.index import KnowledgeIndex, StoredChunk
-from knowledge.lexical import tokenize
 
 W_SENT = 0.4
 W_SENT2 = 0.2
@@ -152,8 +151,3 @@ class Retriever:
         score = (dense + W_SENT * best + W_SENT2 * top2) / (1 + W_SENT + W_SENT2) + W_LEX * lexical
         return Passage(chunk, score, dense, best, lexical, sentences, sims if len(sentence_vectors) else np.zeros(0),
                        float(heading.max()) if len(heading) else 0.0)
-
-
-def content_terms(text: str) -> list[str]:
-    """Stemmed, stop-word-free terms of a text (for coverage features)."""
-    return tokenize([re.sub(r"[^\w\s-]", " ", text)])[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.comms import AckCampaign, AckMember, Acknowledgement
@@ -68,9 +68,3 @@ class AckStore:
         statement = select(AckMember).where(AckMember.campaign_id == campaign_id, AckMember.user_id.not_in(accepted))
         with self._sessions() as session:
             return list(session.scalars(statement.order_by(AckMember.team, AckMember.user_id)))
-
-    def set_status(self, campaign_id: int, status: str) -> bool:
-        """Close or cancel a campaign."""
-        statement = update(AckCampaign).where(AckCampaign.id == campaign_id).values(status=status)
-        with self._sessions.begin() as session:
-            return session.execute(statement).rowcount == 1
