@@ -20,7 +20,7 @@ from bot.delivery import SlackDelivery
 from bot.pacing import SendPacer
 from bot.report_delivery import weekly_report
 from bot.settings import Settings
-from bot.store import make_engine, migrate, session_factory
+from bot.store import Store, make_engine, migrate, session_factory
 from bot.store.ack_store import AckStore
 from bot.store.announcement_store import AnnouncementStore, PilotCohort
 from bot.store.feedback import FeedbackStore
@@ -105,7 +105,7 @@ def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now)
         lease=timedelta(seconds=settings.rollout_scheduler_lease_seconds),
         grace=timedelta(seconds=settings.rollout_misfire_grace_seconds), clock=clock,
         report=reporter(comms.slack, settings.rollout_report_channel), feedback=FeedbackStore(sessions),
-        weekly=weekly_report(settings, sessions, comms.slack))
+        weekly=weekly_report(settings, sessions, comms.slack), events=Store(sessions))
     if not settings.rollout_report_channel:
         log.info("weekly report: ROLLOUT_REPORT_CHANNEL is not set, so each weekly run is skipped")
     scheduler = Scheduler(comms.engine, ctx, Leases(sessions), poll=settings.rollout_scheduler_poll_seconds)

@@ -17,6 +17,7 @@ from bot.store.ack_store import AckStore
 from bot.store.announcement_store import AnnouncementStore, PilotCohort
 from bot.store.comms import ScheduledRun
 from bot.store.feedback import FeedbackStore
+from bot.store.repositories import Store
 from bot.store.runs import RunLog
 from jobs.delivery import Interrupted, Sender
 
@@ -53,6 +54,7 @@ class JobContext:
     stopping: threading.Event = field(default_factory=threading.Event)  # set on shutdown: leave runs to resume
     feedback: FeedbackStore | None = None  # pulse-survey schedules and responses (jobs/surveys.py)
     weekly: WeeklyReport | None = None  # the weekly report's settings and Slack calls (jobs/reports.py)
+    events: Store | None = None  # processed Slack events, pruned daily (jobs/processed_events.py)
 
 
 JobKind = Callable[[JobContext, ScheduledRun, datetime], Outcome]

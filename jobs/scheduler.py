@@ -26,7 +26,7 @@ from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import Connection, Engine
 
 from bot.store.runs import Found, Leases
-from jobs import acknowledgements, announcements, reports, surveys
+from jobs import acknowledgements, announcements, processed_events, reports, surveys
 from jobs.dispatch import Dispatcher, JobContext, JobKind
 from jobs.schedule import classify_due, cron_trigger, is_one_off, trigger_for
 
@@ -41,6 +41,7 @@ KINDS: dict[str, JobKind] = {
     "survey-reminder": surveys.send_reminders,  # recorded by each survey run, due remind-after days later
     "report": reports.send_report,
     "report-chart": reports.upload_chart,  # recorded by the report run once its message is in Slack
+    processed_events.KIND: processed_events.prune_processed_events,
 }
 
 
@@ -206,6 +207,8 @@ class Scheduler:
             desired |= surveys.desired(self.ctx.feedback)
         if self.ctx.weekly is not None:
             desired |= reports.desired(self.ctx.weekly)
+        if self.ctx.events is not None:
+            desired |= processed_events.desired()
         return desired
 
     def _note_due(self, job, run_times: list[datetime]) -> None:
