@@ -1,7 +1,11 @@
-"""The index: chunks in Chroma (through langchain-chroma) and a BM25 lexical index kept in step with it.
+"""The index: chunks in Chroma and a BM25 lexical index kept in step with it.
 
-This is the only module that imports chromadb. Chroma is the source of truth; the lexical index is derived from it
-and rebuilt whenever the collection's generation (bumped on every change) differs from the one it was built at.
+This is the only module that imports chromadb. Ingest and retrieval reach Chroma through the chromadb client itself
+(an embedded `PersistentClient`, or an `HttpClient` for a Chroma server): every read, write and nearest-neighbour
+query. langchain-chroma's `Chroma` is only constructed, which creates the collection with cosine distance, and only
+`dense_search`, which the benchmark alone calls, searches through it. Chroma is the source of truth; the lexical
+index is derived from it and rebuilt whenever the collection's generation (bumped on every change) differs from the
+one it was built at.
 """
 from __future__ import annotations
 
