@@ -18,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, insert, inspect
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from bot.asking import HISTORY_TURNS
 from bot.store import Store, make_engine, migrate, session_factory
 from bot.store.db import alembic_config, lock_for_migration
 from bot.store.models import Base, Conversation
@@ -212,9 +213,11 @@ def test_thread_history_is_oldest_first_and_limited(store: Store) -> None:
         ask(store, question=f"q{n}", answer=f"a{n}", created_at=NOW + timedelta(minutes=n))
     ask(store, question="other thread", thread_ts="1700000000.999999")
     ask(store, question="other channel", channel_id="C2")
-    assert store.thread_history("D1", "1700000000.000100") == [(f"q{n}", f"a{n}") for n in range(2, 8)]
+    assert HISTORY_TURNS < 8
+    assert store.thread_history("D1", "1700000000.000100", HISTORY_TURNS) == [
+        (f"q{n}", f"a{n}") for n in range(8 - HISTORY_TURNS, 8)]
     assert store.thread_history("D1", "1700000000.000100", limit=2) == [("q6", "a6"), ("q7", "a7")]
-    assert store.thread_history("D1", "no-such-thread") == []
+    assert store.thread_history("D1", "no-such-thread", HISTORY_TURNS) == []
 
 
 def test_recent_questions_are_an_employees_newest_first(store: Store) -> None:
