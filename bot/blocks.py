@@ -5,6 +5,7 @@ import re
 from collections.abc import Sequence
 
 from knowledge.answer import Answer, Source
+from knowledge.answer import citations  # noqa: F401  (bot.show_more reads citations through here)
 
 SECTION_LIMIT = 3000  # characters of mrkdwn in one section block
 MAX_BLOCKS = 50  # blocks in one message
@@ -20,7 +21,6 @@ EXTRACT_LABELS = {SHOW_MORE: ":arrow_down_small: Show more", SHOW_LESS: ":arrow_
 INCIDENT_REPORT = "incident_report"  # opens the incident modal, from /rollout help and answers about incidents
 _INCIDENT_WORDS = re.compile(r"\b(incident|breach|leak(ed|s)?|compromise[ds]?)\b", re.IGNORECASE)
 FILES_NOTE = ":page_facing_up: I can't read files yet, so I answered from the text of your message only."
-_CITATION = re.compile(r"\[(\d+)\]")
 
 
 def answer_blocks(answer: Answer, conversation_id: int, *, question: str | None = None,
@@ -28,7 +28,7 @@ def answer_blocks(answer: Answer, conversation_id: int, *, question: str | None 
     """An answer: optional notes, the text in mrkdwn, its numbered sources and the feedback/escalate buttons.
 
     An answer with a longer extract (`answer.more`) offers *Show more*; `expanded` shows the extract under the text
-    and offers *Show less*. Both list the same sources: those the text or the extract cites."""
+    and offers *Show less*. Each lists the sources its own text cites (numbered by first use, so no gaps)."""
     blocks: list[dict] = []
     if files_note:
         blocks.append(context(FILES_NOTE, "files_note"))
@@ -40,7 +40,7 @@ def answer_blocks(answer: Answer, conversation_id: int, *, question: str | None 
         blocks.append({"type": "divider", "block_id": "answer_more_divider"})
         blocks += text_sections(to_mrkdwn(answer.more), "answer_more",  # both texts share the sections' budget
                                 max_sections=MAX_TEXT_SECTIONS + 1 - len(blocks))
-    if shown := shown_sources(answer):
+    if shown := shown_sources(answer, expanded):
         blocks.append(context(sources_text(shown, answer.answered), "answer_sources"))
     extract = (SHOW_LESS if expanded else SHOW_MORE) if answer.more else None
     blocks.append(answer_buttons(answer.answered, conversation_id, incident=about_incidents(answer, question),
@@ -111,18 +111,9 @@ def help_blocks(commands: Sequence[tuple[str, str]], rate_limit: str, unknown: s
     return blocks
 
 
-def shown_sources(answer: Answer) -> list[Source]:
-    """The sources worth listing: those the answer or its longer extract cites, or the closest documents when it
-    could not answer."""
-    cited = {*answer.cited, *citations(answer.more)}
-    if answer.answered and cited:
-        return [s for s in answer.sources if s.number in cited]
-    return list(answer.sources)
-
-
-def citations(text: str) -> tuple[int, ...]:
-    """The source numbers a text cites ('[2]'), in order of first use."""
-    return tuple(dict.fromkeys(int(n) for n in _CITATION.findall(text or "")))
+def shown_sources(answer: Answer, expanded: bool = False) -> list[Source]:
+    """The sources listed under an answer (see Answer.shown_sources)."""
+    return answer.shown_sources(expanded)
 
 
 def sources_text(sources: Sequence[Source], answered: bool) -> str:

@@ -137,9 +137,9 @@ class TerminalReplier:
         return self.last.more or "There is nothing more to show for the last answer."
 
 
-def shown_sources(answer: Answer) -> list[Source]:
-    """The sources an answer cites; for a don't-know, every one offered (the knowledge base decides how many)."""
-    return [s for s in answer.sources if not answer.answered or s.number in answer.cited]
+def shown_sources(answer: Answer, more: bool = False) -> list[Source]:
+    """The sources the printed text cites (with --more, the extract's too); for a don't-know, every one offered."""
+    return answer.shown_sources(expanded=more)
 
 
 def answer_text(answer: Answer, more: bool = False) -> str:
@@ -147,7 +147,7 @@ def answer_text(answer: Answer, more: bool = False) -> str:
     lines = [answer.text]
     if more and answer.more:
         lines += ["", "More:", answer.more]
-    if sources := shown_sources(answer):
+    if sources := shown_sources(answer, more):
         lines += ["", "Sources:" if answer.answered else "You could look at:"]
         lines += [f"  [{s.number}] {s.label}  ({s.path})" for s in sources]
     return "\n".join(lines)

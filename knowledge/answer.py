@@ -1,6 +1,7 @@
 """Answers and the answer providers behind one small interface, chosen by name (ROLLOUT_ANSWERER)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
@@ -42,9 +43,25 @@ class Answer:
     cited: tuple[int, ...] = field(default=())  # the source numbers the text refers to
     more: str = ""  # the longer extract behind *Show more* / --more; "" when the short answer is all there is
 
+    def shown_sources(self, expanded: bool = False) -> list[Source]:
+        """The sources to list under the answer: those its text cites (and its longer extract, when that is shown
+        too); for a don't-know, every document it suggests."""
+        if not self.answered:
+            return list(self.sources)
+        cited = {*self.cited, *(citations(self.more) if expanded else ())}
+        return [s for s in self.sources if s.number in cited]
+
     def to_json(self) -> dict:
         return {"answer": self.text, "answered": self.answered, "more": self.more,
                 "sources": [s.to_json() for s in self.sources]}
+
+
+CITATION = re.compile(r"\[(\d{1,3})\]")
+
+
+def citations(text: str) -> tuple[int, ...]:
+    """The source numbers a text cites ('[2]'), in order of first use."""
+    return tuple(dict.fromkeys(int(n) for n in CITATION.findall(text or "")))
 
 
 class Answerer(Protocol):

@@ -1,7 +1,6 @@
 """The knowledge base: one object that ingests documents and answers questions from them."""
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,13 +9,13 @@ from typing import Sequence
 from knowledge import extractive  # noqa: F401  (registers the extractive answerer)
 from knowledge import llm  # noqa: F401  (registers the llm answerer)
 from knowledge.abstain import Abstention
-from knowledge.answer import Answer, Answerer, Source, make_answerer
+from knowledge.answer import CITATION, Answer, Answerer, Source, citations, make_answerer
 from knowledge.chunking import DEFAULT_MAX_CHARS
 from knowledge.embeddings import shared_embedder
 from knowledge.errors import BadQuestion
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import Ingestor, IngestSummary
-from knowledge.retrieve import Evidence, Retriever, follow_up_query, is_follow_up
+from knowledge.retrieve import CONTINUES, REFERS, Evidence, Retriever, follow_up_kind, follow_up_query
 
 MAX_QUESTION_CHARS = 4000
 MAX_SOURCES = 5
@@ -77,16 +76,29 @@ class KnowledgeBase:
         """The answer and the retrieval evidence behind it (for evaluation and diagnostics)."""
         started = time.perf_counter()
         question = validate_question(question)
-        history = tuple(history) if is_follow_up(question) else ()  # a question that stands alone is read alone
-        evidence = self.retriever.retrieve(question, history)
+        history, evidence = self._read(question, tuple(history))
         sources = numbered_sources(evidence)
+        answer = None
         if self.abstention.answerable(evidence):
-            answer = renumbered(self.answerer.answer(question, evidence, sources, history))
-        else:
+            answer = self.answerer.answer(question, evidence, sources, history)
+            answer = answer if self.answerer.name == "extractive" else renumbered(answer)  # its own numbering is right
+        if answer is None or not answer.text.strip():
             suggested = sources[:NEAR_MISS_SOURCES] if self.abstention.near_miss(evidence) else ()
             answer = Answer(question, dont_know(suggested), False, suggested, self.answerer.name,
                             getattr(self.answerer, "prompt_version", None))
         return _with_latency(answer, started), evidence
+
+    def _read(self, question: str, history: tuple) -> tuple[tuple, Evidence]:
+        """The history the question needs, and its evidence: a question that stands alone is read alone, so an earlier
+        topic never leaks into it (nor makes an off-topic question answerable); one that may point back is read with
+        the question before it only when it cannot be answered alone."""
+        kind = follow_up_kind(question) if history else None
+        if kind == CONTINUES:
+            return history, self.retriever.retrieve(question, history)
+        evidence = self.retriever.retrieve(question)
+        if kind == REFERS and not self.abstention.answerable(evidence):
+            return history, self.retriever.retrieve(question, history)
+        return (), evidence
 
     def documents(self) -> list[IndexedDocument]:
         """Every indexed document with its chunk count and when it was indexed."""
@@ -134,20 +146,17 @@ def renumbered(answer: Answer) -> Answer:
     if not answer.answered:
         return answer
     order: dict[int, int] = {}
-    for number in map(int, _CITATION.findall(f"{answer.text}\n{answer.more}")):
+    for number in map(int, CITATION.findall(f"{answer.text}\n{answer.more}")):
         if any(s.number == number for s in answer.sources):
             order.setdefault(number, len(order) + 1)
     by_number = {s.number: s for s in answer.sources}
     sources = tuple(replace(by_number[old], number=new) for old, new in order.items())
 
     def renumber(text: str) -> str:
-        return _CITATION.sub(lambda m: f"[{order[int(m[1])]}]" if int(m[1]) in order else m[0], text)
+        return CITATION.sub(lambda m: f"[{order[int(m[1])]}]" if int(m[1]) in order else m[0], text)
 
-    return replace(answer, text=renumber(answer.text), more=renumber(answer.more), sources=sources,
-                   cited=tuple(range(1, len(sources) + 1)))
-
-
-_CITATION = re.compile(r"\[(\d{1,2})\]")
+    text = renumber(answer.text)
+    return replace(answer, text=text, more=renumber(answer.more), sources=sources, cited=citations(text))
 
 
 def _with_latency(answer: Answer, started: float) -> Answer:

@@ -261,55 +261,108 @@ def chunk_document(doc_key: str, title: str, text: str, max_chars: int = DEFAULT
         under = _sections_of_sentences(section)
         for body in _pack(_paragraphs(section.text), max_chars):
             chunk_id = _chunk_id(doc_key, label, body, seen)
-            labels = tuple(under.get(sentence, label) for sentence in split_sentences(body)) if under else ()
+            labels = tuple(under.next(sentence, label) for sentence in split_sentences(body)) if under else ()
             chunks.append(Chunk(chunk_id, title, label, body, len(chunks),
                                 labels if any(found != label for found in labels) else ()))
     return chunks
 
 
-def _sections_of_sentences(section: Section) -> dict[str, str | None]:
-    """For a merged section, the section label of each of its sentences (and of the heading line a merge keeps)."""
-    if not section.parts:
-        return {}
-    under: dict[str, str | None] = {}
-    for path, text in section.parts:
-        label = SECTION_SEPARATOR.join(path) or None
-        if path:
-            under.setdefault(f"{path[-1]}:", label)
-        for paragraph in _paragraphs(text):
+class _SentenceSections:
+    """The section of each sentence of a merged section, read in document order: a sentence repeated in two of its
+    parts ("No.", "Yes.") is matched to the next occurrence, not the first."""
+
+    def __init__(self, pairs: list[tuple[str, str | None]]):
+        self.pairs, self.at = pairs, 0
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs)
+
+    def next(self, sentence: str, default: str | None) -> str | None:
+        for k in range(self.at, len(self.pairs)):
+            if self.pairs[k][0] == sentence:
+                self.at = k + 1
+                return self.pairs[k][1]
+        return default
+
+
+def _sections_of_sentences(section: Section) -> _SentenceSections:
+    """For a merged section, the section label of each of its sentences (and of the heading line a merge keeps), in
+    the order the merged text reads them."""
+    pairs: list[tuple[str, str | None]] = []
+    if section.parts:
+        for paragraph in _paragraphs(section.text):
             for sentence in split_sentences(paragraph):
-                under.setdefault(sentence, label)
-    return under
+                pairs.append((sentence, None))
+        labels = iter(_part_labels(section))
+        pairs = [(sentence, label) for (sentence, _), label in zip(pairs, labels)]
+    return _SentenceSections(pairs)
+
+
+def _part_labels(section: Section) -> list[str | None]:
+    """The label of every sentence of a merged section's text, part by part (a part's heading line first when the
+    merge wrote one)."""
+    labels: list[str | None] = []
+    text = section.text
+    for path, part in section.parts:
+        label = SECTION_SEPARATOR.join(path) or None
+        heading_line = f"{path[-1]}:" if path else None
+        count = sum(len(split_sentences(p)) for p in _paragraphs(part))
+        if heading_line and heading_line not in section.path[-1:] and text.lstrip().startswith(heading_line):
+            labels.append(label)
+            text = text.lstrip()[len(heading_line):]
+        labels += [label] * count
+        text = text.lstrip()[len(part):] if text.lstrip().startswith(part) else text
+    return labels
 
 
 ABOUT_SECTION = "About this document"
 # Front-matter keys that are knowledge people ask about, and how each reads as a sentence ({title}, {value}).
 _FACTS = (
-    (("owner", "owners", "author", "maintainer"), "The {title} is owned by {value}."),
-    (("approved_by", "approver"), "The {title} was approved by {value}."),
-    (("version",), "The current version of the {title} is version {value}."),
-    (("effective_date", "effective", "effective_from"), "The current {title} took effect on {value}."),
-    (("last_updated", "updated", "last_reviewed", "reviewed", "date", "modified"), "The {title} was last updated on "
+    (("owner", "owners", "author", "maintainer"), "{title} is owned by {value}."),
+    (("approved_by", "approver"), "{title} was approved by {value}."),
+    (("version",), "The current version of {title} is version {value}."),
+    (("effective_date", "effective", "effective_from"), "{title} took effect on {value}."),
+    (("last_updated", "updated", "last_reviewed", "reviewed", "date", "modified"), "{title} was last updated on "
                                                                                     "{value}."),
-    (("next_review", "review_date"), "The {title} is next reviewed on {value}."),
-    (("audience", "applies_to"), "The {title} applies to {value}."),
-    (("contact", "questions_to"), "Questions about the {title} go to {value}."),
+    (("next_review", "review_date"), "{title} is next reviewed on {value}."),
+    (("audience", "applies_to"), "{title} applies to {value}."),
+    (("contact", "questions_to"), "Questions about {title} go to {value}."),
 )
 
 
 def about_chunk(doc_key: str, title: str, metadata: dict, ordinal: int) -> Chunk | None:
     """A document's front matter (owner, version, dates, audience) as sentences that can be found and quoted: "who
     owns the acceptable use policy?" or "who is the CISO?" when the name is only in `owner:`."""
+    name = title if re.match(r"(?i)the\b", title) else f"the {title}"
     sentences = []
     for keys, template in _FACTS:
-        value = next((metadata[k] for k in keys if metadata.get(k) not in (None, "", [])), None)
-        if value is not None:
-            value = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-            sentences.append(template.format(title=title, value=clean_inline(" ".join(value.split()))))
+        value = next((v for k in keys if (v := _fact(metadata.get(k)))), None)
+        if value:
+            sentence = template.format(title=name, value=value)
+            sentences.append(sentence[0].upper() + sentence[1:])
     if not sentences:
         return None
     body = " ".join(sentences)
     return Chunk(_chunk_id(doc_key, ABOUT_SECTION, body, set()), title, ABOUT_SECTION, body, ordinal)
+
+
+def _fact(value) -> str:
+    """A front-matter value as words: a list joined, a mapping as "key: value", a date without a midnight time."""
+    if isinstance(value, dict):
+        value = [f"{k}: {v}" for k, v in value.items() if _fact(v)]
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(filter(None, (_fact(v) for v in value)))
+    if value is None or isinstance(value, bool):
+        return ""
+    text = clean_inline(" ".join(str(value).split()))
+    return shorten_words(re.sub(r"[ T]00:00(?::00)?$", "", text), MAX_FACT_CHARS)
+
+
+def shorten_words(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+MAX_FACT_CHARS = 200
 
 
 def _chunk_id(doc_key: str, section: str | None, body: str, seen: set[str]) -> str:

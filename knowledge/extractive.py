@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from knowledge.answer import Answer, Source, answerer_kind
+from knowledge.answer import Answer, Source, answerer_kind, citations
 from knowledge.chunking import ABOUT_SECTION
 from knowledge.retrieve import Evidence
 from knowledge.tables import is_table_row
@@ -84,11 +84,13 @@ class ExtractiveAnswerer:
         ranked = rank_sentences(evidence, set(citable), question)
         short = select_short(evidence, ranked, question)
         rest = select_sentences(evidence, ranked, short)
+        if not short:  # every close sentence was a bare list intro: the extract is the answer
+            short, rest = rest, []
         numbering = SourceNumbers(evidence, citable)
         text = compose([(evidence.passages[r].sentences[i], numbering.of(r, i)) for r, i in short])
         more = compose([(evidence.passages[r].sentences[i], numbering.of(r, i)) for r, i in rest])
-        return Answer(question, text, True, numbering.sources(), self.name, None,
-                      cited=tuple(range(1, len(numbering.keys) + 1)), more=more)
+        return Answer(question, text, bool(text), numbering.sources(), self.name, None, cited=citations(text),
+                      more=more)
 
 
 class SourceNumbers:
@@ -147,7 +149,11 @@ def _lead(evidence: Evidence, ranked: list[Quote], question: str) -> list[Quote]
 
 
 def _text(evidence: Evidence, quote: Quote) -> str:
-    return evidence.passages[quote.rank].sentences[quote.index]
+    return _sentence(evidence, (quote.rank, quote.index))
+
+
+def _sentence(evidence: Evidence, key: tuple[int, int]) -> str:
+    return evidence.passages[key[0]].sentences[key[1]]
 
 
 def select_short(evidence: Evidence, ranked: list[Quote], question: str = "") -> list[tuple[int, int]]:
@@ -165,18 +171,19 @@ def select_short(evidence: Evidence, ranked: list[Quote], question: str = "") ->
             break
         if (quote.rank, quote.index) in chosen:
             continue
-        text = lambda key: evidence.passages[key[0]].sentences[key[1]]  # noqa: E731
-        group = [key for key in _unit(evidence, ranked, quote) if _said(text(key)) not in said or key in chosen]
-        if not group or (len(group) == 1 and _introduces_list(text(group[0]))):
+        group = [key for key in _unit(evidence, ranked, quote)
+                 if _said(_sentence(evidence, key)) not in said or key in chosen]
+        if not group or (len(group) == 1 and _introduces_list(_sentence(evidence, group[0]))):
             continue
-        size = sum(len(text(key)) for key in group if key not in chosen)
-        whole_list = sum(_is_item(text(key)) for key in group) > 1 and quote.relevance >= ranked[0].relevance - LIST_SPAN
+        size = sum(len(_sentence(evidence, key)) for key in group if key not in chosen)
+        items = sum(_is_item(_sentence(evidence, key)) for key in group)
+        whole_list = items > 1 and quote.relevance >= ranked[0].relevance - LIST_SPAN
         if chosen and length + size > SHORT_BUDGET and not whole_list:
             continue
         lead = lead or group
         for key in group:
             chosen.setdefault(key)
-            said.add(_said(text(key)))
+            said.add(_said(_sentence(evidence, key)))
         length += size
     return _once(evidence, _reading_order(evidence, lead, list(chosen)))
 
@@ -280,8 +287,7 @@ def _list_around(sentences: list[str], i: int) -> list[int]:
 def select_sentences(evidence: Evidence, ranked: list[Quote],
                      already: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """The longer extract, leaving out what `already` says: (passage rank, sentence index) pairs, in reading order."""
-    text = lambda key: evidence.passages[key[0]].sentences[key[1]]  # noqa: E731
-    said = {_said(text(key)) for key in already}
+    said = {_said(_sentence(evidence, key)) for key in already}
     chosen: dict[tuple[int, int], None] = {}
     length = 0
     for quote in ranked:
@@ -292,14 +298,14 @@ def select_sentences(evidence: Evidence, ranked: list[Quote],
         if len(group) == 1 and _introduces_list(sentences[quote.index]):
             continue  # "Here are some examples:" with its examples in another chunk says nothing
         fresh = [(quote.rank, j) for j in group if _said(sentences[j]) not in said]
-        size = sum(len(text(key)) for key in fresh)
+        size = sum(len(_sentence(evidence, key)) for key in fresh)
         if chosen and length + size > BUDGET_CHARS:
             break
         for key in fresh:
             chosen.setdefault(key)
-            said.add(_said(text(key)))
+            said.add(_said(_sentence(evidence, key)))
         length += size
-    return sorted(chosen)
+    return _reading_order(evidence, [], list(chosen))
 
 
 def is_permission_question(question: str) -> bool:

@@ -84,39 +84,44 @@ class Evidence:
 
 
 def follow_up_query(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """The text to search with: a follow-up is read together with the question before it; a question that stands on
-    its own is searched on its own, so an earlier topic never leaks into it (nor makes an off-topic one answerable).
-    """
-    if not history or not is_follow_up(question):
+    """The text to search with: read with the question before it when there is history to read it with (the caller
+    decides whether a question needs it: see `follow_up_kind`)."""
+    if not history:
         return question
     previous = history[-1][0]
     return f"{previous}\n{question}"
 
 
-def is_follow_up(question: str) -> bool:
-    """Whether a question leans on the one before it: it opens like a continuation ("and for contractors?", "what
-    about X"), refers back ("does it…", "is that…", "those ones"), or is too short to stand alone ("how long?")."""
+CONTINUES = "continues"
+REFERS = "refers"
+
+
+def follow_up_kind(question: str) -> str | None:
+    """How a question may lean on the one before it: CONTINUES when it opens like a continuation ("and for
+    contractors?", "what about X") — always read with it; REFERS when it may point back ("does it…", "is that…") or
+    is too short to be sure ("how long?") — read with it only when it cannot be answered alone; None otherwise."""
     text = _EXPLETIVE.sub(" ", question.casefold())
-    words = re.findall(r"[\w']+", text)
-    if len(words) <= 2:
-        return True
-    return bool(_CONTINUATION.match(text) or _REFERS_BACK.search(text))
+    if _CONTINUATION.match(text):
+        return CONTINUES
+    if len(re.findall(r"[\w']+", text)) <= 3 or _REFERS_BACK.search(text):
+        return REFERS
+    return None
 
 
 # "Is it ok to…", "it takes", "is it possible…": an 'it' that stands for what follows, not for an earlier topic.
 _EXPLETIVE = re.compile(r"\b(?:is|was|would|will) it (?:ok|okay|fine|alright|allowed|possible|true|safe|acceptable|"
-                        r"legal|permitted|required|necessary|mandatory|normal|worth|better|bad|wrong|right)\b|"
+                        r"legal|permitted|required|necessary|mandatory|normal|worth|better|bad|wrong|right)\b(?: that)?|"
                         r"\bit(?:'s| is) (?:ok|okay|fine|allowed|possible|true|safe|required|necessary)\b|"
                         r"\bhow long (?:does|will|would) it take\b|\bwhat (?:is|does) it take\b")
 _CONTINUATION = re.compile(r"\s*(?:and|or|but|also|plus|then|so what|what about|how about|what if|same for|"
-                           r"same question|and if|what else|anything else|why not|why|how come|for\b|in\b|on\b)\b")
-_REFERS_BACK = re.compile(r"\b(?:it|its|it's|these|those|they|them|their|theirs|there|the same|either|neither|both|he|"
+                           r"same question|and if|what else|anything else|why not)\b")
+_REFERS_BACK = re.compile(r"\b(?:it|its|it's|these|those|they|them|their|theirs|the same|either|neither|both|he|"
                           r"she|him|her|instead|too|as well)\b"
                           # 'that'/'this' refer back as objects ("is that…", "about this"), not as relative pronouns
                           # ("a leak that happened") nor for the bot itself ("what is this bot?")
                           r"|(?:^|\b(?:is|was|does|did|do|will|would|can|could|about|for|with|of|to|in|on|by|means?|"
-                          r"use|than|like))\s*\b(?:that|this)\b(?!\s+(?:bot|assistant|app|chat)\b)|\b(?:that|this)(?: one)?"
-                          r"\s*\??\s*$")
+                          r"use|than|like))\s*\b(?:that|this)\b(?!\s+(?:bot|assistant|app|chat)\b)|"
+                          r"\b(?:that|this)(?: one)?\s*\??\s*$")
 
 
 class Retriever:

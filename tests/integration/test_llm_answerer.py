@@ -167,7 +167,7 @@ def test_a_follow_up_carries_the_earlier_turns_without_their_citations(extractiv
     fake_openai.replies.append("Yes: complete the AI Basics course first [1].")
     history = [(QUESTION, "Kestrel Copilot and ChatGPT Enterprise [1].")]
 
-    answer = llm_kb(extractive_kb, fake_openai.base_url).ask("Do I need a course before I use them?", history)
+    answer = llm_kb(extractive_kb, fake_openai.base_url).ask("And do I need a course before I use them?", history)
 
     conversation = user_message(fake_openai.requests[-1]).split("<conversation>")[1].split("</conversation>")[0]
     earlier = "Answer: Kestrel Copilot and ChatGPT Enterprise."

@@ -6,6 +6,7 @@ In-process (CliRunner, `run_chat` with scripted input) over the real model, the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -213,8 +214,11 @@ def test_ask_more_prints_the_short_answer_then_the_longer_extract_then_the_sourc
     assert code == 0 and answer["answered"] is True
     assert out.startswith(answer["answer"] + "\n")
     more = f"\n\nMore:\n{answer['more']}" if answer["more"] else ""
-    assert out == plain.replace("\n\nSources:\n", f"{more}\n\nSources:\n", 1)
+    assert out.startswith(plain.split("\n\nSources:\n")[0] + more + "\n\nSources:\n")
     assert "More:" not in plain
+    listed = lambda text: re.findall(r"^  \[(\d+)\]", text, re.MULTILINE)  # noqa: E731
+    assert set(listed(plain)) == set(re.findall(r"\[(\d+)\]", answer["answer"]))  # what the short answer cites
+    assert set(listed(out)) == set(re.findall(r"\[(\d+)\]", answer["answer"] + answer["more"]))  # and the extract
 
 
 # -- what the terminal needs besides the index ---------------------------------------------------------------------

@@ -128,7 +128,7 @@ def with_more(more: str) -> Answer:
     return Answer("Do I need a key?", "Hardware keys are **required** [1].", True, SOURCES, cited=(1,), more=more)
 
 
-def test_an_answer_with_a_longer_extract_offers_show_more_and_expands_in_place_with_the_same_sources():
+def test_an_answer_with_a_longer_extract_offers_show_more_and_expands_in_place_with_the_sources_it_cites():
     extract = "Keys are issued by **IT** [3]. Ask <@U0BOB> & <!here> at <https://evil.example|login>."
 
     short = blocks.answer_blocks(with_more(extract), conversation_id=42)
@@ -143,9 +143,10 @@ def test_an_answer_with_a_longer_extract_offers_show_more_and_expands_in_place_w
                                                  "answer_sources", blocks.answer_marker(42)]
     assert expanded[2]["text"]["text"] == ("Keys are issued by *IT* [3]. Ask &lt;@U0BOB&gt; &amp; &lt;!here&gt; at "
                                            "&lt;https://evil.example|login&gt;.")  # never a live mention or link
-    assert expanded[3] == short[1]  # the sources the text or the extract cites, in both
-    assert "[1] <https://intranet" in short[1]["elements"][0]["text"] and "AI Pilot" not in all_text(short)
-    assert "[3] Generative AI Acceptable Use Policy › Scope" in short[1]["elements"][0]["text"]
+    shown, more_shown = short[1]["elements"][0]["text"], expanded[3]["elements"][0]["text"]
+    assert "[1] <https://intranet" in shown and "AI Pilot" not in all_text(short)
+    assert "[3]" not in shown  # the short view lists only what its own text cites
+    assert "[1] <https://intranet" in more_shown and "[3] Generative AI Acceptable Use Policy › Scope" in more_shown
     assert [e["action_id"] for e in expanded[-1]["elements"]] == [*blocks.ANSWER_ACTIONS, blocks.SHOW_LESS]
 
 

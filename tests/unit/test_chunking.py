@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 
@@ -319,9 +320,13 @@ def test_front_matter_becomes_sentences_that_can_be_found_and_quoted():
     assert split_sentences(about.text) == [
         "The Acceptable Use Policy is owned by Information Security (Priya Natarajan, CISO).",
         "The current version of the Acceptable Use Policy is version 1.0.",
-        "The current Acceptable Use Policy took effect on 2027-01-11.",
+        "The Acceptable Use Policy took effect on 2027-01-11.",
         "The Acceptable Use Policy applies to employees, contractors."]
     assert about_chunk("x.md", "X", {"url": "https://intranet/x"}, ordinal=0) is None  # nothing to say
+    odd = about_chunk("x.md", "The Handbook", {"owner": {"name": "Ana Silva", "team": "Legal"}, "version": "  ",
+                                               "audience": ["staff", None], "date": datetime(2027, 1, 4)}, 0)
+    assert odd.text == ("The Handbook is owned by name: Ana Silva, team: Legal. The Handbook was last updated on "
+                        "2027-01-04. The Handbook applies to staff.")
 
 
 def test_a_sentence_of_a_merged_short_section_is_cited_under_its_own_heading():
@@ -337,3 +342,16 @@ def test_a_sentence_of_a_merged_short_section_is_cited_under_its_own_heading():
 
 def test_a_chunk_of_one_section_records_no_sentence_sections():
     assert all(c.sentence_sections == () for c in chunk_document("h.md", "Security Handbook", HANDBOOK))
+
+
+def test_a_sentence_repeated_in_merged_sections_is_cited_under_the_section_it_sits_in():
+    text = ("# FAQ\n\n## Can I join late?\n\nNo. Places closed.\n\n## Can I leave?\n\nYes. Ask IT.\n\n"
+            "## Can I bring a guest?\n\nNo. Guests are not allowed.\n\n## Details\n\n" + LONG)
+
+    labels = {}
+    for chunk in chunk_document("faq.md", "FAQ", text):
+        for sentence, label in zip(split_sentences(chunk.text), chunk.sentence_sections or ()):
+            labels.setdefault(sentence, []).append(label)
+
+    assert labels["No."] == ["Can I join late?", "Can I bring a guest?"]
+    assert labels["Yes."] == ["Can I leave?"] and labels["Guests are not allowed."] == ["Can I bring a guest?"]
