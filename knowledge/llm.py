@@ -53,7 +53,7 @@ PLACEHOLDER_API_KEY = "not-needed"
 # Besides each source's best passage, its next best one when that ranks in the top PASSAGES_CONSIDERED overall.
 PASSAGES_CONSIDERED = 8
 PASSAGES_PER_SOURCE = 2
-HISTORY_TURNS = 3
+PROMPT_TURNS = 3
 HISTORY_ANSWER_CHARS = 600
 _CITATION = re.compile(r"(\s*)\[(\d+(?:\s*,\s*\d+)*)\]")
 
@@ -169,7 +169,7 @@ def source_blocks(evidence: Evidence, sources: Sequence[Source]) -> str:
 def conversation_blocks(history: Sequence[tuple[str, str]]) -> str:
     """The thread's last few turns as <turn> blocks; earlier answers lose their [n], which meant other sources."""
     turns = []
-    for question, answer in list(history)[-HISTORY_TURNS:]:
+    for question, answer in list(history)[-PROMPT_TURNS:]:
         answer = _CITATION.sub("", answer).strip()
         if len(answer) > HISTORY_ANSWER_CHARS:
             answer = answer[:HISTORY_ANSWER_CHARS].rsplit(" ", 1)[0] + " ..."
