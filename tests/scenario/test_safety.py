@@ -147,9 +147,18 @@ def test_unsigned_forged_and_oversized_requests_are_refused_without_a_5xx(rollou
                                                    **sign(json.dumps(event), SIGNING_SECRET, timestamp=1_600_000_000)})
     huge = rollout.sender.post(json.dumps({**event, "padding": "x" * 8_000_000}), JSON)
     not_json = rollout.sender.raw("{garbage", {"Content-Type": JSON})
+    signed = sign(json.dumps(event), SIGNING_SECRET)
+    odd_times = [rollout.sender.raw(json.dumps(event), {"Content-Type": JSON, **signed,
+                                                        "X-Slack-Request-Timestamp": bad})
+                 for bad in ("soon", "1.5e9", "", "-1", "12a")]
+    command = rollout.sender.raw("command=%2Frollout&text=hi", {"Content-Type": "application/x-www-form-urlencoded",
+                                                                 "X-Slack-Request-Timestamp": "abc",
+                                                                 "X-Slack-Signature": "v0=00"})
 
-    assert [r.status for r in (forged, unsigned, stale)] == [401, 401, 401]
+    assert [r.status for r in (forged, unsigned, stale, *odd_times, command)] == [401] * 9
     assert (huge.status, not_json.status) == (413, 400)
+    latin1 = rollout.sender.raw(json.dumps(event), {"Content-Type": JSON, **signed, "X-Slack-Retry-Reason": "\u00b2"})
+    assert latin1.status == 400  # a header that is not UTF-8 is a malformed request, not a 500
     rollout.settle()
     assert rollout.slack.calls_to("chat.postMessage") == [] and rollout.healthz() == 200
 
