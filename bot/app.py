@@ -11,15 +11,12 @@ from dataclasses import dataclass
 from slack_bolt import App
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
-from sqlalchemy import Engine
 
 from bot.asking import Asking, Question, RateLimit
 from bot.comms_blocks import announcement_list
-from bot.helpdesk import build_desk
 from bot.listeners import actions, announce, commands, events, feedback, helpdesk, incidents
-from bot.settings import Settings
-from bot.slack_client import ResponseUrlReplier, ThreadReplier, respond, web_client
-from bot.store import Store, make_engine, migrate, session_factory
+from bot.runtime import Runtime
+from bot.slack_client import ResponseUrlReplier, ThreadReplier, respond
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +86,6 @@ class Services:
     asking: Asking
     client: WebClient
     workers: Workers
-    engine: Engine | None = None  # disposed on close when the services opened it
 
     @property
     def rate_limit(self) -> RateLimit:
@@ -117,10 +113,8 @@ class Services:
         return self.workers.wait_idle(timeout)
 
     def close(self) -> None:
-        """Finish the answers under way, then release the database."""
+        """Finish the answers under way (the runtime releases the database)."""
         self.workers.close()
-        if self.engine is not None:
-            self.engine.dispose()
 
     def _answer(self, question: Question, replier) -> None:
         if self.asking.accept(question, replier):
@@ -137,21 +131,10 @@ class Services:
             self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=thanks)
 
 
-def build_services(settings: Settings, knowledge_base, store: Store | None = None,
-                   client: WebClient | None = None) -> Services:
-    """Services over the database (migrated here), a loaded knowledge base and a Web API client."""
-    limit = RateLimit.parse(settings.rollout_rate_limit)
-    engine = None
-    if store is None:
-        engine = make_engine(settings.resolved_database_url)
-        migrate(engine)
-        store = Store(session_factory(engine))
-    client = client or web_client(settings.slack_bot_token, settings.slack_api_url)
-    return Services(Asking(store, knowledge_base, limit), client, Workers(settings.rollout_workers), engine)
-
-
-def create_app(settings: Settings, services: Services) -> App:
-    """The Bolt app: Slack's signature checked on every HTTP request, listeners that ack at once, an error handler."""
+def create_app(runtime: Runtime) -> App:
+    """The Bolt app over the runtime's services, Desk and Comms: Slack's signature checked on every HTTP request,
+    listeners that ack at once, an error handler."""
+    settings, services = runtime.settings, runtime.services
     app = App(
         client=services.client,
         signing_secret=settings.slack_signing_secret or "",
@@ -159,18 +142,15 @@ def create_app(settings: Settings, services: Services) -> App:
         process_before_response=True,  # listeners only hand work to services.workers, so ack after they return
         name="rollout",
     )
-    from bot.scheduling import open_comms  # the comms services import the scheduler; only the app needs them here
-
-    comms = open_comms(settings)
+    comms = runtime.comms
     feedback.register(app, services, settings,  # first: Bolt runs the first listener that matches (votes)
                       admin_home=lambda: announcement_list([(i.announcement, i.schedule)
                                                             for i in comms.announcements.list()]))
     events.register(app, services)
     commands.register(app, services)
     actions.register(app, services)
-    desk = build_desk(settings, services)  # its middleware takes escalations and ticket threads first
-    helpdesk.register(app, desk)
-    incidents.register(app, desk)
+    helpdesk.register(app, runtime.desk)  # its middleware takes escalations and ticket threads first
+    incidents.register(app, runtime.desk)
     announce.register(app, comms, services.workers.quick)  # /rollout announce, ack_accept, App Home's Cancel
     app.error(_on_error)
     return app

@@ -20,11 +20,25 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 class Context:
-    """Settings read once, and the knowledge base opened on first use."""
+    """Settings read once; the knowledge base and the runtime (one engine, migrated once) opened on first use."""
 
     def __init__(self):
         self.settings = Settings()
         self._kb = None
+        self._runtime = None
+
+    def runtime(self, knowledge_base=None):
+        """The process's runtime (bot/runtime.py), built on first use."""
+        from bot.runtime import build_runtime
+
+        if self._runtime is None:
+            self._runtime = build_runtime(self.settings, knowledge_base=knowledge_base)
+        return self._runtime
+
+    def close(self) -> None:
+        """Release the runtime's database connections when the command ends."""
+        if self._runtime is not None:
+            self._runtime.close()
 
     def knowledge_base(self, answerer: str | None = None):
         from knowledge.base import KnowledgeBase
@@ -39,11 +53,12 @@ class Context:
 
     def asking(self):
         """The Slack answering workflow over the knowledge base and the database, for `ask` and `chat`."""
-        from bot.terminal import open_asking
+        from bot.terminal import opening_database
 
         kb = self.knowledge_base()
         _warn_if_empty(kb)
-        return open_asking(self.settings, kb)
+        with opening_database(self.settings.resolved_database_url):
+            return self.runtime(kb).asking
 
 
 def llm_options(settings: Settings) -> dict:
@@ -87,6 +102,7 @@ def main(ctx):
     handler.setLevel(level)  # filter here too: bm25s sets its own logger to DEBUG when imported, after this runs
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=[handler])
     ctx.obj = Context()
+    ctx.call_on_close(ctx.obj.close)
 
 
 @main.command()

@@ -1,5 +1,6 @@
 """`rollout scheduler`, `rollout announce ...`, `rollout plan ...` and `rollout ack ...`: thin commands over the
-communication services (bot/scheduling.py). Registered on `main` by the import at the bottom of bot/cli.py."""
+communication services (bot/scheduling.py, built by bot/runtime.py). Registered on `main` by the import at the
+bottom of bot/cli.py."""
 from __future__ import annotations
 
 import json
@@ -42,12 +43,8 @@ class Targets(click.Option):
 
 
 def comms(obj: Context):
-    """The communication services, opened once per command."""
-    from bot.scheduling import open_comms
-
-    if not hasattr(obj, "_comms"):
-        obj._comms = open_comms(obj.settings)
-    return obj._comms
+    """The communication services of the command's runtime."""
+    return obj.runtime().comms
 
 
 def when(moment: datetime | None, tz: str) -> str:
@@ -71,10 +68,10 @@ def read_text(text: str | None, file: Path | None) -> str | None:
 @pass_context
 def scheduler(obj: Context):
     """Run scheduled announcements and acknowledgement campaigns until stopped (Procfile: scheduler)."""
-    from bot.scheduling import start_scheduler
+    from bot.scheduling import run_scheduler
 
     try:
-        handle = start_scheduler(obj.settings)
+        handle = run_scheduler(obj.runtime(), on_shutdown=obj.runtime().close)
     except CommsError as exc:
         raise click.ClickException(str(exc)) from exc
     stop = threading.Event()

@@ -17,19 +17,16 @@ from bot.store.models import utc_now
 
 
 class FeedbackServices:
-    """The database (migrated) and, with SLACK_BOT_TOKEN, Slack for user group handles; opened once per command."""
+    """The runtime's database and, with SLACK_BOT_TOKEN, Slack for user group handles; opened once per command."""
 
     def __init__(self, obj: Context):
         from bot.scheduling import slack_delivery
-        from bot.store import Store, make_engine, migrate, session_factory
         from bot.store.announcement_store import PilotCohort
-        from bot.store.feedback import FeedbackStore
         from bot.surveys import Surveys
 
-        self.engine = make_engine(obj.settings.resolved_database_url)
-        migrate(self.engine)
-        self.sessions = session_factory(self.engine)
-        self.store, self.feedback = Store(self.sessions), FeedbackStore(self.sessions)
+        runtime = obj.runtime()
+        self.sessions = runtime.sessions
+        self.store, self.feedback = runtime.store, runtime.feedback
         self.pilot = PilotCohort(self.sessions)
         self.surveys = Surveys(self.feedback, default_tz=obj.settings.rollout_timezone)
         self.slack = slack_delivery(obj.settings)

@@ -12,12 +12,8 @@ from bot.store.models import utc_now
 
 
 def helpdesk_store(obj: Context) -> HelpdeskStore:
-    """The store over DATABASE_URL, migrated."""
-    from bot.store import make_engine, migrate, session_factory
-
-    engine = make_engine(obj.settings.resolved_database_url)
-    migrate(engine)
-    return HelpdeskStore(session_factory(engine))
+    """The store over the runtime's database (DATABASE_URL, migrated)."""
+    return obj.runtime().helpdesk_store
 
 
 @main.group()

@@ -1,5 +1,5 @@
 """The helpdesk and incident services wired for Slack: a Notifier over the Web API, and `Desk`, what the helpdesk
-and incident listeners and jobs hand work to. Built once at start-up next to the answering services."""
+and incident listeners and jobs hand work to. Built once per process by the runtime (bot/runtime.py)."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,6 @@ from bot.escalation import Escalations
 from bot.faq import Faq
 from bot.incidents import Incidents
 from bot.settings import Settings
-from bot.store import make_engine, migrate, session_factory
 from bot.store.helpdesk_store import HelpdeskStore
 
 log = logging.getLogger(__name__)
@@ -60,13 +59,8 @@ class Desk:
     services: object  # bot.app.Services: its workers run the slow work, its store holds the conversations
 
 
-def build_desk(settings: Settings, services, knowledge_base=None) -> Desk:
-    """The helpdesk services over the same database, client and knowledge base as `services`."""
-    engine = services.engine
-    if engine is None:
-        engine = make_engine(settings.resolved_database_url)
-        migrate(engine)
-    store = HelpdeskStore(session_factory(engine))
+def build_desk(settings: Settings, services, store: HelpdeskStore, knowledge_base=None) -> Desk:
+    """The helpdesk services over `store`, with the client and (by default) the knowledge base of `services`."""
     kb = knowledge_base or services.asking.knowledge_base
     notifier = SlackNotifier(services.client)
     escalations = Escalations(store, notifier, settings.rollout_helpdesk_channel, settings.helpdesk_user_ids,

@@ -1,5 +1,5 @@
-"""Deployment communications wired from Settings: the stores, Slack, the services the CLI and Slack listeners use,
-and `start_scheduler(settings)` for `rollout scheduler` and `rollout serve`."""
+"""Deployment communications wired from Settings: the stores, Slack, the services the CLI and Slack listeners use
+(built by bot/runtime.py), and `run_scheduler(runtime)` for `rollout scheduler` and `rollout serve`."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.acknowledgements import AckService
 from bot.announcements import AnnouncementService
@@ -20,10 +21,8 @@ from bot.delivery import SlackDelivery
 from bot.pacing import SendPacer
 from bot.report_delivery import weekly_report
 from bot.settings import Settings
-from bot.store import Store, make_engine, migrate, session_factory
 from bot.store.ack_store import AckStore
 from bot.store.announcement_store import AnnouncementStore, PilotCohort
-from bot.store.feedback import FeedbackStore
 from bot.store.models import utc_now
 from bot.store.runs import Leases, RunLog
 from jobs.dispatch import JobContext
@@ -55,10 +54,15 @@ class Comms:
 
 
 def open_comms(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Comms:
-    """Migrate the database and build the services (Slack only if SLACK_BOT_TOKEN is set)."""
-    engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
-    sessions = session_factory(engine)
+    """The services of a runtime of their own (the database migrated; Slack only if SLACK_BOT_TOKEN is set)."""
+    from bot.runtime import build_runtime
+
+    return build_runtime(settings, clock=clock).comms
+
+
+def build_comms(settings: Settings, engine: Engine, sessions: sessionmaker[Session],
+                clock: Callable[[], datetime] = utc_now) -> Comms:
+    """The services over the process's engine (Slack only if SLACK_BOT_TOKEN is set)."""
     runs, pilot = RunLog(sessions), PilotCohort(sessions)
     slack = slack_delivery(settings)
     tz = settings.rollout_timezone
@@ -75,10 +79,11 @@ def slack_delivery(settings: Settings) -> SlackDelivery | None:
 
 
 class SchedulerHandle:
-    """A running scheduler; `.shutdown()` stops it, gives its lease up and closes its connections."""
+    """A running scheduler; `.shutdown()` stops it, gives its lease up and runs `on_shutdown` (closing a runtime
+    of its own)."""
 
-    def __init__(self, scheduler: Scheduler, pool: ThreadPoolExecutor, comms: Comms):
-        self.scheduler, self._pool, self._comms = scheduler, pool, comms
+    def __init__(self, scheduler: Scheduler, pool: ThreadPoolExecutor, on_shutdown: Callable[[], None]):
+        self.scheduler, self._pool, self._on_shutdown = scheduler, pool, on_shutdown
 
     @property
     def holder(self) -> str:
@@ -88,29 +93,36 @@ class SchedulerHandle:
         """Stop claiming runs and firing triggers; an unfinished fan-out resumes in the next scheduler."""
         self.scheduler.shutdown()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._comms.close()
+        self._on_shutdown()
 
 
 def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now) -> SchedulerHandle:
-    """Run scheduled jobs in this process until `.shutdown()` (for `rollout scheduler` and `rollout serve`)."""
-    comms = open_comms(settings, clock)
+    """Run scheduled jobs over a runtime of their own until `.shutdown()`, which closes it."""
+    from bot.runtime import build_runtime
+
+    runtime = build_runtime(settings, clock=clock)
+    return run_scheduler(runtime, on_shutdown=runtime.close)
+
+
+def run_scheduler(runtime, on_shutdown: Callable[[], None] = lambda: None) -> SchedulerHandle:
+    """Run scheduled jobs over the runtime's Comms until `.shutdown()` (`rollout scheduler` and `rollout serve`)."""
+    settings, comms, clock, sessions = runtime.settings, runtime.comms, runtime.clock, runtime.sessions
     if comms.slack is None:
         raise CommsError("the scheduler sends Slack messages: set SLACK_BOT_TOKEN (and SLACK_API_URL for a test "
                          "server)")
-    sessions = session_factory(comms.engine)
     pool = ThreadPoolExecutor(settings.rollout_send_workers, thread_name_prefix="rollout-send")
     ctx = JobContext(
         runs=comms.runs, announcements=AnnouncementStore(sessions), acks=AckStore(sessions), pilot=comms.pilot,
         directory=comms.slack, sender=comms.slack, pool=pool, holder=holder_name(),
         lease=timedelta(seconds=settings.rollout_scheduler_lease_seconds),
         grace=timedelta(seconds=settings.rollout_misfire_grace_seconds), clock=clock,
-        report=reporter(comms.slack, settings.rollout_report_channel), feedback=FeedbackStore(sessions),
-        weekly=weekly_report(settings, sessions, comms.slack), events=Store(sessions))
+        report=reporter(comms.slack, settings.rollout_report_channel), feedback=runtime.feedback,
+        weekly=weekly_report(settings, sessions, comms.slack), events=runtime.store)
     if not settings.rollout_report_channel:
         log.info("weekly report: ROLLOUT_REPORT_CHANNEL is not set, so each weekly run is skipped")
     scheduler = Scheduler(comms.engine, ctx, Leases(sessions), poll=settings.rollout_scheduler_poll_seconds)
     log.info("scheduler %s starting on %s", ctx.holder, comms.engine.url.render_as_string(hide_password=True))
-    return SchedulerHandle(scheduler.start(), pool, comms)
+    return SchedulerHandle(scheduler.start(), pool, on_shutdown)
 
 
 def holder_name() -> str:

@@ -9,7 +9,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import Services, build_services, create_app
+from bot.app import create_app
+from bot.runtime import Runtime, build_runtime
 from bot.safety import install_redacting_filter
 from bot.settings import Settings
 from bot.slack_client import web_client
@@ -44,10 +45,10 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
     echo("Loading the knowledge base…")
     knowledge_base = open_knowledge_base()
     warm_up(knowledge_base)
-    services = _services(settings, knowledge_base)
-    background = start_background(settings, services, scheduler, echo)
+    runtime = _runtime(settings, knowledge_base)
+    background = start_background(runtime, scheduler, echo)
     try:
-        app = create_app(settings, services)
+        app = create_app(runtime)
         if http:
             server = HttpServer(app, host, port, settings.slack_signing_secret)
             echo(f"Rollout is listening on {server.url}{EVENTS_PATH} (health: {server.url}{HEALTH_PATH})")
@@ -59,20 +60,19 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
         echo("Finishing the answers already under way…")
         for stop in reversed(background):
             stop()
-        services.close()
+        runtime.close()
 
 
-def start_background(settings: Settings, services, scheduler: bool, echo: Callable[[str], None]) -> list:
-    """The scheduler (unless --no-scheduler) and the helpdesk's periodic jobs; their stop functions."""
-    from bot.helpdesk import build_desk
+def start_background(runtime: Runtime, scheduler: bool, echo: Callable[[str], None]) -> list:
+    """The scheduler (unless --no-scheduler) and the helpdesk's periodic jobs, over the runtime; their stops."""
     from jobs.periodic import Periodic
     from jobs.schedule import helpdesk_jobs
 
-    stops = [Periodic(helpdesk_jobs(build_desk(settings, services))).start().stop]
+    stops = [Periodic(helpdesk_jobs(runtime.desk)).start().stop]
     if scheduler:
-        from bot.scheduling import start_scheduler
+        from bot.scheduling import run_scheduler
 
-        stops.append(start_scheduler(settings).shutdown)
+        stops.append(run_scheduler(runtime).shutdown)
         echo("Scheduled announcements, surveys and reports run in this process (--no-scheduler to leave them to "
              "`rollout scheduler`).")
     return stops
@@ -130,14 +130,21 @@ def warm_up(knowledge_base) -> None:
                     "Run: rollout ingest knowledge/policies")
 
 
-def _services(settings: Settings, knowledge_base) -> Services:
+def _runtime(settings: Settings, knowledge_base) -> Runtime:
+    """The process's runtime with its answering services built, or a ServeError saying what is wrong."""
     try:
-        return build_services(settings, knowledge_base)
-    except ValueError as exc:  # e.g. ROLLOUT_RATE_LIMIT or DATABASE_URL malformed
+        runtime = build_runtime(settings, knowledge_base=knowledge_base)
+    except ValueError as exc:  # e.g. DATABASE_URL malformed
         raise ServeError(str(exc)) from exc
     except SQLAlchemyError as exc:
         raise ServeError(f"cannot open the database at {_without_password(settings.resolved_database_url)}: "
                          f"{getattr(exc, 'orig', None) or exc}") from exc
+    try:
+        runtime.services  # built now, so a malformed ROLLOUT_RATE_LIMIT stops the start
+    except ValueError as exc:
+        runtime.close()
+        raise ServeError(str(exc)) from exc
+    return runtime
 
 
 def _without_password(url: str) -> str:

@@ -10,16 +10,16 @@ import getpass
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import click
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.asking import Asking, Question, RateLimit, Reply
+from bot.asking import Asking, Question, Reply
 from bot.safety import redact
 from bot.settings import Settings
-from bot.store import Store, make_engine, migrate, session_factory
 from bot.store.models import TERMINAL_SOURCE
 from knowledge.answer import Answer, Source
 
@@ -49,22 +49,24 @@ def terminal_user() -> str:
 
 
 def open_asking(settings: Settings, knowledge_base) -> Asking:
-    """The answering workflow over the configured database (migrated here) and rate limit.
+    """The answering workflow over a runtime of its own: the configured database (migrated) and rate limit."""
+    from bot.runtime import build_runtime
 
-    Raises click.ClickException, one clear line, for a malformed setting or a database it cannot open: answers
-    here are recorded like Slack's, so `rollout ask` needs the database too.
-    """
-    url = settings.resolved_database_url
+    with opening_database(settings.resolved_database_url):
+        return build_runtime(settings, knowledge_base=knowledge_base).asking
+
+
+@contextmanager
+def opening_database(url: str) -> Iterator[None]:
+    """Turn a malformed setting or a database that cannot be opened into click.ClickException, one clear line:
+    answers here are recorded like Slack's, so `rollout ask` needs the database too."""
     try:
-        limit = RateLimit.parse(settings.rollout_rate_limit)
-        engine = make_engine(url)
-        migrate(engine)
+        yield
     except ValueError as exc:  # ROLLOUT_RATE_LIMIT or DATABASE_URL malformed
         raise click.ClickException(str(exc)) from exc
     except SQLAlchemyError as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())  # the driver's message, on one line
         raise click.ClickException(f"cannot open the database at {_without_password(url)}: {reason}") from exc
-    return Asking(Store(session_factory(engine)), knowledge_base, limit)
 
 
 def _without_password(url: str) -> str:

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from slack_bolt import App
 
-from bot.app import build_services
 from bot.feedback_blocks import REASON_MODAL, SURVEY_MODAL
 from bot.listeners import actions, commands, events
 from bot.listeners import feedback as feedback_listeners
+from bot.runtime import build_runtime
 from bot.transport import HttpServer
 from bot.store.models import utc_now
 from bot.store.feedback import AnswerRating, FeedbackStore, SurveyResponse
@@ -30,7 +30,8 @@ class NoKnowledge:
 class Running:
     def __init__(self, slack, db_url):
         self.settings = settings_for(slack, db_url, rollout_admins="U0ADMIN")
-        self.services = build_services(self.settings, NoKnowledge())
+        self.runtime = build_runtime(self.settings, knowledge_base=NoKnowledge())
+        self.services = self.runtime.services
         bolt = App(client=self.services.client, signing_secret=SIGNING_SECRET, process_before_response=True)
         feedback_listeners.register(bolt, self.services, self.settings)  # first: Bolt runs the first match
         for module in (events, commands, actions):
@@ -53,7 +54,7 @@ class Running:
 
     def stop(self):
         self.server.stop()
-        self.services.close()
+        self.runtime.close()
 
 
 @pytest.fixture

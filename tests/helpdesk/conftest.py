@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.app import build_services, create_app
-from bot.helpdesk import Desk, build_desk
+from bot.app import create_app
+from bot.helpdesk import Desk
+from bot.runtime import build_runtime
 from bot.transport import HttpServer
 from bot.store import make_engine
 from tests.fakes.payloads import message_event
@@ -51,12 +52,11 @@ def start_helpdesk(knowledge_base, fake_slack, tmp_path) -> Iterator:
         settings = settings_for(fake_slack, database_url or f"sqlite:///{tmp_path / 'data' / 'rollout.db'}",
                                 rollout_helpdesk_channel=HELPDESK, rollout_security_channel=SECURITY,
                                 rollout_data_dir=tmp_path / "data", **overrides)
-        services = build_services(settings, kb or knowledge_base)
-        app = create_app(settings, services)
-        desk = build_desk(settings, services)  # create_app built its own; this one drives jobs in tests
-        server = HttpServer(app, "127.0.0.1", 0, settings.slack_signing_secret).start()
-        started.append(Rollout(settings, services, server, fake_slack, make_engine(settings.resolved_database_url)))
-        return HelpdeskRollout(started[-1], desk)
+        runtime = build_runtime(settings, knowledge_base=kb or knowledge_base)
+        server = HttpServer(create_app(runtime), "127.0.0.1", 0, settings.slack_signing_secret).start()
+        started.append(Rollout(settings, runtime.services, server, fake_slack,
+                               make_engine(settings.resolved_database_url), runtime))
+        return HelpdeskRollout(started[-1], runtime.desk)  # the app's own Desk drives the jobs in tests
 
     yield start
     for rollout in started:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Services, build_services, create_app
+from bot.app import Services, create_app
+from bot.runtime import Runtime, build_runtime
 from bot.transport import HttpServer
 from bot.settings import Settings
 from sqlalchemy import Engine, select
@@ -52,6 +53,7 @@ class Rollout:
     server: HttpServer
     slack: FakeSlack
     engine: Engine
+    runtime: Runtime
     stopped: bool = False
 
     @property
@@ -104,7 +106,7 @@ class Rollout:
             return
         self.stopped = True
         self.server.stop()
-        self.services.close()
+        self.runtime.close()
         self.engine.dispose()
 
 
@@ -127,9 +129,10 @@ def start_rollout(knowledge_base, fake_slack, sqlite_url) -> Iterator:
 
     def start(database_url: str | None = None, **overrides) -> Rollout:
         settings = settings_for(fake_slack, database_url or sqlite_url, **overrides)
-        services = build_services(settings, knowledge_base)
-        server = HttpServer(create_app(settings, services), "127.0.0.1", 0, SIGNING_SECRET).start()
-        started.append(Rollout(settings, services, server, fake_slack, make_engine(settings.resolved_database_url)))
+        runtime = build_runtime(settings, knowledge_base=knowledge_base)
+        server = HttpServer(create_app(runtime), "127.0.0.1", 0, SIGNING_SECRET).start()
+        started.append(Rollout(settings, runtime.services, server, fake_slack,
+                               make_engine(settings.resolved_database_url), runtime))
         return started[-1]
 
     yield start

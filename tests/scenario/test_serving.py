@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.app import build_services, create_app
+from bot.app import create_app
 from bot.cli import main
+from bot.runtime import build_runtime
 from bot.transport import SocketModeServer
 from tests.fakes.payloads import message_event
 from tests.fakes.signing import SlackSender
@@ -28,8 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_socket_mode_starts_answers_an_event_and_acks_commands(knowledge_base, fake_slack, fake_socket_mode,
                                                                sqlite_url):
     settings = settings_for(fake_slack, sqlite_url, slack_signing_secret=None, slack_app_token=APP_TOKEN)
-    services = build_services(settings, knowledge_base)
-    server = SocketModeServer(create_app(settings, services), APP_TOKEN).start()
+    runtime = build_runtime(settings, knowledge_base=knowledge_base)
+    services = runtime.services
+    server = SocketModeServer(create_app(runtime), APP_TOKEN).start()
     try:
         event = message_event(ANSWERABLE, channel="D0ALICE", channel_type="im")
         envelope = fake_socket_mode.push_event(event)
@@ -42,7 +44,7 @@ def test_socket_mode_starts_answers_an_event_and_acks_commands(knowledge_base, f
     finally:
         fake_socket_mode.stop()
         server.stop()
-        services.close()
+        runtime.close()
 
     assert post.params["thread_ts"] == event["ts"] and "Data Protection Officer" in section_texts(post.params["blocks"])
     assert "What Rollout can do" in section_texts(help_ack["payload"]["blocks"])

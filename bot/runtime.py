@@ -1,0 +1,109 @@
+"""The composition root: one process's settings, its one engine (migrated once), sessions, Slack client and clock,
+and the services built over them on first use. `rollout serve`, `rollout scheduler`, every CLI group and the
+tests start from `build_runtime(settings)`, so each process opens one engine and migrates once."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import Settings
+from bot.slack_client import web_client
+from bot.store import Store, make_engine, migrate, session_factory
+from bot.store.models import utc_now
+
+if TYPE_CHECKING:
+    from bot.app import Services
+    from bot.asking import Asking
+    from bot.helpdesk import Desk
+    from bot.scheduling import Comms
+    from bot.store.feedback import FeedbackStore
+    from bot.store.helpdesk_store import HelpdeskStore
+
+
+@dataclass(eq=False)
+class Runtime:
+    """One process: settings, the engine and its sessions, Slack (None without SLACK_BOT_TOKEN), the clock, and the
+    shared services, each built once when first asked for."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    client: WebClient | None
+    clock: Callable[[], datetime] = utc_now
+    knowledge_base: object | None = None  # needed by answering and the helpdesk only
+
+    @cached_property
+    def store(self) -> Store:
+        """Conversations, interactions and processed events."""
+        return Store(self.sessions)
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        """Answer ratings, survey responses and pulse schedules."""
+        from bot.store.feedback import FeedbackStore
+
+        return FeedbackStore(self.sessions)
+
+    @cached_property
+    def helpdesk_store(self) -> HelpdeskStore:
+        """Tickets, incidents, FAQ entries and their audit trail."""
+        from bot.store.helpdesk_store import HelpdeskStore
+
+        return HelpdeskStore(self.sessions)
+
+    @cached_property
+    def asking(self) -> Asking:
+        """The answering workflow over the knowledge base and ROLLOUT_RATE_LIMIT (ValueError if malformed)."""
+        from bot.asking import Asking, RateLimit
+
+        return Asking(self.store, self.knowledge_base, RateLimit.parse(self.settings.rollout_rate_limit))
+
+    @cached_property
+    def services(self) -> Services:
+        """What Slack listeners hand work to: answering and recording, on the process's workers."""
+        from bot.app import Services, Workers
+
+        s = self.settings
+        client = self.client or web_client(s.slack_bot_token, s.slack_api_url)
+        return Services(self.asking, client, Workers(s.rollout_workers))
+
+    @cached_property
+    def desk(self) -> Desk:
+        """Tickets, incidents and FAQ entries, sharing the answering services' workers and client."""
+        from bot.helpdesk import build_desk
+
+        return build_desk(self.settings, self.services, self.helpdesk_store, self.knowledge_base)
+
+    @cached_property
+    def comms(self) -> Comms:
+        """Announcements, acknowledgement campaigns and the pilot cohort (Slack only with SLACK_BOT_TOKEN)."""
+        from bot.scheduling import build_comms
+
+        return build_comms(self.settings, self.engine, self.sessions, self.clock)
+
+    def close(self) -> None:
+        """Finish the work under way, then release the database connections."""
+        if "services" in self.__dict__:
+            self.services.workers.close()
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, *, client: WebClient | None = None, clock: Callable[[], datetime] = utc_now,
+                  knowledge_base=None) -> Runtime:
+    """Open the database once, migrate it once, and the Slack client when a bot token is set."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+    except Exception:
+        engine.dispose()
+        raise
+    if client is None and settings.slack_bot_token:
+        client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    return Runtime(settings, engine, session_factory(engine), client, clock, knowledge_base)
