@@ -22,6 +22,8 @@ from bot.store.models import utc_now
 
 log = logging.getLogger(__name__)
 REANNOUNCE_EVERY = timedelta(hours=1)
+NOT_YOUR_QUESTION = ("Only the person who asked this question can pass it to the helpdesk. If you need help too, "
+                     "ask your own question, or use `/rollout help-me <your question>`.")
 
 
 class Notifier(Protocol):
@@ -62,7 +64,10 @@ class Escalations:
         self.users, self.sla, self.clock = helpdesk_users, timedelta(minutes=sla_minutes), clock
 
     def escalate_answer(self, conversation, user_id: str) -> tuple[Ticket, bool]:
-        """A ticket for a stored answer (one per answer); True when it was created now."""
+        """A ticket for a stored answer (one per answer); True when it was created now. Only the person who asked
+        may escalate it: the ticket, its relay and its rating are theirs."""
+        if conversation.user_id != user_id:
+            raise NotAllowed(NOT_YOUR_QUESTION)
         thread = (conversation.channel_id, conversation.thread_ts) if conversation.thread_ts else None
         return self._open(user_id, "escalate", conversation.question, thread, conversation_id=conversation.id,
                           answer=conversation.answer, sources=list(conversation.sources or []),

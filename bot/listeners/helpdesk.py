@@ -99,11 +99,11 @@ def escalate(desk, body: dict, action: dict) -> None:
         conversation = conversations.find_by_reply(container["channel_id"], container["message_ts"])
     if conversation is None:
         return tell(desk, body, "I couldn't find that answer any more. Use `/rollout help-me <your question>`.")
-    conversations.record_interaction(conversation.id, user_id, ESCALATE)
     try:
         ticket, created = desk.escalations.escalate_answer(conversation, user_id)
     except HelpdeskError as exc:
         return tell(desk, body, f":warning: {exc}")
+    conversations.record_interaction(conversation.id, user_id, ESCALATE)
     if not created:
         tell(desk, body, f"This question is already with the helpdesk as ticket #{ticket.id} ({ticket.status}).")
 

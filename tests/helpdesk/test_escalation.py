@@ -38,6 +38,18 @@ def test_escalating_the_same_answer_twice_opens_one_ticket(desk_rollout):
     assert "already with the helpdesk" in r.slack.calls_to("chat.postEphemeral")[-1].params["text"]
 
 
+def test_only_the_asker_can_pass_their_answer_to_the_helpdesk(desk_rollout):
+    r = desk_rollout
+    answer, _ = escalated(r)
+    [ticket] = r.rows(Ticket)
+    click(r, "escalate", str(ticket.conversation_id), STRANGER, answer)  # someone else presses Ask a person
+
+    assert [t.user_id for t in r.rows(Ticket)] == [ASKER] and len(r.posts(channel=HELPDESK)) == 1
+    refusal = r.slack.calls_to("chat.postEphemeral")[-1].params
+    assert refusal["user"] == STRANGER and "Only the person who asked" in refusal["text"]
+    assert [(i.action, i.user_id) for i in r.rows(Interaction)] == [("escalate", ASKER)]  # the stranger's not kept
+
+
 def test_relay_both_ways_only_after_claim_and_not_after_resolve(desk_on_each_db):
     r = desk_on_each_db
     answer, ticket_post = escalated(r)
