@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from bot import helpdesk_blocks as blocks
 from bot.blocks import context, shown_sources, sources_text, text_sections, to_mrkdwn
 from bot.escalation import Notifier
-from bot.helpdesk_errors import AlreadyHandled, HelpdeskError, NotConfigured, NotFound
+from bot.helpdesk_errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured, NotFound
 from bot.safety import redact
 from bot.store.helpdesk import Incident
 from bot.store.helpdesk_store import HelpdeskStore
@@ -91,7 +91,10 @@ class Incidents:
         return True
 
     def acknowledge(self, incident_id: int, user_id: str) -> Incident:
-        """The security team has it: stop re-posting, show who acknowledged."""
+        """The security team has it: stop re-posting, show who acknowledged. Only members of the security channel
+        may: an acknowledgement stops the re-posts that keep a report in front of the team."""
+        if not self.channel or user_id not in self.notifier.channel_members(self.channel):
+            raise NotAllowed("Only members of the security channel can acknowledge an incident report.")
         incident = self.store.acknowledge_incident(incident_id, user_id, self.clock())
         if incident is None:
             found = self.store.incident(incident_id)

@@ -7,7 +7,7 @@ import pytest
 from bot.incidents import severity
 from bot.store.helpdesk import AuditEntry, Incident
 from jobs.incidents import deliver_incidents
-from tests.helpdesk.conftest import SECURITY
+from tests.helpdesk.conftest import SECURITY, STRANGER
 from tests.scenario.conftest import action_ids, section_texts
 
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -83,6 +83,11 @@ def test_unacknowledged_high_severity_reports_are_reposted_until_acknowledged(de
     reposts = r.posts(channel=SECURITY)
     assert len(reposts) == 2 and "Still unacknowledged" in section_texts(reposts[1].params["blocks"])
 
+    r.sender.block_action("incident_acknowledge", "1", user_id=STRANGER, channel_id=SECURITY,
+                          message_ts=reposts[1].response["ts"])
+    r.settle()
+    assert r.rows(Incident)[0].acknowledged_by is None  # only the security channel's members may
+    assert "Only members of the security channel" in r.slack.calls_to("chat.postEphemeral")[-1].params["text"]
     r.sender.block_action("incident_acknowledge", "1", user_id="U0SECURITY", channel_id=SECURITY,
                           message_ts=reposts[1].response["ts"])
     r.settle()
