@@ -164,10 +164,21 @@ def _on_error(error: Exception, body: dict, response: BoltResponse | None) -> No
         return
     response.status = 200
     response.body = ""
+    sorry = f"Sorry, something went wrong on my side (reference {reference}). Please try again."
     if isinstance(body, dict) and body.get("command"):
         response.headers["content-type"] = ["application/json;charset=utf-8"]
-        response.body = json.dumps({"response_type": "ephemeral", "text": (
-            f":warning: Sorry, something went wrong on my side (reference `{reference}`). Please try again.")})
+        response.body = json.dumps({"response_type": "ephemeral", "text": f":warning: {sorry}"})
+    elif isinstance(body, dict) and body.get("type") == "view_submission" and (field := _first_input(body)):
+        # An empty 200 would close the modal as if it had worked: keep it open and say so next to its first field.
+        response.headers["content-type"] = ["application/json;charset=utf-8"]
+        response.body = json.dumps({"response_action": "errors", "errors": {field: sorry}})
+
+
+def _first_input(body: dict) -> str | None:
+    """The block id of a submitted modal's first input, where Slack can show an error."""
+    view = body.get("view") or {}
+    ids = [b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input" and b.get("block_id")]
+    return next(iter(ids or ((view.get("state") or {}).get("values") or {})), None)
 
 
 def _kind(body) -> str:

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import make_url, text
 
+from bot.feedback_blocks import SURVEY_MODAL
 from bot.store import Conversation, ProcessedEvent
 from tests.fakes.payloads import block_actions, event_callback, message_event
 from tests.fakes.signing import FORM, JSON, SlackSender, sign
@@ -179,3 +180,24 @@ def _post_bytes(sender: SlackSender, body: bytes, headers: dict) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+def test_a_modal_whose_submission_fails_stays_open_with_an_error_and_a_reference(rollout, caplog):
+    with rollout.engine.begin() as connection:  # the database loses the table the survey is stored in
+        connection.execute(text("DROP TABLE survey_responses"))
+    values = {"ease": {"ease": {"type": "number_input", "value": "4"}},
+              "usefulness": {"usefulness": {"type": "number_input", "value": "5"}},
+              "saved_time": {"saved_time": {"selected_option": {"value": "yes"}}},
+              "team": {"team": {"selected_option": {"value": "sales"}}}}
+    blocks = [{"type": "input", "block_id": block, "label": {"type": "plain_text", "text": block},
+               "element": {"type": "plain_text_input", "action_id": block}} for block in values]
+
+    with caplog.at_level(logging.ERROR, logger="bot.app"):
+        reply = rollout.sender.view_submission(SURVEY_MODAL, values, blocks=blocks)
+
+    body = json.loads(reply.body)
+    assert reply.status == 200 and body["response_action"] == "errors"  # never an empty 200: the modal stays open
+    [(field, message)] = body["errors"].items()
+    assert field == "ease" and "something went wrong on my side" in message
+    reference = message.split("reference ")[1].split(")")[0]
+    assert any(reference in record.getMessage() for record in caplog.records)  # the logs can be searched for it
