@@ -72,11 +72,13 @@ def rating_blocks(ticket) -> list[dict]:
 
 
 def from_agent(agent_id: str, text: str) -> str:
-    return f"*<@{agent_id}> (helpdesk):* {text}"
+    """An agent's message (plain text) relayed to the asker: who wrote it, and their words with no live markup."""
+    return f"*<@{agent_id}> (helpdesk):* {escape(text)}"
 
 
 def from_asker(user_id: str, text: str) -> str:
-    return f"*<@{user_id}>:* {text}"
+    """The asker's message (plain text) relayed to the helpdesk thread, with no live markup."""
+    return f"*<@{user_id}>:* {escape(text)}"
 
 
 def overdue_text(ticket, waited_minutes: int) -> str:

@@ -46,10 +46,16 @@ def message_key(channel: str, ts: str) -> str:
     return f"message:{channel}:{ts}"
 
 
+def _link_words(match: re.Match) -> str:
+    """A link as words that show where it really goes: '<https://evil|https://sso>' is 'https://sso (https://evil)'."""
+    url, label = match.group(1), match.group(2)
+    return f"{label} ({url})" if label and label != url and label != url.split("://", 1)[-1] else url
+
+
 def plain_text(text: str, bot_user_id: str | None = None) -> str:
     """Slack's message markup as a person reads it, without the mention of the bot."""
     text = _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else f"@{m.group(1)}", text)
-    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _LINK.sub(_link_words, text)
     text = _CHANNEL.sub(lambda m: f"#{m.group(1)}", text)
     text = _SPECIAL.sub(lambda m: "@" + (m.group(1) or m.group(2) or "group").lstrip("@"), text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -88,6 +88,29 @@ def test_relay_both_ways_only_after_claim_and_not_after_resolve(desk_on_each_db)
                        ("ticket", "rated", ASKER)]
 
 
+HOSTILE = ("ping <!channel> <!here> <!subteam^S0ALL|@everyone-team> <@U0BOB> and log in at "
+           "<https://evil.example/steal|https://sso.kestrel.example>")
+
+
+def test_relayed_messages_carry_no_live_mentions_or_disguised_links_either_way(desk_rollout):
+    r = desk_rollout
+    answer, ticket_post = escalated(r)
+    dm, asker_thread, ticket_ts = answer.params["channel"], answer.params["thread_ts"], ticket_post.response["ts"]
+    click(r, "ticket_claim", str(r.rows(Ticket)[0].id), AGENT, ticket_post)
+
+    r.say(f"agent says {HOSTILE}", AGENT, HELPDESK, ticket_ts)
+    r.say(f"asker says {HOSTILE}", ASKER, dm, asker_thread, "im")
+    r.settle()
+
+    relayed = [p.params["text"] for p in r.slack.calls_to("chat.postMessage") if "says ping" in p.params["text"]]
+    assert len(relayed) == 2
+    for text in relayed:
+        for live in ("<!channel>", "<!here>", "<!subteam", "<@U0BOB>", "<https://evil"):
+            assert live not in text
+        assert "https://sso.kestrel.example (https://evil.example/steal)" in text  # the real address shows
+        assert "@channel" in text and "@U0BOB" in text  # what was written, as plain words
+
+
 def test_only_helpdesk_members_may_claim(desk_rollout):
     r = desk_rollout
     _, ticket_post = escalated(r)

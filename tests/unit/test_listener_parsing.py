@@ -9,7 +9,10 @@ from bot.listeners.parsing import is_from_a_person, message_question, plain_text
 @pytest.mark.parametrize("raw, read", [
     ("<@UBOT> can I use Copilot?", "can I use Copilot?"),
     ("<@UBOT|rollout> ask <@U0BOB> about it", "ask @U0BOB about it"),
-    ("see <https://intranet.example/p|the policy> &amp; <https://x.example>", "see the policy & https://x.example"),
+    ("see <https://intranet.example/p|the policy> &amp; <https://x.example>",
+     "see the policy (https://intranet.example/p) & https://x.example"),  # where a link goes is never hidden
+    ("<https://evil.example|https://sso.example> <https://x.example|x.example>",
+     "https://sso.example (https://evil.example) https://x.example"),
     ("in <#C0123|ai-helpdesk> &lt;today&gt;", "in #ai-helpdesk <today>"),
     ("<!here> <!subteam^S1|@pilot-team> help", "@here @pilot-team help"),
 ])
