@@ -107,13 +107,13 @@ class TerminalReplier:
                  chat: bool = False):
         self.echo, self.as_json, self.more, self.chat = echo, as_json, more, chat
         self.last: Answer | None = None
-        self.failures = 0  # notices instead of answers: secrets, bad questions, the rate limit, our failures
+        self.failures = 0  # notices instead of answers that are errors: bad questions, the rate limit, our failures
 
     def working(self) -> None:
         """Nothing to show: a terminal answer takes milliseconds once the model is loaded."""
 
     def send(self, reply: Reply) -> str | None:
-        if reply.answer is None:
+        if reply.answer is None and reply.kind != "secret":  # a secret is refused as it should be: not an error
             self.failures += 1
         else:
             self.last = reply.answer
@@ -125,8 +125,7 @@ class TerminalReplier:
 
     def render(self, reply: Reply) -> str:
         if self.as_json:
-            return json.dumps(reply.answer.to_json() if reply.answer else {"error": notice_text(reply)},
-                              ensure_ascii=False)
+            return json.dumps(reply.answer.to_json() if reply.answer else notice_json(reply), ensure_ascii=False)
         if reply.answer is None:
             text = f"{'warning' if reply.kind == 'secret' else 'error'}: {notice_text(reply)}"
             return CHAT_VOICE + text if self.chat else text
@@ -159,6 +158,14 @@ def chat_text(answer: Answer) -> str:
     """The chat's answer: in the bot's voice, its sources indented under it."""
     return "\n".join([CHAT_VOICE + answer.text] + [f"{CHAT_INDENT}[{s.number}] {s.label}"
                                                    for s in shown_sources(answer)])
+
+
+def notice_json(reply: Reply) -> dict:
+    """A notice in `ask --json`: a refused secret in the answer's shape (it is an answer: the warning), the rest as
+    errors."""
+    if reply.kind == "secret":
+        return {"answer": notice_text(reply), "answered": False, "refused": "secret", "sources": []}
+    return {"error": notice_text(reply)}
 
 
 def notice_text(reply: Reply) -> str:

@@ -103,9 +103,12 @@ def scripted(lines: list[str]):
 def test_a_secret_gets_the_warning_and_nothing_is_stored_or_answered(rollout, conversations, as_json):
     code, out, err = rollout("ask", *(["--json"] if as_json else []), f"is {SECRET} a valid key for Copilot?")
 
-    assert code == 1
-    warning = json.loads(out)["error"] if as_json else out.removeprefix("warning: ")
-    assert not as_json or len(out.splitlines()) == 1
+    assert code == 0  # refused as it should be: not an error
+    if as_json:
+        refusal = json.loads(out)
+        assert len(out.splitlines()) == 1 and set(refusal) == {"answer", "answered", "refused", "sources"}
+        assert (refusal["answered"], refusal["refused"], refusal["sources"]) == (False, "secret", [])
+    warning = json.loads(out)["answer"] if as_json else out.removeprefix("warning: ")
     assert warning.startswith("Your message looks like it contains an AWS access key ID. I did not store it.")
     assert "remove it from your shell history" in warning and "Delete message" not in warning
     assert SECRET not in out + err
