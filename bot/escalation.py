@@ -1,9 +1,9 @@
 """Escalation to the helpdesk, Slack-free: tickets (create, claim, resolve, rate), the two-way relay and the SLA.
 
-The Slack edge hands in a `Notifier`; everything here is plain Python over the HelpdeskStore. Relay rules: a ticket
-thread's messages are relayed only while the ticket is claimed, from its agent(s) in the helpdesk thread to the
-asker's thread and from the asker in their thread back; messages in a ticket thread are never answered as questions
-while the ticket is open or claimed.
+The Slack edge hands in a `Notifier`; everything here is plain Python over the HelpdeskStore. Relay rules: the asker's
+messages in their thread go to the ticket's helpdesk thread from the start (the details they add while waiting are
+what the agent needs); the agents' messages in the helpdesk thread go to the asker only once the ticket is claimed;
+messages in a ticket thread are never answered as questions while the ticket is open or claimed.
 """
 from __future__ import annotations
 
@@ -125,8 +125,10 @@ class Escalations:
         ticket, side = found
         if side == "asker" and ticket.status == "resolved":
             return None  # the ticket is over: the thread is an ordinary conversation again
-        if ticket.status != "claimed" or (side == "asker" and user_id != ticket.user_id):
+        if side == "asker" and user_id != ticket.user_id:
             return Relay(ticket, None, "")
+        if ticket.status != "claimed" and not (side == "asker" and ticket.helpdesk_ts):
+            return Relay(ticket, None, "")  # the helpdesk talks among itself until someone claims the ticket
         text = redact_secrets(text)
         if side == "helpdesk":
             self.store.update_ticket(ticket.id, resolution=text)

@@ -50,16 +50,19 @@ def test_only_the_asker_can_pass_their_answer_to_the_helpdesk(desk_rollout):
     assert [(i.action, i.user_id) for i in r.rows(Interaction)] == [("escalate", ASKER)]  # the stranger's not kept
 
 
-def test_relay_both_ways_only_after_claim_and_not_after_resolve(desk_on_each_db):
+def test_relay_the_askers_details_at_once_the_agents_replies_after_claim_and_nothing_after_resolve(desk_on_each_db):
     r = desk_on_each_db
     answer, ticket_post = escalated(r)
     dm, asker_thread, ticket_ts = answer.params["channel"], answer.params["thread_ts"], ticket_post.response["ts"]
     before = len(r.slack.calls_to("chat.postMessage"))
 
-    r.say("Anyone there?", ASKER, dm, asker_thread, "im")
+    r.say("It is about the Lisbon office, if that matters", ASKER, dm, asker_thread, "im")
     r.say("Looking at it", AGENT, HELPDESK, ticket_ts)
     r.settle()
-    assert len(r.slack.calls_to("chat.postMessage")) == before  # nothing relayed, nothing answered
+    [details] = r.slack.calls_to("chat.postMessage")[before:]  # the asker's details reach the helpdesk thread...
+    assert (details.params["channel"], details.params["thread_ts"]) == (HELPDESK, ticket_ts)
+    assert "Lisbon office" in details.params["text"] and f"<@{ASKER}>" in details.params["text"]
+    # ...while the agents' talk before a claim stays in the helpdesk thread, and nothing is answered as a question
 
     click(r, "ticket_claim", str(r.rows(Ticket)[0].id), AGENT, ticket_post)
     assert r.rows(Ticket)[0].status == "claimed"
