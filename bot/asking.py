@@ -115,7 +115,7 @@ class Asking:
 
         True when the question should now be answered (`answer`); each message is accepted once, by one process.
         """
-        if not self.store.claim_event(question.dedupe_key, question.source):
+        if not self.store.claim_event(question.dedupe_key, question.source, question.user_id, self.clock()):
             log.info("already handled %s", question.dedupe_key)
             return False
         try:
@@ -189,9 +189,9 @@ class Asking:
         return bool(question.thread_ts) and question.thread_ts != question.message_ts
 
     def rate_limited(self, user_id: str) -> bool:
-        """Whether this employee already asked as many questions as the window allows."""
+        """Whether this employee's question, just accepted, is over what the window allows."""
         since = self.clock() - self.limit.window
-        return self.store.count_recent_questions(user_id, since) >= self.limit.questions
+        return self.store.count_recent_questions(user_id, since) > self.limit.questions  # this one is counted too
 
     def record_button(self, conversation_id: int | None, user_id: str, action: str) -> str:
         """Record a click on an answer's button once; the thank-you (or explanation) to show the employee."""

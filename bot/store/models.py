@@ -56,9 +56,12 @@ class ProcessedEvent(Base):
 
     __tablename__ = "processed_events"
 
+    __table_args__ = (Index("ix_processed_events_user_received", "user_id", "received_at"),)
+
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    user_id: Mapped[str | None] = mapped_column(String(64))  # who asked, for a question: the rate limit counts these
 
 
 class Conversation(Base):

@@ -20,9 +20,10 @@ class Store:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def claim_event(self, key: str, kind: str) -> bool:
-        """True the first time `key` is claimed by any process, False for every redelivery."""
-        values = {"key": key, "kind": kind, "received_at": utc_now()}
+    def claim_event(self, key: str, kind: str, user_id: str | None = None, at: datetime | None = None) -> bool:
+        """True the first time `key` is claimed by any process, False for every redelivery; a question's claim
+        records who asked, so `count_recent_questions` sees it at once."""
+        values = {"key": key, "kind": kind, "received_at": at or utc_now(), "user_id": user_id}
         with self._sessions.begin() as session:
             return _insert_new(session, ProcessedEvent.__table__, values, ["key"]) is not None
 
@@ -95,9 +96,10 @@ class Store:
             return list(session.scalars(statement))
 
     def count_recent_questions(self, user_id: str, since: datetime) -> int:
-        """How many questions an employee asked since `since`, across all processes (for rate limits)."""
-        statement = select(func.count(Conversation.id)).where(
-            Conversation.user_id == user_id, Conversation.created_at >= since
+        """How many questions an employee sent since `since`, counted when each was accepted (not when answered, so a
+        burst cannot outrun the limit), across all processes (for rate limits)."""
+        statement = select(func.count()).select_from(ProcessedEvent).where(
+            ProcessedEvent.user_id == user_id, ProcessedEvent.received_at >= since
         )
         with self._sessions() as session:
             return session.scalar(statement) or 0

@@ -227,10 +227,12 @@ def test_recent_questions_are_an_employees_newest_first(store: Store) -> None:
     assert [c.question for c in store.recent_questions("U1", limit=3)] == ["q3", "q2", "q1"]
 
 
-def test_count_recent_questions_counts_only_the_window(store: Store) -> None:
-    for minutes_ago in (120, 30, 5, 0):
-        ask(store, created_at=NOW - timedelta(minutes=minutes_ago))
-    ask(store, user_id="U2", created_at=NOW)
+def test_count_recent_questions_counts_claimed_questions_in_the_window(store: Store) -> None:
+    for minutes_ago in (120, 30, 5, 0):  # claimed, whether or not answered yet: a burst cannot outrun the limit
+        assert store.claim_event(f"message:D1:{minutes_ago}", "dm", "U1", NOW - timedelta(minutes=minutes_ago))
+    store.claim_event("message:D2:0", "dm", "U2", NOW)
+    store.claim_event("action:vote:1", "block_actions", None, NOW)  # a click is no question
+    assert not store.claim_event("message:D1:0", "dm", "U1", NOW)  # a redelivery is not counted twice
     assert store.count_recent_questions("U1", NOW - timedelta(hours=1)) == 3
     assert store.count_recent_questions("U1", NOW - timedelta(minutes=5)) == 2  # the boundary counts
     assert store.count_recent_questions("U1", NOW + timedelta(seconds=1)) == 0

@@ -197,3 +197,16 @@ def test_an_accepted_question_without_history_is_prefetched_redacted_and_a_threa
     assert not workflow.accept(question("my key AKIAZ7Q4N2WXK5PLM3RT leaked", ts="1.3"), RecordingReplier())
 
     assert kb.prefetched == ["Can I share [EMAIL]?"]
+
+
+def test_a_burst_is_limited_as_it_is_accepted_not_once_it_is_answered(store):
+    """Forty messages accepted before any is answered (one worker takes the slow step later) pass a limit of 5 only
+    five times: the count is of accepted questions."""
+    workflow, repliers = asking(store, limit="5/300"), []
+    accepted = []
+    for n in range(40):
+        repliers.append(RecordingReplier())
+        accepted.append(workflow.accept(question(ts=f"9.{n}"), repliers[-1]))
+
+    assert accepted.count(True) == 5
+    assert sum(r.replies[0].kind == "rate_limited" for r in repliers if r.replies) == 35
