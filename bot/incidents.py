@@ -50,6 +50,17 @@ class Incidents:
     def report(self, reporter_id: str, what: str, happened: str | None, tool: str | None, data_kind: str,
                ongoing: bool) -> Incident:
         """Store the report (secrets and personal data redacted) first, then post it and tell the reporter."""
+        return self.deliver(self.record(reporter_id, what, happened, tool, data_kind, ongoing))
+
+    def deliver(self, incident: Incident) -> Incident:
+        """Post a stored report to the security channel and tell its reporter (each retried later if Slack fails)."""
+        self.post(incident)
+        self.tell_reporter(incident)
+        return self.store.incident(incident.id)
+
+    def record(self, reporter_id: str, what: str, happened: str | None, tool: str | None, data_kind: str,
+               ongoing: bool) -> Incident:
+        """Store a report (secrets and personal data redacted); from then on nothing can lose it."""
         if data_kind not in DATA_KINDS:
             raise HelpdeskError(f"Choose the kind of data involved: {', '.join(DATA_KINDS)}.")
         if not what.strip():
@@ -59,9 +70,7 @@ class Incidents:
             tool=redact(tool or "")[:300] or None, data_kind=data_kind, ongoing=ongoing,
             severity=severity(data_kind, ongoing))
         log.info("incident %s stored (%s)", incident.id, incident.severity)
-        self.post(incident)
-        self.tell_reporter(incident)
-        return self.store.incident(incident.id)
+        return incident
 
     def post(self, incident: Incident) -> bool:
         """Post a pending report to the security channel (one attempt, taken once); False if Slack failed."""

@@ -2,13 +2,18 @@
 channel and confirmed to the reporter with the first steps; Acknowledge. `register(app, desk)` with a Desk."""
 from __future__ import annotations
 
+import logging
+import uuid
+
 from slack_bolt import Ack, App
 
 from bot import helpdesk_blocks as blocks
 from bot.blocks import INCIDENT_REPORT
-from bot.helpdesk_errors import HelpdeskError
 from bot.listeners.commands import COMMAND, subcommand
 from bot.listeners.helpdesk import run_safely, user_of
+
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, desk) -> None:
@@ -32,8 +37,14 @@ def register(app: App, desk) -> None:
             return ack(response_action="errors", errors={"what": "Please say what happened."})
         if fields["data_kind"] not in blocks.DATA_KINDS:
             return ack(response_action="errors", errors={"data_kind": "Choose the kind of data involved."})
+        try:  # stored before the modal closes: a security report is never only in a worker's queue
+            incident = desk.incidents.record(user_of(body), **fields)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("could not store an incident report (reference %s)", reference)
+            return ack(response_action="errors", errors={"what": NOT_SAVED.format(reference=reference)})
         ack()
-        workers.quick(report, desk, user_of(body), fields)
+        workers.quick(desk.incidents.deliver, incident)
 
     @app.action(blocks.INCIDENT_ACKNOWLEDGE)
     def on_acknowledge(ack: Ack, body: dict, action: dict) -> None:
@@ -51,8 +62,5 @@ def modal_fields(view: dict) -> dict:
             "tool": values.get("tool", {}).get("value"), "data_kind": data_kind, "ongoing": ongoing != "no"}
 
 
-def report(desk, user_id: str, fields: dict) -> None:
-    try:
-        desk.incidents.report(user_id, **fields)
-    except HelpdeskError as exc:
-        desk.services.client.chat_postMessage(channel=user_id, text=f":warning: {exc}")
+NOT_SAVED = ("Sorry, I couldn't save your report (reference {reference}), so it has not reached Security. Please try "
+             "again in a minute; if it is urgent, phone or message the security team directly.")

@@ -2,7 +2,10 @@
 cited first steps, redaction, Slack failing during posting (kept, delivered later), acknowledgement and re-posts."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from sqlalchemy import text
 
 from bot.incidents import severity
 from bot.store.helpdesk import AuditEntry, Incident
@@ -110,3 +113,17 @@ def test_the_report_an_incident_button_opens_the_modal(desk_rollout):
     reply = desk_rollout.sender.block_action("incident_report", "incident")
     [opened] = desk_rollout.slack.wait_for("views.open")
     assert reply.status == 200 and opened.params["view"]["callback_id"] == "incident_modal"
+
+
+def test_a_report_the_database_cannot_store_keeps_the_modal_open_and_says_so(desk_rollout):
+    r = desk_rollout
+    with r.engine.begin() as connection:  # the database loses the incidents table
+        connection.execute(text("DROP TABLE incidents"))
+
+    reply = submit(r)
+
+    body = json.loads(reply.body)
+    assert body["response_action"] == "errors" and "couldn't save your report" in body["errors"]["what"]
+    assert "reference" in body["errors"]["what"]
+    r.settle()
+    assert r.posts(channel=SECURITY) == []  # nothing claims it reached Security
