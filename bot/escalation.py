@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot import helpdesk_blocks as blocks
-from bot.helpdesk_errors import AlreadyHandled, NotAllowed, NotConfigured, NotFound
+from bot.helpdesk_errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured, NotFound
 from bot.safety import redact, redact_secrets
 from bot.store.helpdesk import Ticket
 from bot.store.helpdesk_store import HelpdeskStore
@@ -22,8 +22,14 @@ from bot.store.models import utc_now
 
 log = logging.getLogger(__name__)
 REANNOUNCE_EVERY = timedelta(hours=1)
+NOT_PASSED_ON = ("I couldn't reach the helpdesk just now, so your question has not been passed on yet. Please try "
+                 "again in a few minutes, or contact the helpdesk directly.")
 NOT_YOUR_QUESTION = ("Only the person who asked this question can pass it to the helpdesk. If you need help too, "
                      "ask your own question, or use `/rollout help-me <your question>`.")
+
+
+class NotPassedOn(HelpdeskError):
+    """The ticket could not be posted to the helpdesk channel: the asker must not be told it was."""
 
 
 class Notifier(Protocol):
@@ -158,15 +164,21 @@ class Escalations:
                                 "the helpdesk directly.")
         ticket, created = self.store.create_ticket(user_id, user_id=user_id, origin=origin, question=question,
                                                    created_at=self.clock(), **values)
-        if not created:
+        if not created and ticket.helpdesk_ts:
             return ticket, False
+        # New, or an earlier attempt that never reached the helpdesk channel: the helpdesk first, so the asker is
+        # told it was passed on only once it really was.
+        try:
+            posted = self.notifier.post(self.channel, blocks.ticket_text(ticket), blocks.ticket_blocks(ticket))
+        except Exception as exc:
+            log.warning("could not post ticket %s to %s; the asker is told to try again", ticket.id, self.channel,
+                        exc_info=True)
+            raise NotPassedOn(NOT_PASSED_ON) from exc
+        self.store.update_ticket(ticket.id, helpdesk_channel=self.channel, helpdesk_ts=posted)
         channel, thread_ts = thread or (self.notifier.dm_channel(user_id), None)
         ts = self.notifier.post(channel, blocks.following_up_text(ticket, int(self.sla.total_seconds() // 60)),
                                 thread_ts=thread_ts)
         self.store.update_ticket(ticket.id, asker_channel=channel, asker_thread_ts=thread_ts or ts)
-        ticket = self.store.ticket(ticket.id)
-        posted = self.notifier.post(self.channel, blocks.ticket_text(ticket), blocks.ticket_blocks(ticket))
-        self.store.update_ticket(ticket.id, helpdesk_channel=self.channel, helpdesk_ts=posted)
         log.info("ticket %s opened for %s (%s)", ticket.id, user_id, origin)
         return self.store.ticket(ticket.id), True
 

@@ -6,6 +6,7 @@ from bot.store import Interaction
 from bot.store.helpdesk import AuditEntry, Ticket
 from jobs.escalations import reannounce_overdue_tickets
 from tests.helpdesk.conftest import AGENT, ASKER, HELPDESK, STRANGER, escalated
+from tests.helpdesk.conftest import button_value
 from tests.scenario.conftest import ANSWERABLE, action_ids, section_texts
 
 
@@ -36,6 +37,32 @@ def test_escalating_the_same_answer_twice_opens_one_ticket(desk_rollout):
     click(r, "escalate", str(r.rows(Ticket)[0].conversation_id), ASKER, answer)
     assert len(r.rows(Ticket)) == 1 and len(r.posts(channel=HELPDESK)) == 1
     assert "already with the helpdesk" in r.slack.calls_to("chat.postEphemeral")[-1].params["text"]
+
+
+def test_a_ticket_the_helpdesk_channel_refuses_is_not_called_passed_on_and_a_retry_posts_it(desk_rollout):
+    r = desk_rollout
+    r.dm(ANSWERABLE)
+    answer = r.slack.wait_for("chat.postMessage")[-1]
+    r.settle()
+
+    def press() -> None:
+        r.sender.block_action("escalate", button_value(answer.params["blocks"], "escalate"),
+                              channel_id=answer.params["channel"], message_ts=answer.response["ts"],
+                              blocks=answer.params["blocks"])
+        r.settle()
+
+    def told_passed_on() -> bool:
+        return any("I've passed your question" in p.params["text"] for p in r.posts(channel=answer.params["channel"]))
+
+    r.slack.fail_next("chat.postMessage", status=500)  # the helpdesk post fails
+    press()
+    assert r.posts(channel=HELPDESK) == [] and not told_passed_on()
+    assert "not been passed on yet" in r.slack.calls_to("chat.postEphemeral")[-1].params["text"]
+
+    press()  # the asker tries again: now it goes through, once
+    [ticket_post] = r.posts(channel=HELPDESK)
+    [ticket] = r.rows(Ticket)
+    assert ticket.helpdesk_ts == ticket_post.response["ts"] and told_passed_on()
 
 
 def test_only_the_asker_can_pass_their_answer_to_the_helpdesk(desk_rollout):
