@@ -69,6 +69,7 @@ def discover(paths: list[Path], warn: Callable[[str], None]) -> list[SourceFile]
             candidates = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*"))
                           if _is_file_or_dangling(p)
                           and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+            candidates = [(p, key) for p, key in candidates if _inside(p, root, warn)]
         else:
             warn(f"{root}: no such file or folder")
             continue
@@ -82,6 +83,14 @@ def discover(paths: list[Path], warn: Callable[[str], None]) -> list[SourceFile]
                 warn(f"{origin}: skipped, '{key}' is already taken by {taken.origin} in this run; rename one, or "
                      f"ingest the folder that holds both")
     return list(found.values())
+
+
+def _inside(path: Path, root: Path, warn: Callable[[str], None]) -> bool:
+    """Whether a file found under a folder really lives there: a link out of the folder given is not followed."""
+    if not path.exists() or path.resolve().is_relative_to(root.resolve()):
+        return True
+    warn(f"{path}: skipped, it links outside {root}")
+    return False
 
 
 def _is_file_or_dangling(path: Path) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -50,12 +51,20 @@ def supported(path: Path) -> bool:
     return path.suffix.lower() in LOADERS
 
 
+# A policy document is pages, not gigabytes: past these, a file is refused with a warning naming it, so one huge or
+# hostile file (a 64 KiB .docx that unzips to 14 million characters) cannot exhaust memory or stall an ingest.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
+MAX_TEXT_CHARS = 2_000_000
+
+
 def load(path: Path) -> LoadedDocument:
     """Read one file into a LoadedDocument, or raise UnreadableDocument naming what was wrong."""
     fn = LOADERS.get(path.suffix.lower())
     if fn is None:
         raise UnreadableDocument(f"{path}: unsupported file type '{path.suffix or '(none)'}'")
     try:
+        _check_size(path)
         text, metadata = fn(path)
     except UnreadableDocument:
         raise
@@ -66,7 +75,24 @@ def load(path: Path) -> LoadedDocument:
     text = text.replace("\r\n", "\n").replace("\x00", "")
     if not text.strip():
         raise UnreadableDocument(f"{path}: contains no text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise UnreadableDocument(f"{path}: skipped, {len(text):,} characters of text is more than the "
+                                 f"{MAX_TEXT_CHARS:,} a document may have; split it into smaller documents")
     return LoadedDocument(text=text, title=_title(text, metadata, path), metadata=metadata)
+
+
+def _check_size(path: Path) -> None:
+    """Refuse a file too big to be a policy document, or a zip-based one (.docx) that unzips to too much."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise UnreadableDocument(f"{path}: skipped, {size / 2**20:.0f} MB is more than the "
+                                 f"{MAX_FILE_BYTES // 2**20} MB a document may be")
+    if path.suffix.lower() == ".docx" and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+        if unzipped > MAX_UNZIPPED_BYTES:
+            raise UnreadableDocument(f"{path}: skipped, it unzips to {unzipped / 2**20:.0f} MB, more than the "
+                                     f"{MAX_UNZIPPED_BYTES // 2**20} MB a document may be")
 
 
 def _title(text: str, metadata: dict, path: Path) -> str:

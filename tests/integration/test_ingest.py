@@ -248,7 +248,7 @@ BAD_FILES = [
     pytest.param("broken.docx", make_corrupt_docx, "corrupt or unreadable", id="corrupt-docx"),
     pytest.param("binary.txt", make_binary_txt, "cannot be read", id="binary-txt"),
     pytest.param("diagram.png", make_unsupported_png, "unsupported file type '.png'", id="unsupported-png"),
-    pytest.param("unreadable.md", make_unreadable, "cannot be read", id="unreadable",
+    pytest.param("unreadable.md", make_unreadable, "links outside", id="unreadable",  # a link out: never followed
                  marks=pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc/self/mem")),
     pytest.param("dangling.md", make_dangling_link, "cannot be read", id="dangling-symlink"),
     pytest.param("empty.md", make_empty_md, "contains no text", id="empty-md"),
@@ -446,3 +446,40 @@ def test_a_section_whose_heading_names_the_question_outranks_one_that_only_menti
 
     assert evidence.top.chunk.metadata["section"] == "Approved AI tools"
     assert answer.answered and "Kestrel Copilot" in answer.text
+
+
+def test_a_link_out_of_the_folder_given_is_not_followed(open_kb, tmp_path):
+    outside, folder = tmp_path / "outside", tmp_path / "policies"
+    outside.mkdir()
+    folder.mkdir()
+    write_markdown(outside / "secret-plans.md", "Secret Plans", {"Plans": "The quorvex merger closes in May."})
+    write_markdown(folder / "handbook.md", "Handbook", {"Tools": "Kestrel Copilot is approved for all staff."})
+    (folder / "plans.md").symlink_to(outside / "secret-plans.md")
+    (folder / "elsewhere").symlink_to(outside, target_is_directory=True)
+    warnings: list[str] = []
+
+    summary = open_kb().ingest([folder], warn=warnings.append)
+
+    assert summary.files_read == 1 and {d.path for d in open_kb().documents()} == {"handbook.md"}
+    assert any("plans.md" in w and "links outside" in w for w in warnings)  # named, so nobody wonders where it went
+
+
+def test_a_document_too_long_or_that_unzips_too_far_is_skipped_with_a_warning(open_kb, tmp_path):
+    import zipfile
+
+    from knowledge.loaders import MAX_TEXT_CHARS, MAX_UNZIPPED_BYTES
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_markdown(folder / "ok.md", "Fine", {"Tools": "Kestrel Copilot is approved for all staff."})
+    write_markdown(folder / "long.md", "Long", {"Body": "Policy text that goes on. " * (MAX_TEXT_CHARS // 20)})
+    with zipfile.ZipFile(folder / "bomb.docx", "w", zipfile.ZIP_DEFLATED) as bomb:  # tiny on disk, huge unzipped
+        bomb.writestr("word/document.xml", "<w:t>" + "a" * (MAX_UNZIPPED_BYTES + 1) + "</w:t>")
+    assert (folder / "bomb.docx").stat().st_size < 1_000_000
+    warnings: list[str] = []
+
+    summary = open_kb().ingest([folder], warn=warnings.append)
+
+    assert summary.files_read == 1 and {d.path for d in open_kb().documents()} == {"ok.md"}
+    assert any("long.md" in w and f"more than the {MAX_TEXT_CHARS:,}" in w for w in warnings)
+    assert any("bomb.docx" in w and "unzips to" in w for w in warnings)
