@@ -115,10 +115,10 @@ class Asking:
 
         True when the question should now be answered (`answer`); each message is accepted once, by one process.
         """
-        if not self.store.claim_event(question.dedupe_key, question.source, question.user_id, self.clock()):
-            log.info("already handled %s", question.dedupe_key)
-            return False
         try:
+            if not self.store.claim_event(question.dedupe_key, question.source, question.user_id, self.clock()):
+                log.info("already handled %s", question.dedupe_key)
+                return False
             if notice := self._screen(question):
                 replier.send(notice)
                 return False

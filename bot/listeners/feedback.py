@@ -75,20 +75,30 @@ def record_vote(feedback: Feedback, body: dict, action_id: str, conversation_id:
     """After the ack: store the vote and show under the answer that it was received."""
     user_id, response_url = body["user"]["id"], body.get("response_url")
     container = body.get("container") or {}
-    if conversation_id is None and container.get("channel_id") and container.get("message_ts"):
-        found = feedback.store.find_by_reply(container["channel_id"], container["message_ts"])
-        conversation_id = found.id if found else None
     try:
+        if conversation_id is None and container.get("channel_id") and container.get("message_ts"):
+            found = feedback.store.find_by_reply(container["channel_id"], container["message_ts"])
+            conversation_id = found.id if found else None
         vote = feedback.vote(conversation_id, user_id, action_id)
     except UnknownAnswer as exc:
         if response_url:
             respond(response_url, str(exc))
+        return
+    except Exception:  # the database failed after Slack had its ack: say so rather than drop the vote silently
+        reference = uuid.uuid4().hex[:8]
+        log.exception("could not record a vote (reference %s)", reference)
+        if response_url:
+            respond(response_url, VOTE_NOT_RECORDED.format(reference=reference))
         return
     message = body.get("message") or {}
     if response_url and message.get("blocks"):
         respond_replacing(response_url, message, blocks.voted_blocks(message["blocks"], vote.acknowledgement))
     elif response_url:
         respond(response_url, vote.acknowledgement)
+
+
+VOTE_NOT_RECORDED = (":warning: Sorry, I couldn't record your vote just now (reference `{reference}`). Please press "
+                     "the button again in a minute.")
 
 
 def respond_replacing(response_url: str, message: dict, new_blocks: list[dict]) -> None:

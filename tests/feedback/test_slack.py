@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 from slack_bolt import App
 
 from bot.feedback_blocks import REASON_MODAL, SURVEY_MODAL
@@ -169,3 +170,14 @@ def test_app_home_shows_recent_questions_and_admins_see_figures_and_gaps(running
     assert "access to Copilot" in str(alice.params["view"]["blocks"])
     gaps = next(b for b in admin.params["view"]["blocks"] if b["block_id"] == "home_gaps")["text"]["text"]
     assert "1× \"What is the capital of Peru?\" (1 unanswered" in gaps
+
+
+def test_a_vote_the_database_cannot_store_is_owned_up_to(running):
+    cid = ask(running.store, "Can I paste customer data into ChatGPT?", when=NOW)
+    with running.runtime.engine.begin() as connection:
+        connection.execute(text("DROP TABLE answer_ratings"))
+
+    running.click("feedback_helpful", cid, "v-fail")
+
+    [told] = running.slack.wait_for("response_url")
+    assert "couldn't record your vote" in told.params["text"] and "reference" in told.params["text"]

@@ -7,6 +7,7 @@ import pytest
 
 from bot.asking import Asking, Question, RateLimit, Reply
 from bot.store import Store, make_engine, migrate, session_factory
+from sqlalchemy import text
 from knowledge.answer import Answer
 from knowledge.errors import BadQuestion
 
@@ -210,3 +211,15 @@ def test_a_burst_is_limited_as_it_is_accepted_not_once_it_is_answered(store):
 
     assert accepted.count(True) == 5
     assert sum(r.replies[0].kind == "rate_limited" for r in repliers if r.replies) == 35
+
+
+def test_a_database_that_fails_while_claiming_a_question_is_owned_up_to_not_dropped(store):
+    with store._sessions() as session:  # the database loses the table every claim goes through
+        session.execute(text("DROP TABLE processed_events"))
+        session.commit()
+    replier = RecordingReplier()
+
+    assert asking(store).accept(question(), replier) is False
+
+    [apology] = replier.replies
+    assert apology.kind == "failed" and "reference" in apology.text
