@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 
 from slack_bolt import Ack, App
 from slack_bolt.response import BoltResponse
@@ -90,7 +91,17 @@ def escalate_action(body: dict) -> dict | None:
 
 
 def escalate(desk, body: dict, action: dict) -> None:
-    """Record the click as the answer buttons do, then open (or point to) the ticket."""
+    """Record the click as the answer buttons do, then open (or point to) the ticket; a failure is owned up to."""
+    try:
+        _escalate(desk, body, action)
+    except Exception:  # after the ack: the asker must not believe a person is coming when nobody was told
+        reference = uuid.uuid4().hex[:8]
+        log.exception("could not escalate (reference %s)", reference)
+        tell(desk, body, f":warning: Sorry, I couldn't pass your question to the helpdesk (reference `{reference}`). "
+                         "Please press *Ask a person* again in a minute, or contact the helpdesk directly.")
+
+
+def _escalate(desk, body: dict, action: dict) -> None:
     user_id, value = user_of(body), str(action.get("value") or "")
     conversations = desk.services.asking.store
     conversation = conversations.get_conversation(int(value)) if value.isdigit() else None

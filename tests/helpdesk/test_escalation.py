@@ -2,6 +2,8 @@
 resolve → asker notified and asked to rate; SLA re-announcement; unauthorised claim refused."""
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from bot.store import Interaction
 from bot.store.helpdesk import AuditEntry, Ticket
 from jobs.escalations import reannounce_overdue_tickets
@@ -182,3 +184,20 @@ def test_unclaimed_tickets_are_reannounced_after_the_sla_once_then_hourly(desk_r
 
     click(r, "ticket_claim", "1", AGENT, ticket_post)
     assert reannounce_overdue_tickets(escalations, r.later(300)) == []
+
+
+def test_an_escalation_the_database_cannot_store_is_owned_up_to(desk_rollout):
+    r = desk_rollout
+    r.dm(ANSWERABLE)
+    answer = r.slack.wait_for("chat.postMessage")[-1]
+    r.settle()
+    with r.engine.begin() as connection:
+        connection.execute(text("DROP TABLE tickets"))
+
+    r.sender.block_action("escalate", button_value(answer.params["blocks"], "escalate"),
+                          channel_id=answer.params["channel"], message_ts=answer.response["ts"],
+                          blocks=answer.params["blocks"])
+    r.settle()
+
+    assert "couldn't pass your question to the helpdesk" in r.slack.calls_to("chat.postEphemeral")[-1].params["text"]
+    assert r.posts(channel=HELPDESK) == []
