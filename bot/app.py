@@ -164,14 +164,15 @@ def _on_error(error: Exception, body: dict, response: BoltResponse | None) -> No
         return
     response.status = 200
     response.body = ""
-    sorry = f"Sorry, something went wrong on my side (reference {reference}). Please try again."
+    sorry = "Sorry, something went wrong on my side (reference {}). Please try again."
     if isinstance(body, dict) and body.get("command"):
         response.headers["content-type"] = ["application/json;charset=utf-8"]
-        response.body = json.dumps({"response_type": "ephemeral", "text": f":warning: {sorry}"})
+        response.body = json.dumps({"response_type": "ephemeral",
+                                    "text": ":warning: " + sorry.format(f"`{reference}`")})
     elif isinstance(body, dict) and body.get("type") == "view_submission" and (field := _first_input(body)):
         # An empty 200 would close the modal as if it had worked: keep it open and say so next to its first field.
         response.headers["content-type"] = ["application/json;charset=utf-8"]
-        response.body = json.dumps({"response_action": "errors", "errors": {field: sorry}})
+        response.body = json.dumps({"response_action": "errors", "errors": {field: sorry.format(reference)}})
 
 
 def _first_input(body: dict) -> str | None:
