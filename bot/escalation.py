@@ -164,23 +164,34 @@ class Escalations:
                                 "the helpdesk directly.")
         ticket, created = self.store.create_ticket(user_id, user_id=user_id, origin=origin, question=question,
                                                    created_at=self.clock(), **values)
-        if not created and ticket.helpdesk_ts:
-            return ticket, False
+        if not created and ticket.helpdesk_ts or not self.store.claim_ticket_post(ticket.id, self.channel):
+            return ticket, False  # posted already, or being posted by another click or process right now
         # New, or an earlier attempt that never reached the helpdesk channel: the helpdesk first, so the asker is
         # told it was passed on only once it really was.
         try:
             posted = self.notifier.post(self.channel, blocks.ticket_text(ticket), blocks.ticket_blocks(ticket))
         except Exception as exc:
+            self.store.release_ticket_post(ticket.id)
             log.warning("could not post ticket %s to %s; the asker is told to try again", ticket.id, self.channel,
                         exc_info=True)
             raise NotPassedOn(NOT_PASSED_ON) from exc
         self.store.update_ticket(ticket.id, helpdesk_channel=self.channel, helpdesk_ts=posted)
-        channel, thread_ts = thread or (self.notifier.dm_channel(user_id), None)
-        ts = self.notifier.post(channel, blocks.following_up_text(ticket, int(self.sla.total_seconds() // 60)),
-                                thread_ts=thread_ts)
-        self.store.update_ticket(ticket.id, asker_channel=channel, asker_thread_ts=thread_ts or ts)
         log.info("ticket %s opened for %s (%s)", ticket.id, user_id, origin)
+        self._confirm(ticket, user_id, thread)
         return self.store.ticket(ticket.id), True
+
+    def _confirm(self, ticket: Ticket, user_id: str, thread: tuple[str, str] | None) -> None:
+        """Tell the asker it was passed on, where their replies will be relayed; the ticket stands if this fails."""
+        channel, thread_ts = thread or (self.notifier.dm_channel(user_id), None)
+        self.store.update_ticket(ticket.id, asker_channel=channel, asker_thread_ts=thread_ts)
+        try:
+            ts = self.notifier.post(channel, blocks.following_up_text(ticket, int(self.sla.total_seconds() // 60)),
+                                    thread_ts=thread_ts)
+        except Exception:
+            log.warning("ticket %s is with the helpdesk but its asker could not be told", ticket.id, exc_info=True)
+            return
+        if thread_ts is None:
+            self.store.update_ticket(ticket.id, asker_thread_ts=ts)
 
     def _check(self, user_id: str) -> None:
         if not self.may_handle(user_id):

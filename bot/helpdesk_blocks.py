@@ -16,7 +16,7 @@ SEVERITY_EMOJI = {"high": ":red_circle:", "medium": ":large_orange_circle:", "lo
 
 def ticket_text(ticket) -> str:
     """The notification line of a ticket's helpdesk message."""
-    return f"Ticket #{ticket.id} ({ticket.status}) from <@{ticket.user_id}>: {shorten(ticket.question, 150)}"
+    return f"Ticket #{ticket.id} ({ticket.status}) from <@{ticket.user_id}>: {escape(shorten(ticket.question, 150))}"
 
 
 def ticket_blocks(ticket) -> list[dict]:

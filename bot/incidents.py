@@ -102,7 +102,13 @@ class Incidents:
     def acknowledge(self, incident_id: int, user_id: str) -> Incident:
         """The security team has it: stop re-posting, show who acknowledged. Only members of the security channel
         may: an acknowledgement stops the re-posts that keep a report in front of the team."""
-        if not self.channel or user_id not in self.notifier.channel_members(self.channel):
+        try:
+            member = bool(self.channel) and user_id in self.notifier.channel_members(self.channel)
+        except Exception as exc:
+            log.warning("could not read the security channel's members", exc_info=True)
+            raise HelpdeskError("I couldn't check the security channel's members just now, so the report is not "
+                                "acknowledged yet. Please press Acknowledge again in a minute.") from exc
+        if not member:
             raise NotAllowed("Only members of the security channel can acknowledge an incident report.")
         incident = self.store.acknowledge_incident(incident_id, user_id, self.clock())
         if incident is None:

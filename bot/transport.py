@@ -121,7 +121,7 @@ class SlackEvents(SlackRequestHandler):
             log.info("refused a malformed request: %s", type(exc).__name__)
             return BoltResponse(status=400, body="malformed request body\n", headers=TEXT)
         stamp = parsed.headers.get("x-slack-request-timestamp", ["0"])[0]
-        if not (stamp.isascii() and stamp.isdigit()):  # slack_sdk's verifier would raise on it: a 500, not a 401
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):  # else slack_sdk's verifier raises: a 500
             log.info("refused a request whose X-Slack-Request-Timestamp is not a number")
             return BoltResponse(status=401, body="invalid request timestamp\n", headers=TEXT)
         return parsed

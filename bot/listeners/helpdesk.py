@@ -124,6 +124,12 @@ def help_me(desk, user_id: str, text: str, channel_id: str) -> None:
         desk.escalations.help_me(user_id, text)
     except HelpdeskError as exc:
         desk.services.client.chat_postEphemeral(channel=channel_id, user=user_id, text=f":warning: {exc}")
+    except Exception:  # after the ack: say so rather than let them wait for a person nobody told
+        reference = uuid.uuid4().hex[:8]
+        log.exception("could not open a help-me ticket (reference %s)", reference)
+        desk.services.client.chat_postEphemeral(channel=channel_id, user=user_id, text=(
+            f":warning: Sorry, I couldn't pass your question to the helpdesk (reference `{reference}`). Please try "
+            "again in a minute, or contact the helpdesk directly."))
 
 
 def add_faq(desk, user_id: str, question: str, answer: str, ticket_id: int | None) -> None:

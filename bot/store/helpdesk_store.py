@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,12 +27,32 @@ class HelpdeskStore:
         if (conversation_id := values.get("conversation_id")) is not None:
             if existing := self._ticket_where(Ticket.conversation_id == conversation_id):
                 return existing, False
+        try:
+            with self._sessions.begin() as session:
+                ticket = Ticket(status="open", created_at=values.pop("created_at", None) or utc_now(), **values)
+                session.add(ticket)
+                session.flush()
+                _audit(session, actor, "ticket", ticket.id, "created", values.get("origin"), ticket.created_at)
+                return ticket, True
+        except IntegrityError:  # the same answer escalated at the same moment from another click or process
+            if conversation_id is not None and (existing := self._ticket_where(Ticket.conversation_id ==
+                                                                               conversation_id)):
+                return existing, False
+            raise
+
+    def claim_ticket_post(self, ticket_id: int, channel: str) -> bool:
+        """Take the posting of a ticket to the helpdesk channel: True for exactly one caller while it is unposted
+        (the claim is the channel, set before the post; `release_ticket_post` hands it back if the post fails)."""
         with self._sessions.begin() as session:
-            ticket = Ticket(status="open", created_at=values.pop("created_at", None) or utc_now(), **values)
-            session.add(ticket)
-            session.flush()
-            _audit(session, actor, "ticket", ticket.id, "created", values.get("origin"), ticket.created_at)
-            return ticket, True
+            statement = (update(Ticket).where(Ticket.id == ticket_id, Ticket.helpdesk_channel.is_(None))
+                         .values(helpdesk_channel=channel))
+            return session.execute(statement).rowcount == 1
+
+    def release_ticket_post(self, ticket_id: int) -> None:
+        """The post failed: let the next attempt take it."""
+        with self._sessions.begin() as session:
+            session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.helpdesk_ts.is_(None))
+                            .values(helpdesk_channel=None))
 
     def ticket(self, ticket_id: int) -> Ticket | None:
         with self._sessions() as session:

@@ -201,3 +201,23 @@ def test_an_escalation_the_database_cannot_store_is_owned_up_to(desk_rollout):
 
     assert "couldn't pass your question to the helpdesk" in r.slack.calls_to("chat.postEphemeral")[-1].params["text"]
     assert r.posts(channel=HELPDESK) == []
+
+
+def test_clicks_at_the_same_moment_post_one_ticket_and_tell_the_asker_once(desk_rollout):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.store import Conversation
+
+    r = desk_rollout
+    r.dm(ANSWERABLE)
+    answer = r.slack.wait_for("chat.postMessage")[-1]
+    r.settle()
+    [conversation] = r.rows(Conversation)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: r.desk.escalations.escalate_answer(conversation, ASKER), range(8)))
+
+    assert [created for _, created in results].count(True) == 1
+    assert len(r.posts(channel=HELPDESK)) == 1 and len(r.rows(Ticket)) == 1
+    told = [p for p in r.posts(channel=answer.params["channel"]) if "I've passed your question" in p.params["text"]]
+    assert len(told) == 1

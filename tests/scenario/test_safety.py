@@ -151,12 +151,12 @@ def test_unsigned_forged_and_oversized_requests_are_refused_without_a_5xx(rollou
     signed = sign(json.dumps(event), SIGNING_SECRET)
     odd_times = [rollout.sender.raw(json.dumps(event), {"Content-Type": JSON, **signed,
                                                         "X-Slack-Request-Timestamp": bad})
-                 for bad in ("soon", "1.5e9", "", "-1", "12a")]
+                 for bad in ("soon", "1.5e9", "", "-1", "12a", "9" * 5000)]
     command = rollout.sender.raw("command=%2Frollout&text=hi", {"Content-Type": "application/x-www-form-urlencoded",
                                                                  "X-Slack-Request-Timestamp": "abc",
                                                                  "X-Slack-Signature": "v0=00"})
 
-    assert [r.status for r in (forged, unsigned, stale, *odd_times, command)] == [401] * 9
+    assert [r.status for r in (forged, unsigned, stale, *odd_times, command)] == [401] * 10
     assert (huge.status, not_json.status) == (413, 400)
     latin1 = rollout.sender.raw(json.dumps(event), {"Content-Type": JSON, **signed, "X-Slack-Retry-Reason": "\u00b2"})
     assert latin1.status == 400  # a header that is not UTF-8 is a malformed request, not a 500
