@@ -1,6 +1,5 @@
 """`rollout scheduler`, `rollout announce ...`, `rollout plan ...` and `rollout ack ...`: thin commands over the
-communication services (bot/scheduling.py, built by bot/runtime.py). Registered on `main` by the import at the
-bottom of bot/cli.py."""
+communication services (bot/scheduling.py, built by bot/runtime.py). Added to `main` by bot/cli.py from COMMANDS."""
 from __future__ import annotations
 
 import json
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import Context, main, pass_context
+from bot.cli_context import Context, pass_context
 from bot.comms_errors import CommsError
 
 
@@ -64,7 +63,7 @@ def read_text(text: str | None, file: Path | None) -> str | None:
 # -- rollout scheduler --------------------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @pass_context
 def scheduler(obj: Context):
     """Run scheduled announcements and acknowledgement campaigns until stopped (Procfile: scheduler)."""
@@ -88,7 +87,7 @@ def scheduler(obj: Context):
 # -- rollout announce ---------------------------------------------------------------------------------------------
 
 
-@main.group(cls=CommsGroup)
+@click.group(cls=CommsGroup)
 def announce():
     """Schedule announcements to channels, user groups, the pilot cohort or people."""
 
@@ -221,7 +220,7 @@ def plans(obj: Context):
     return PlanService(c.announcements.store, c.slack, c.clock, obj.settings.rollout_timezone)
 
 
-@main.group(cls=CommsGroup)
+@click.group(cls=CommsGroup)
 def plan():
     """Schedule a whole rollout from a YAML plan (`rollout plan init` writes a copy of the example to start from)."""
 
@@ -301,7 +300,7 @@ def plan_show(obj: Context):
 # -- rollout ack --------------------------------------------------------------------------------------------------
 
 
-@main.group(cls=CommsGroup)
+@click.group(cls=CommsGroup)
 def ack():
     """Acknowledgement campaigns: ask people to read and accept a policy."""
 
@@ -354,3 +353,6 @@ def ack_status(obj: Context, as_csv: bool, campaign_id: int | None):
                 click.echo(f"    {m.user_id:<12} " + (f"accepted {when(a.accepted_at, c.tz)} ({a.policy_version})"
                                                       if a else "not yet"))
 
+
+
+COMMANDS = (scheduler, announce, plan, ack)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import Context, main, pass_context
+from bot.cli_context import Context, pass_context
 from bot.cli_comms import CommsGroup
 from bot.store.models import utc_now
 
@@ -52,7 +52,7 @@ def parse_since(value: str | None) -> datetime | None:
 # -- rollout pilot ----------------------------------------------------------------------------------------------
 
 
-@main.group(cls=CommsGroup)
+@click.group(cls=CommsGroup)
 def pilot():
     """The pilot cohort: who gets pulse surveys (and the `pilot` announcement audience)."""
 
@@ -101,7 +101,7 @@ def pilot_list(obj: Context, as_json: bool):
 # -- rollout survey -----------------------------------------------------------------------------------------------
 
 
-@main.group(cls=CommsGroup)
+@click.group(cls=CommsGroup)
 def survey():
     """Pulse surveys: every pilot member is DMed a "Give feedback" button on a schedule."""
 
@@ -143,7 +143,7 @@ def survey_cancel(obj: Context, schedule_id: int):
 # -- rollout feedback / report ------------------------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def feedback():
     """Answer ratings and survey responses."""
 
@@ -165,7 +165,7 @@ def feedback_export(obj: Context, fmt: str, since: str | None):
     writer.writerows(records)
 
 
-@main.command()
+@click.command()
 @click.option("--since", default=None, help="Start of the period (YYYY-MM-DD; default: 7 days ago).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -186,3 +186,6 @@ def report(obj: Context, since: str | None, fmt: str, png: Path | None):
 
         png.write_bytes(chart_png(built))
         click.echo(f"Chart written to {png}", err=True)
+
+
+COMMANDS = (pilot, survey, feedback, report)

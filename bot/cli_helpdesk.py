@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from bot.audit import audit_line, parse_since
-from bot.cli import Context, main, pass_context
+from bot.cli_context import Context, pass_context
 from bot.helpdesk_errors import HelpdeskError
 from bot.store.helpdesk import TICKET_STATUSES
 from bot.store.helpdesk_store import HelpdeskStore
@@ -16,7 +16,7 @@ def helpdesk_store(obj: Context) -> HelpdeskStore:
     return obj.runtime().helpdesk_store
 
 
-@main.group()
+@click.group()
 def tickets():
     """Helpdesk tickets."""
 
@@ -35,7 +35,7 @@ def tickets_list(obj: Context, status: str | None):
     click.echo(", ".join(f"{counts.get(s, 0)} {s}" for s in TICKET_STATUSES))
 
 
-@main.group()
+@click.group()
 def faq():
     """Helpdesk FAQ entries in the knowledge base."""
 
@@ -65,7 +65,7 @@ def faq_remove(obj: Context, entry_id: int):
     click.echo(f"Removed FAQ entry {entry.id}: {entry.question[:80]}")
 
 
-@main.command()
+@click.command()
 @click.option("--since", help="Only changes since then: 24h, 7d, 2w or a date such as 2027-01-18.")
 @pass_context
 def audit(obj: Context, since: str | None):
@@ -76,3 +76,6 @@ def audit(obj: Context, since: str | None):
         raise click.UsageError(str(exc)) from exc
     for entry in helpdesk_store(obj).audit(moment):
         click.echo(audit_line(entry))
+
+
+COMMANDS = (tickets, faq, audit)

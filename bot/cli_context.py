@@ -1,0 +1,64 @@
+"""What every `rollout` command shares: the settings read once, and the knowledge base and runtime opened on first
+use. Its own module so the workflows' command groups (bot/cli_*.py) need nothing from bot/cli.py."""
+from __future__ import annotations
+
+import click
+
+from bot.settings import Settings
+
+
+class Context:
+    """Settings read once; the knowledge base and the runtime (one engine, migrated once) opened on first use."""
+
+    def __init__(self):
+        self.settings = Settings()
+        self._kb = None
+        self._runtime = None
+
+    def runtime(self, knowledge_base=None):
+        """The process's runtime (bot/runtime.py), built on first use."""
+        from bot.runtime import build_runtime
+
+        if self._runtime is None:
+            self._runtime = build_runtime(self.settings, knowledge_base=knowledge_base)
+        return self._runtime
+
+    def close(self) -> None:
+        """Release the runtime's database connections when the command ends."""
+        if self._runtime is not None:
+            self._runtime.close()
+
+    def knowledge_base(self, answerer: str | None = None):
+        from knowledge.base import KnowledgeBase
+
+        if self._kb is None:
+            s = self.settings
+            self._kb = KnowledgeBase.open(
+                s.data_dir, chroma_url=s.chroma_url, embedding_model=s.rollout_embedding_model,
+                answerer=answerer or s.rollout_answerer, **llm_options(s),
+            )
+        return self._kb
+
+    def asking(self):
+        """The Slack answering workflow over the knowledge base and the database, for `ask` and `chat`."""
+        from bot.terminal import opening_database
+
+        kb = self.knowledge_base()
+        warn_if_empty(kb)
+        with opening_database(self.settings.resolved_database_url):
+            return self.runtime(kb).asking
+
+
+def llm_options(settings: Settings) -> dict:
+    """Options the LLM answerer needs (ignored by the extractive one)."""
+    return {"base_url": settings.openai_base_url, "api_key": settings.openai_api_key}
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def warn_if_empty(kb) -> None:
+    """Every answer from an empty index is "I don't know": say why, on stderr (stdout stays the answers)."""
+    if kb.index.count() == 0:
+        click.echo("warning: no documents are indexed yet, so nothing can be answered. "
+                   "Run: rollout ingest knowledge/policies", err=True)
