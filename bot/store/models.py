@@ -108,10 +108,3 @@ class Interaction(Base):
     user_id: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
-
-
-# Registers the communication tables (announcements, runs, campaigns ...) on Base.metadata, so migrations and
-# model/migration comparisons see every table. At the bottom: that module builds on Base above.
-from bot.store import comms as _comms  # noqa: E402,F401
-from bot.store import helpdesk as _helpdesk  # noqa: E402,F401  (tickets, incidents, FAQ entries, audit log)
-from bot.store import feedback as _feedback  # noqa: E402,F401  (answer ratings, survey responses, pulse schedules)

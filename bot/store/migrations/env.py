@@ -5,6 +5,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from bot.store.db import lock_for_migration, make_engine
+import bot.store  # noqa: F401  (every feature's tables onto Base.metadata)
 from bot.store.models import Base
 
 

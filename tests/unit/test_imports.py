@@ -1,0 +1,93 @@
+"""The layout holds without import-order tricks: no import cycle among our modules, and every module imports on its
+own in a fresh interpreter (issue 12)."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("bot", "knowledge", "jobs", "prompts")
+
+
+def modules() -> dict[str, Path]:
+    """Every module of ours by dotted name (Alembic's env.py and revision scripts are run by Alembic, not imported)."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if "migrations" in parts:
+                continue
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def module_level_imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """The modules of ours that `name` imports when it is imported (imports inside functions are deferred)."""
+    targets = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        for target in names:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                targets.add(target)
+    return targets
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while (top := stack.pop()) != node:
+                group.append(top)
+            if group:
+                found.append(sorted([node, *group]))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_of_ours_is_part_of_an_import_cycle():
+    known = modules()
+    graph = {name: module_level_imports(name, path, known) for name, path in known.items()}
+
+    assert len(known) > 50 and cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_every_module_imports_on_its_own_in_a_fresh_interpreter():
+    def imports(name: str) -> tuple[str, int, str]:
+        done = subprocess.run([sys.executable, "-c", f"import {name}"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+        return name, done.returncode, done.stderr.strip().splitlines()[-1:]
+
+    with ThreadPoolExecutor(4) as pool:
+        failed = [result for result in pool.map(imports, modules()) if result[1] != 0]
+
+    assert failed == []
