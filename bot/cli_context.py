@@ -2,6 +2,9 @@
 use. Its own module so the workflows' command groups (bot/cli_*.py) need nothing from bot/cli.py."""
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import click
 
 from bot.settings import Settings
@@ -62,3 +65,30 @@ def warn_if_empty(kb) -> None:
     if kb.index.count() == 0:
         click.echo("warning: no documents are indexed yet, so nothing can be answered. "
                    "Run: rollout ingest knowledge/policies", err=True)
+
+
+class Since(click.ParamType):
+    """`--since`, the same on every command: '90m', '24h', '7d', '2w' ago, or an ISO date or time (UTC when it has no
+    zone; a date is its midnight)."""
+
+    name = "since"
+
+    def __init__(self, clock=lambda: datetime.now(UTC)):
+        self.clock = clock
+
+    def convert(self, value, param, ctx) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        if match := _AGO.fullmatch(text):
+            return self.clock() - timedelta(**{_UNITS[match[2]]: int(match[1])})
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{text!r} is not a time: write e.g. 24h, 7d, 2w or 2027-01-18", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+SINCE = Since()
+_AGO = re.compile(r"(\d+)\s*([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -6,12 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from bot.cli_context import Context, pass_context
+from bot.cli_context import SINCE, Context, pass_context
 from bot.cli_comms import CommsGroup
 from bot.store.models import utc_now
 
@@ -36,17 +36,6 @@ def services(obj: Context) -> FeedbackServices:
     if not hasattr(obj, "_feedback"):
         obj._feedback = FeedbackServices(obj)
     return obj._feedback
-
-
-def parse_since(value: str | None) -> datetime | None:
-    """--since 2027-02-01 (midnight UTC) or a full ISO 8601 time."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value) if "T" in value else datetime.combine(date.fromisoformat(value), time())
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date: write e.g. 2027-02-01", param_hint="--since") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # -- rollout pilot ----------------------------------------------------------------------------------------------
@@ -150,13 +139,13 @@ def feedback():
 
 @feedback.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--since", default=None, help="Only records from this date (YYYY-MM-DD) on.")
+@click.option("--since", type=SINCE, default=None, help="Only records since then: 7d, 2w or a date (YYYY-MM-DD).")
 @pass_context
-def feedback_export(obj: Context, fmt: str, since: str | None):
+def feedback_export(obj: Context, fmt: str, since: datetime | None):
     """Write every feedback record (answer ratings and survey responses) to stdout."""
     from bot.feedback import EXPORT_FIELDS, export_records
 
-    records = export_records(services(obj).feedback, parse_since(since))
+    records = export_records(services(obj).feedback, since)
     if fmt == "json":
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
@@ -166,17 +155,18 @@ def feedback_export(obj: Context, fmt: str, since: str | None):
 
 
 @click.command()
-@click.option("--since", default=None, help="Start of the period (YYYY-MM-DD; default: 7 days ago).")
+@click.option("--since", type=SINCE, default=None,
+              help="Start of the period: 7d, 2w or a date (YYYY-MM-DD); default: 7 days ago.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the chart (questions per day, helpful rate) to this PNG file.")
 @pass_context
-def report(obj: Context, since: str | None, fmt: str, png: Path | None):
+def report(obj: Context, since: datetime | None, fmt: str, png: Path | None):
     """The pilot report: usage, answer quality, surveys, escalations, knowledge gaps, week-over-week change."""
     from bot.reports import build_report, render
 
     now = utc_now()
-    start = parse_since(since)
+    start = since
     if start is not None and start >= now:
         raise click.BadParameter(f"{since} is not in the past", param_hint="--since")
     built = build_report(services(obj).sessions, now, start)

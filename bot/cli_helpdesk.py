@@ -1,14 +1,15 @@
 """`rollout tickets list`, `rollout faq list|remove` and `rollout audit`: thin commands over the helpdesk store."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
-from bot.audit import audit_line, parse_since
-from bot.cli_context import Context, pass_context
+from bot.audit import audit_line
+from bot.cli_context import SINCE, Context, pass_context
 from bot.helpdesk_errors import HelpdeskError
 from bot.store.helpdesk import TICKET_STATUSES
 from bot.store.helpdesk_store import HelpdeskStore
-from bot.store.models import utc_now
 
 
 def helpdesk_store(obj: Context) -> HelpdeskStore:
@@ -66,15 +67,11 @@ def faq_remove(obj: Context, entry_id: int):
 
 
 @click.command()
-@click.option("--since", help="Only changes since then: 24h, 7d, 2w or a date such as 2027-01-18.")
+@click.option("--since", type=SINCE, help="Only changes since then: 24h, 7d, 2w or a date such as 2027-01-18.")
 @pass_context
-def audit(obj: Context, since: str | None):
+def audit(obj: Context, since: datetime | None):
     """Every ticket, incident and FAQ state change with who and when, oldest first."""
-    try:
-        moment = parse_since(since, utc_now())
-    except HelpdeskError as exc:
-        raise click.UsageError(str(exc)) from exc
-    for entry in helpdesk_store(obj).audit(moment):
+    for entry in helpdesk_store(obj).audit(since):
         click.echo(audit_line(entry))
 
 

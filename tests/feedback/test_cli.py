@@ -81,7 +81,9 @@ def test_feedback_export_csv_and_json_never_include_secrets(rollout, db_url):
     assert records[1]["team"] == "sales" and SECRET not in json.dumps(records)
     assert json.loads(rollout("feedback", "export", "--format", "json", "--since", "2099-01-01")[1]) == []
     code, _, err = rollout("feedback", "export", "--since", "last tuesday")
-    assert code == 2 and "is not a date" in err
+    assert code == 2 and "is not a time" in err
+    everything = json.loads(rollout("feedback", "export", "--format", "json", "--since", "5200w")[1])
+    assert len(everything) == 2  # the same --since as `rollout audit`: 24h, 7d, 2w or a date
 
 
 def test_report_formats_and_png(rollout, tmp_path):

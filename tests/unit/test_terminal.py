@@ -70,3 +70,4 @@ def test_the_replier_counts_notices_as_failures_and_remembers_the_last_answer():
     assert replier.failures == 1 and replier.more_text() == "More here."
     assert json.loads(printed[0]) == {"error": "Please ask a question: the text was empty."}
     assert set(json.loads(printed[1])) == {"answer", "answered", "more", "sources"}
+
