@@ -5,7 +5,6 @@ import re
 from collections.abc import Sequence
 
 from knowledge.answer import Answer, Source
-from knowledge.answer import citations  # noqa: F401  (bot.show_more reads citations through here)
 
 SECTION_LIMIT = 3000  # characters of mrkdwn in one section block
 MAX_BLOCKS = 50  # blocks in one message

@@ -17,7 +17,7 @@ from bot import blocks
 from bot.feedback_blocks import VOTE_STATUS
 from bot.slack_client import respond
 from bot.store import Conversation, Store
-from knowledge.answer import Answer, Source
+from knowledge.answer import Answer, Source, citations
 
 log = logging.getLogger(__name__)
 
@@ -115,4 +115,4 @@ def recorded_answer(conversation: Conversation) -> Answer:
                     for i, s in enumerate(conversation.sources or [], start=1))
     return Answer(question=conversation.question, text=conversation.answer, answered=conversation.answered,
                   sources=sources, answerer=conversation.answerer, prompt_version=conversation.prompt_version,
-                  cited=blocks.citations(conversation.answer), more=conversation.more or "")
+                  cited=citations(conversation.answer), more=conversation.more or "")

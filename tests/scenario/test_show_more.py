@@ -12,7 +12,8 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import delete
 
-from bot.blocks import SHOW_LESS, SHOW_MORE, citations, to_mrkdwn
+from bot.blocks import SHOW_LESS, SHOW_MORE, to_mrkdwn
+from knowledge.answer import citations
 from bot.show_more import GONE
 from bot.store import Conversation
 from bot.store.db import session_factory
