@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from knowledge.answer import Answer, Source, answerer_kind, citations
@@ -200,6 +201,7 @@ def _once(evidence: Evidence, keys: list[tuple[int, int]]) -> list[tuple[int, in
     return kept
 
 
+@lru_cache(maxsize=4096)  # asked of the same few dozen sentences many times per answer
 def _said(sentence: str) -> str:
     """A sentence as compared for repetition: documents often repeat one ("If it is not labeled, …") word for word."""
     return " ".join(re.sub(r"[^\w\s]", "", sentence.casefold()).split())
