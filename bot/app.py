@@ -14,7 +14,8 @@ from slack_sdk import WebClient
 
 from bot.asking import Asking, Question, RateLimit
 from bot.comms_blocks import announcement_list
-from bot.listeners import actions, announce, commands, events, feedback, helpdesk, incidents
+from bot import recall_blocks
+from bot.listeners import actions, announce, commands, events, feedback, helpdesk, incidents, recall
 from bot.runtime import Runtime
 from bot.slack_client import ResponseUrlReplier, ThreadReplier, respond
 
@@ -142,16 +143,19 @@ def create_app(runtime: Runtime) -> App:
         process_before_response=True,  # listeners only hand work to services.workers, so ack after they return
         name="rollout",
     )
-    comms = runtime.comms
-    feedback.register(app, services, settings,  # first: Bolt runs the first listener that matches (votes)
-                      admin_home=lambda: announcement_list([(i.announcement, i.schedule)
-                                                            for i in comms.announcements.list()]))
+    comms, recalls = runtime.comms, runtime.recalls
+    recall.register_row_actions(app)  # first: a recall DM's buttons are the usual answer buttons to every listener
+    home = feedback.register(app, services, settings,  # first: Bolt runs the first listener that matches (votes)
+                             admin_home=lambda: announcement_list([(i.announcement, i.schedule)
+                                                                   for i in comms.announcements.list()])
+                             + recall_blocks.home_blocks(recalls.store.pending_runs()))
     events.register(app, services)
     commands.register(app, services)
     actions.register(app, services)
     helpdesk.register(app, runtime.desk)  # its middleware takes escalations and ticket threads first
     incidents.register(app, runtime.desk)
     announce.register(app, comms, services.workers.quick)  # /rollout announce, ack_accept, App Home's Cancel
+    recall.register(app, recalls, settings.admin_ids, services.workers.quick, home.view)  # App Home's Approve
     app.error(_on_error)
     return app
 

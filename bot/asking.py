@@ -164,12 +164,13 @@ class Asking:
             answer = self.knowledge_base.ask(text, history)
         except BadQuestion as exc:
             return _deliver(replier, Reply("bad_question", str(exc)))
+        cited = self._cited(answer)
         conversation = self.store.record_conversation(
             user_id=question.user_id, channel_id=question.channel_id, thread_ts=question.thread_ts,
             message_ts=question.message_ts, source=question.source, question=text, answer=answer.text,
             more=answer.more, answered=answer.answered, latency_ms=answer.latency_ms, answerer=answer.answerer,
             prompt_version=answer.prompt_version, sources=[_source_json(s) for s in answer.sources],
-            created_at=self.clock(),
+            created_at=self.clock(), cited=cited,
         )
         reply = Reply("answer", answer.text, answer, conversation.id, text, question.has_files)
         if reply_ts := replier.send(reply):
@@ -177,6 +178,18 @@ class Asking:
         log.info("answered conversation %s for %s (%s, %d ms)", conversation.id, question.user_id,
                  "answered" if answer.answered else "don't know", answer.latency_ms)
         return reply
+
+    def _cited(self, answer: Answer) -> list:
+        """The text of each section the answer cites, kept with it so a later change can be recalled (bot/recall.py);
+        none when the knowledge base cannot tell (the answer is given all the same)."""
+        sections = getattr(self.knowledge_base, "cited_sections", None)
+        if sections is None:
+            return []
+        try:
+            return sections(answer)
+        except Exception:
+            log.exception("could not read the sections an answer cites; it cannot be recalled if they change")
+            return []
 
     def history(self, question: Question) -> list[tuple[str, str]]:
         """The thread's earlier questions and answers, oldest first (none outside threads)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bot import cli_comms, cli_feedback, cli_helpdesk
+from bot import cli_comms, cli_feedback, cli_helpdesk, cli_recall
 from bot.cli_context import Context, llm_options, pass_context
 
 # Nothing may reach for a model hub at run time; set before any model library is imported.
@@ -63,9 +63,13 @@ def main(ctx):
 @click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
 @pass_context
 def ingest(obj: Context, paths: tuple[Path, ...], prune: bool):
-    """Index policy documents (.md .txt .html .pdf .docx; folders recursively)."""
-    summary = obj.knowledge_base().ingest(paths, prune=prune)
+    """Index policy documents (.md .txt .html .pdf .docx; folders recursively).
+
+    Recent answers citing a section this changes are recorded for `rollout recall` before the index changes."""
+    summary = obj.knowledge_base().ingest(paths, prune=prune,
+                                          on_changes=lambda changes: cli_recall.record_ingest_changes(obj, changes))
     click.echo(summary.line())
+    cli_recall.report_recalls(obj)
     if summary.files_read == 0 and not summary.removed:
         raise click.ClickException("nothing could be read from " + ", ".join(str(p) for p in paths))
 
@@ -177,8 +181,8 @@ def start(obj: Context):
 
 
 # The workflows' command groups, added here (they import nothing from this module): deployment communications
-# (scheduler, announce, plan, ack), pilot feedback (pilot, survey, feedback, report) and the helpdesk (tickets, faq,
-# audit).
-for _workflow in (cli_comms, cli_feedback, cli_helpdesk):
+# (scheduler, announce, plan, ack), pilot feedback (pilot, survey, feedback, report), the helpdesk (tickets, faq,
+# audit) and policy-change recall.
+for _workflow in (cli_comms, cli_feedback, cli_helpdesk, cli_recall):
     for _command in _workflow.COMMANDS:
         main.add_command(_command)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.blocks import button, context, escape, shorten, text_sections
+from bot.blocks import answer_marker, button, context, escape, shorten, text_sections
 from bot.feedback import COMMENT_LIMIT, REASON_LABELS
 from bot.surveys import SAVED_TIME, TEAMS, TEXT_LIMIT
 
@@ -16,11 +16,15 @@ PULSE_TEXT = ("How is Rollout working for you? Two minutes of feedback helps us 
               "gets it.")
 
 
-def voted_blocks(message_blocks: Sequence[dict], acknowledgement: str) -> list[dict]:
-    """The answer as it was, with one status line under its buttons saying the vote was received."""
+def voted_blocks(message_blocks: Sequence[dict], acknowledgement: str,
+                 conversation_id: int | None = None) -> list[dict]:
+    """The answer as it was, with one status line under its buttons saying the vote was received (under that answer's
+    buttons, in a message listing several answers: a policy-change recall)."""
     blocks = [dict(b) for b in message_blocks if b.get("block_id") != VOTE_STATUS]
     status = context(acknowledgement, VOTE_STATUS)
-    at = next((i + 1 for i, b in enumerate(blocks) if b.get("type") == "actions"), len(blocks))
+    marker = answer_marker(conversation_id) if conversation_id is not None else None
+    at = next((i + 1 for i, b in enumerate(blocks) if b.get("block_id") == marker), None) or \
+        next((i + 1 for i, b in enumerate(blocks) if b.get("type") == "actions"), len(blocks))
     return blocks[:at] + [status] + blocks[at:]
 
 

@@ -78,6 +78,7 @@ class Report:
     teams: list[TeamSurvey] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     documents: list[tuple[str, int]] = field(default_factory=list)
+    recalls: dict[str, int] = field(default_factory=dict)  # policy-change recalls sent: {"messages", "answers"}
     days: list[Day] = field(default_factory=list)
     tickets: dict[str, int] = field(default_factory=dict)  # tickets opened in the period, by status now
 
@@ -94,7 +95,7 @@ class Report:
                 "previous": self.previous.to_json(), "change": self.change(),
                 "surveys_by_team": [asdict(t) for t in self.teams], "knowledge_gaps": [g.to_json() for g in self.gaps],
                 "most_cited_documents": [{"document": d, "citations": n} for d, n in self.documents],
-                "tickets": dict(self.tickets),
+                "tickets": dict(self.tickets), "recalls_sent": dict(self.recalls),
                 "days": [{"day": d.day.isoformat(), "questions": d.questions, "helpful_rate": _round(d.helpful_rate)}
                          for d in self.days]}
 
@@ -121,9 +122,17 @@ def build_report(sessions: sessionmaker[Session], until: datetime, since: dateti
         _figures([c for c in conversations if c.created_at < since], [r for r in ratings if r.updated_at < since],
                  [e for e in escalations if e.created_at < since], 0, [c for c in terminal if c.created_at < since]),
         teams=_teams(responses), documents=_documents(now_convs), days=_days(now_convs, now_ratings, since, until),
-        tickets=tickets)
+        tickets=tickets, recalls=_recalls(sessions, since, until))
     report.gaps = top_gaps(_gap_items(now_convs, now_ratings), gaps, vectorize)
     return report
+
+
+def _recalls(sessions: sessionmaker[Session], since: datetime, until: datetime) -> dict[str, int]:
+    """Policy-change recall DMs sent in the period and the answers they listed (bot/recall.py)."""
+    from bot.store.recall_store import RecallStore
+
+    messages, answers = RecallStore(sessions).sent_between(since, until)
+    return {"messages": messages, "answers": answers}
 
 
 def _escalations(session: Session, since: datetime, until: datetime) -> list:
@@ -228,6 +237,8 @@ def headline_lines(report: Report) -> list[str]:
         + (f"; tickets {', '.join(f'{n} {status}' for status, n in sorted(report.tickets.items()))}"
            if report.tickets else ""),
         f"Survey responses: {cur.survey_responses}",
+        f"Recalls sent: {report.recalls.get('messages', 0)} DMs about {report.recalls.get('answers', 0)} earlier "
+        f"answers whose policy sections changed",
         f"Terminal questions (rollout ask/chat, not in the figures above): {cur.terminal}, "
         f"{cur.terminal_answered} answered",
     ]

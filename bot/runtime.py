@@ -22,9 +22,11 @@ if TYPE_CHECKING:
     from bot.app import Services
     from bot.asking import Asking
     from bot.helpdesk import Desk
+    from bot.recall import Recalls
     from bot.scheduling import Comms
     from bot.store.feedback import FeedbackStore
     from bot.store.helpdesk_store import HelpdeskStore
+    from bot.store.recall_store import RecallStore
 
 
 @dataclass(eq=False)
@@ -57,6 +59,23 @@ class Runtime:
         from bot.store.helpdesk_store import HelpdeskStore
 
         return HelpdeskStore(self.sessions)
+
+    @cached_property
+    def recall_store(self) -> RecallStore:
+        """Cited sections, section changes, recalls and their messages."""
+        from bot.store.recall_store import RecallStore
+
+        return RecallStore(self.sessions)
+
+    @cached_property
+    def recalls(self) -> Recalls:
+        """Policy-change recall (no sending without SLACK_BOT_TOKEN)."""
+        from bot.recall import Recalls
+        from bot.recall_slack import SlackRecallPoster
+
+        s = self.settings
+        return Recalls(self.recall_store, SlackRecallPoster(self.client) if self.client else None,
+                       days=s.rollout_recall_days, helpdesk_channel=s.rollout_helpdesk_channel, clock=self.clock)
 
     @cached_property
     def asking(self) -> Asking:

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     rollout_report_channel: str | None = None
     rollout_report_cron: str = "0 9 * * mon"  # the weekly report, in ROLLOUT_TIMEZONE
     rollout_escalation_sla_minutes: int = 30
+    rollout_recall_days: int = Field(default=90, ge=1)  # answers this recent are recalled when their sources change
+    rollout_recall_auto: bool = False  # send recalls at once after ingest, without an admin's approval
 
     # Scheduler and announcements (issue 6)
     rollout_timezone: str = "UTC"  # default for --tz, plan files and ack deadlines

@@ -15,11 +15,23 @@ from knowledge.embeddings import shared_embedder
 from knowledge.errors import BadQuestion
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import Ingestor, IngestSummary
+from knowledge.sections import section_texts
 from knowledge.retrieve import CONTINUES, REFERS, Evidence, Retriever, follow_up_kind, follow_up_query
 
 MAX_QUESTION_CHARS = 4000
 MAX_SOURCES = 5
 NEAR_MISS_SOURCES = 2
+SECTION_CACHE_SIZE = 64  # documents whose section texts are kept for recording what answers cite
+
+
+@dataclass(frozen=True)
+class CitedSection:
+    """The text of a section an answer cites, when it was given."""
+
+    number: int
+    path: str
+    section: str | None
+    text: str
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ class KnowledgeBase:
         self.answerer = answerer
         self.abstention = abstention or Abstention()
         self.max_chars = max_chars
+        self._section_cache: dict[tuple[str, str], dict[str | None, str]] = {}
 
     @classmethod
     def open(cls, data_dir: Path, chroma_url: str | None = None, embedding_model: str | None = None,
@@ -99,6 +112,25 @@ class KnowledgeBase:
         if kind == REFERS and not self.abstention.answerable(evidence):
             return history, self.retriever.retrieve(question, history)
         return (), evidence
+
+    def cited_sections(self, answer: Answer) -> list[CitedSection]:
+        """The whole text of each section the answer cites, as indexed now: what it relied on, kept with it so that a
+        later change to the section can be found and shown (bot/recall.py)."""
+        cited = answer.shown_sources(expanded=True) if answer.answered else []
+        out = []
+        for source in cited:
+            if (text := self._sections(source.path).get(source.section)) is not None:
+                out.append(CitedSection(source.number, source.path, source.section, text))
+        return out
+
+    def _sections(self, path: str) -> dict[str | None, str]:
+        """A document's section texts, read once per index generation (the same policies answer most questions)."""
+        key = (self.index.generation(), path)  # read each time: an answer just after an ingest cites the new text
+        if key not in self._section_cache:
+            if len(self._section_cache) >= SECTION_CACHE_SIZE:
+                self._section_cache.pop(next(iter(self._section_cache)))
+            self._section_cache[key] = section_texts(self.index.document_chunks(path))
+        return self._section_cache[key]
 
     def documents(self) -> list[IndexedDocument]:
         """Every indexed document with its chunk count and when it was indexed."""

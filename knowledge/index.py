@@ -206,6 +206,12 @@ class KnowledgeIndex:
                         self._chunks.popitem(last=False)
         return {cid: found[cid] for cid in ids if cid in found}
 
+    def document_chunks(self, path: str) -> list[StoredChunk]:
+        """Every chunk of one document (by its indexed path), in no particular order."""
+        found = self.collection.get(where={"path": path}, include=["documents", "metadatas"])
+        return [StoredChunk(cid, doc or "", meta or {})
+                for cid, doc, meta in zip(found["ids"], found["documents"], found["metadatas"])]
+
     def nearest_ids(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Ids and cosine similarities of the k nearest chunks, without their text or metadata.
 

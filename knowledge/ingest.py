@@ -3,6 +3,9 @@
 An unchanged file adds nothing; a changed file replaces its chunks (only new chunk texts are embedded); a file that
 cannot be read is named in a warning and its previously indexed chunks are kept. `prune` removes documents whose
 file is gone.
+
+Every section a run changes or removes is reported (`IngestSummary.section_changes`) and handed to `on_changes` before
+the index is touched: a recall can then be recorded first, so no crash between the two can lose one.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import numpy as np
 from knowledge.chunking import DEFAULT_MAX_CHARS, Chunk, about_chunk, chunk_document, split_sentences
 from knowledge.errors import UnreadableDocument
 from knowledge.index import KnowledgeIndex, StoredChunk
+from knowledge.sections import SectionChange, document_changes
 from knowledge.vectors import pack
 from knowledge.loaders import LoadedDocument, load, supported
 
@@ -40,6 +44,7 @@ class IngestSummary:
     chunks_removed: int = 0
     chunks_total: int = 0
     warnings: list[str] = field(default_factory=list)
+    section_changes: list[SectionChange] = field(default_factory=list)  # sections changed or removed by this run
 
     @property
     def files_read(self) -> int:
@@ -131,8 +136,10 @@ class Ingestor:
     """Brings the index in step with a set of files."""
 
     def __init__(self, index: KnowledgeIndex, max_chars: int = DEFAULT_MAX_CHARS,
-                 warn: Callable[[str], None] | None = None, progress: bool | None = None):
+                 warn: Callable[[str], None] | None = None, progress: bool | None = None,
+                 on_changes: Callable[[list[SectionChange]], None] | None = None):
         self.index = index
+        self.on_changes = on_changes
         self.max_chars = max_chars
         self.warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
         self.progress = sys.stderr.isatty() if progress is None else progress
@@ -153,6 +160,8 @@ class Ingestor:
             self._plan_file(source, indexed.get(source.key), summary, to_add, to_delete, warn)
         if prune:
             self._plan_prune(indexed, {f.key for f in files}, summary, to_delete)
+        if self.on_changes is not None and summary.section_changes:
+            self.on_changes(summary.section_changes)  # raises: the index stays as it was
         self._apply(to_add, to_delete)
         summary.chunks_removed = len(to_delete)
         summary.chunks_total = self.index.count()
@@ -168,7 +177,8 @@ class Ingestor:
         documents: dict[str, dict] = {}
         for cid, meta in self.index.all_metadata():
             doc = documents.setdefault(meta.get("path", ""), {"hash": meta.get("file_hash"), "ids": set(),
-                                                               "origin": meta.get("origin")})
+                                                               "origin": meta.get("origin"),
+                                                               "title": meta.get("title", "")})
             doc["ids"].add(cid)
         return documents
 
@@ -193,6 +203,8 @@ class Ingestor:
         to_add.extend(records)  # metadata (hash, time) changes even where the text does not
         to_delete.extend(sorted(old_ids - new_ids))
         summary.chunks_added += len(new_ids - old_ids)
+        if known and old_ids != new_ids:
+            summary.section_changes += self._changes(source.key, known, records)
         if known:
             summary.changed += 1
         else:
@@ -205,6 +217,12 @@ class Ingestor:
             if key not in seen and (not origin or not Path(origin).exists()):
                 summary.removed += 1
                 to_delete.extend(sorted(doc["ids"]))
+                summary.section_changes += self._changes(key, doc, None)
+
+    def _changes(self, key: str, known: dict, records: list[StoredChunk] | None) -> list[SectionChange]:
+        """The sections of a document that this run changes (records: its new chunks) or removes (None)."""
+        before = [chunk for chunk, _ in self.index.get(sorted(known["ids"])).values()]
+        return document_changes(key, known.get("title") or key, before, records)
 
     def _apply(self, to_add: list[StoredChunk], to_delete: list[str]) -> None:
         if not to_add and not to_delete:

@@ -21,9 +21,10 @@ from bot.surveys import SurveyAnswers, Surveys
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services, settings=None, admin_home=None) -> None:
-    """Listen for the vote buttons, the two modals, /rollout feedback, survey_open and app_home_opened.
-    `admin_home()` gives more blocks for admins' Home tab (the scheduled announcements with Cancel buttons)."""
+def register(app: App, services, settings=None, admin_home=None) -> Home:
+    """Listen for the vote buttons, the two modals, /rollout feedback, survey_open and app_home_opened; the Home tab's
+    builder, for listeners that refresh it. `admin_home()` gives more blocks for admins' Home tab (the scheduled
+    announcements with Cancel buttons, recalls to approve)."""
     store = services.asking.store
     sessions = store._sessions  # noqa: SLF001  (one connection pool per process, shared with the answering store)
     feedback = Feedback(store, FeedbackStore(sessions))
@@ -69,6 +70,7 @@ def register(app: App, services, settings=None, admin_home=None) -> None:
 
     if settings is not None:
         pilot.register(app, services, settings)  # /rollout pilot, for admins
+    return home
 
 
 def record_vote(feedback: Feedback, body: dict, action_id: str, conversation_id: int | None) -> None:
@@ -92,7 +94,8 @@ def record_vote(feedback: Feedback, body: dict, action_id: str, conversation_id:
         return
     message = body.get("message") or {}
     if response_url and message.get("blocks"):
-        respond_replacing(response_url, message, blocks.voted_blocks(message["blocks"], vote.acknowledgement))
+        voted = blocks.voted_blocks(message["blocks"], vote.acknowledgement, vote.conversation_id)
+        respond_replacing(response_url, message, voted)
     elif response_url:
         respond(response_url, vote.acknowledgement)
 

@@ -10,6 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import SOURCES, Conversation, Interaction, ProcessedEvent, utc_now
+from bot.store.recall import AnswerCitation, SectionText
+from knowledge.sections import text_hash
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -37,10 +39,11 @@ class Store:
         self, *, user_id: str, channel_id: str, thread_ts: str | None, source: str, question: str,
         answer: str, answered: bool, latency_ms: int, answerer: str, sources: Sequence[dict[str, Any]] = (),
         message_ts: str | None = None, prompt_version: str | None = None, created_at: datetime | None = None,
-        more: str | None = None,
+        more: str | None = None, cited: Sequence = (),
     ) -> Conversation:
         """Store a question (already redacted), its answer and the answer's longer extract (`more`, "" or None when
-        there is none); the same Slack message is stored once."""
+        there is none), with the text of each section it cites (`cited`: knowledge.base.CitedSection), in one
+        transaction; the same Slack message is stored once."""
         if source not in SOURCES:
             raise ValueError(f"unknown conversation source {source!r}; expected one of {sorted(SOURCES)}")
         values = dict(
@@ -52,6 +55,7 @@ class Store:
         with self._sessions.begin() as session:
             new_id = _insert_new(session, Conversation.__table__, values, ["channel_id", "message_ts"])
             if new_id is not None:
+                record_citations(session, new_id, cited)
                 return session.get_one(Conversation, new_id)
             existing = select(Conversation).filter_by(channel_id=channel_id, message_ts=message_ts)
             return session.scalars(existing).one()
@@ -121,3 +125,13 @@ def _insert_new(session: Session, table: Table, values: dict[str, Any], unique: 
     [key] = table.primary_key.columns
     statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=unique).returning(key)
     return session.execute(statement).scalar_one_or_none()
+
+
+def record_citations(session: Session, conversation_id: int, cited: Sequence) -> None:
+    """Keep the text of each section an answer cites (stored once by hash), for policy-change recall."""
+    for c in cited:
+        digest = text_hash(c.text)
+        _insert_new(session, SectionText.__table__, dict(hash=digest, text=c.text), ["hash"])
+        _insert_new(session, AnswerCitation.__table__, dict(conversation_id=conversation_id, number=c.number,
+                                                             path=c.path, section=c.section, text_hash=digest),
+                    ["conversation_id", "number"])

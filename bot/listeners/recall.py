@@ -1,0 +1,54 @@
+"""App Home's *Approve and send* for policy-change recalls (admins): acked at once; the run's messages are approved
+and sent after the ack, the admin is told the outcome in a DM, and the Home tab is refreshed."""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from slack_bolt import Ack, App
+
+from bot.recall_blocks import RECALL_APPROVE, ROW_ACTION
+
+log = logging.getLogger(__name__)
+
+
+def register_row_actions(app: App) -> None:
+    """Map a recall DM's per-answer button ids back to the usual ones, so votes and escalations are handled as on
+    any answer. Registered before every other listener and middleware."""
+
+    @app.middleware
+    def usual_action_ids(body: dict, next) -> None:  # noqa: A002  (Bolt's name for it)
+        for action in body.get("actions") or [] if isinstance(body, dict) else []:
+            if isinstance(action, dict) and (match := ROW_ACTION.match(str(action.get("action_id") or ""))):
+                action["action_id"] = match[1]
+        next()
+
+
+def register(app: App, recalls, admin_ids: frozenset[str], later: Callable[..., None],
+             home_view: Callable[[str], dict] | None = None) -> None:
+    """Listen for recall_approve (value: the ingest run id)."""
+
+    @app.action(RECALL_APPROVE)
+    def on_approve(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        later(approve_and_send, app.client, recalls, admin_ids, body["user"]["id"], str(action.get("value") or ""),
+              home_view)
+
+
+def approve_and_send(client, recalls, admin_ids: frozenset[str], user_id: str, run_id: str, home_view) -> None:
+    """Approve a run's recalls as this admin and send them; tell the admin what happened."""
+    if user_id not in admin_ids:
+        client.chat_postMessage(channel=user_id, text="Only Rollout admins (ROLLOUT_ADMINS) can approve recalls.")
+        return
+    try:
+        result = recalls.send(user_id, run_id or None)
+        text = f":white_check_mark: Run `{run_id}`: {result.line()}."
+    except Exception as exc:  # noqa: BLE001  (the admin is told; the messages stay approved and are retried)
+        reference = uuid.uuid4().hex[:8]
+        log.exception("recall approve of run %s failed (reference %s)", run_id, reference)
+        text = (f":warning: Run `{run_id}` could not be sent ({type(exc).__name__}, reference `{reference}`). "
+                "Nothing was sent twice; `rollout recall send` retries it.")
+    client.chat_postMessage(channel=user_id, text=text)
+    if home_view is not None:
+        client.views_publish(user_id=user_id, view=home_view(user_id))
