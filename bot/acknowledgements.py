@@ -90,8 +90,6 @@ class AckService:
         if remind and not next_runs(cron_trigger(remind, tz, ends_at=due), now, 1):
             raise BadSchedule(f"reminders '{remind}' would never run before the deadline {deadline}")
         parsed = parse_targets(targets)
-        if self.directory is None:
-            raise CommsError("can't check the targets: SLACK_BOT_TOKEN is not set")
         check_targets(parsed, self.directory)
         members = resolve(parsed, self.directory, self.pilot.members, people=True)
         if not members:

@@ -38,6 +38,14 @@ class Listed:
 
 
 @dataclass(frozen=True)
+class Checked:
+    """An announcement checked and ready to store (`rollout announce schedule --dry-run` shows it instead)."""
+
+    announcement: Announcement
+    unchecked: str | None = None  # "unchecked (why): targets" Slack could not check (offline), or None
+
+
+@dataclass(frozen=True)
 class RunHistory:
     """One run of an announcement and its deliveries."""
 
@@ -57,16 +65,28 @@ class AnnouncementService:
                  tz: str | None = None, created_by: str | None = None, source: str = "cli",
                  draft: bool = False) -> Announcement:
         """Check everything (text, time, time zone, cron, targets against Slack), then store it."""
+        checked = self.check(text=text, targets=targets, at=at, cron=cron, tz=tz, created_by=created_by,
+                             source=source, draft=draft)
+        return self.store.add(checked.announcement)
+
+    def check(self, *, text: str, targets: Sequence[str], at: str | None = None, cron: str | None = None,
+              tz: str | None = None, created_by: str | None = None, source: str = "cli", draft: bool = False,
+              offline: bool = False) -> Checked:
+        """The announcement `schedule` would store, checked, not stored. `offline`: targets Slack could not check
+        (no SLACK_BOT_TOKEN, Slack unreachable) are reported as unchecked instead of refused."""
         tz = tz or self.default_tz
         zone(tz)
         now = self.clock()
         when = parse_at(at, tz, now) if at else None
         check_schedule(when, cron, tz, now)
+        text = _checked_text(text)
+        parsed = parse_targets(targets)
+        unchecked = check_targets(parsed, self.directory, offline)
         announcement = Announcement(
-            id=f"ann-{secrets.token_hex(4)}", text=_checked_text(text), targets=self.checked_targets(targets),
-            at=when, cron=cron, tz=tz, status="draft" if draft else "scheduled", source=source,
-            created_by=created_by, created_at=now, updated_at=now, revision=1, schedule_revision=1)
-        return self.store.add(announcement)
+            id=f"ann-{secrets.token_hex(4)}", text=text, targets=[str(t) for t in parsed], at=when, cron=cron, tz=tz,
+            status="draft" if draft else "scheduled", source=source, created_by=created_by, created_at=now,
+            updated_at=now, revision=1, schedule_revision=1)
+        return Checked(announcement, unchecked)
 
     def edit(self, announcement_id: str, *, text: str | None = None, targets: Sequence[str] | None = None,
              at: str | None = None, cron: str | None = None, tz: str | None = None) -> Announcement:
@@ -147,8 +167,6 @@ class AnnouncementService:
     def checked_targets(self, targets: Sequence[str]) -> list[str]:
         """Targets parsed and checked against Slack; BadTarget naming each unusable one."""
         parsed = parse_targets(targets)
-        if self.directory is None:
-            raise CommsError("can't check the targets: SLACK_BOT_TOKEN is not set")
         check_targets(parsed, self.directory)
         return [str(t) for t in parsed]
 

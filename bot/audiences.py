@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.comms_errors import BadTarget
+from bot.comms_errors import BadTarget, TargetsUnchecked
 
 
 class Directory(Protocol):
@@ -41,6 +41,7 @@ class Audience(Protocol):
     """One kind of target."""
 
     kind: str
+    in_slack: bool  # whether only Slack can say if the target exists (all but the pilot cohort, which is ours)
 
     def parse(self, text: str) -> str | None:
         """The target's value if `text` is one of these, else None."""
@@ -64,6 +65,7 @@ def audience(cls: type) -> type:
 @audience
 class PilotCohort:
     kind = "pilot"
+    in_slack = False
 
     def parse(self, text: str) -> str | None:
         return "pilot" if text.lower() == "pilot" else None
@@ -78,6 +80,7 @@ class PilotCohort:
 @audience
 class Channel:
     kind = "channel"
+    in_slack = True
     pattern = re.compile(r"[CG][A-Z0-9]{6,}")
 
     def parse(self, text: str) -> str | None:
@@ -95,6 +98,7 @@ class Channel:
 @audience
 class User:
     kind = "user"
+    in_slack = True
     pattern = re.compile(r"[UW][A-Z0-9]{6,}")
 
     def parse(self, text: str) -> str | None:
@@ -112,6 +116,7 @@ class User:
 @audience
 class UserGroup:
     kind = "usergroup"
+    in_slack = True
     pattern = re.compile(r"@?([a-z0-9][a-z0-9._-]{0,79}|S[A-Z0-9]{6,})")
 
     def parse(self, text: str) -> str | None:
@@ -146,11 +151,26 @@ def parse_targets(texts: Iterable[str]) -> list[Target]:
     return list(dict.fromkeys(parse_target(part) for part in parts))
 
 
-def check_targets(targets: Sequence[Target], directory: Directory) -> None:
-    """BadTarget listing every target Slack does not know or Rollout cannot reach."""
-    problems = [p for t in targets if (p := _kind(t).problem(t.value, directory))]
-    if problems:
-        raise BadTarget("; ".join(problems))
+def check_targets(targets: Sequence[Target], directory: Directory | None, offline: bool = False) -> str | None:
+    """BadTarget listing every target Slack does not know or Rollout cannot reach. Targets only Slack knows (all but
+    'pilot') need Slack: without a directory (no SLACK_BOT_TOKEN) or with Slack unreachable, TargetsUnchecked — or,
+    when `offline` allows it, "unchecked (why): targets" is returned (None when everything was checked)."""
+    in_slack = [t for t in targets if _kind(t).in_slack]
+    unchecked = None
+    if in_slack and directory is None:
+        unchecked = "SLACK_BOT_TOKEN is not set"
+    elif in_slack:
+        try:
+            problems = [p for t in in_slack if (p := _kind(t).problem(t.value, directory))]
+        except OSError as exc:  # URLError, refused, timed out: Slack could not be asked
+            unchecked = f"can't reach Slack ({getattr(exc, 'reason', None) or exc})"
+        else:
+            if problems:
+                raise BadTarget("; ".join(problems))
+    names = " ".join(map(str, in_slack))
+    if unchecked and not offline:
+        raise TargetsUnchecked(f"can't check {names}: {unchecked}")
+    return f"unchecked ({unchecked}): {names}" if unchecked else None
 
 
 def resolve(targets: Sequence[Target], directory: Directory, pilot: Callable[[], list[str]],

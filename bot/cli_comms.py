@@ -5,23 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from bot.cli_context import Context, pass_context
-from bot.comms_errors import CommsError
-
-
-class CommsGroup(click.Group):
-    """Turns communication errors into one clear line (or one per plan problem) and a non-zero exit."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except CommsError as exc:
-            raise click.ClickException(str(exc)) from exc
+from bot.comms_errors import CommsError, TargetsUnchecked
 
 
 class Targets(click.Option):
@@ -57,7 +47,12 @@ def read_text(text: str | None, file: Path | None) -> str | None:
     """--text or the contents of --file (one of them, at most)."""
     if text is not None and file is not None:
         raise CommsError("give --text or --file, not both")
-    return file.read_text(encoding="utf-8") if file is not None else text
+    if file is None:
+        return text
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CommsError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8") from exc
 
 
 # -- rollout scheduler --------------------------------------------------------------------------------------------
@@ -69,10 +64,7 @@ def scheduler(obj: Context):
     """Run scheduled announcements and acknowledgement campaigns until stopped (Procfile: scheduler)."""
     from bot.scheduling import run_scheduler
 
-    try:
-        handle = run_scheduler(obj.runtime(), on_shutdown=obj.runtime().close)
-    except CommsError as exc:
-        raise click.ClickException(str(exc)) from exc
+    handle = run_scheduler(obj.runtime(), on_shutdown=obj.runtime().close)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -87,7 +79,7 @@ def scheduler(obj: Context):
 # -- rollout announce ---------------------------------------------------------------------------------------------
 
 
-@click.group(cls=CommsGroup)
+@click.group()
 def announce():
     """Schedule announcements to channels, user groups, the pilot cohort or people."""
 
@@ -115,11 +107,25 @@ def message_options(required: bool):
 
 @announce.command("schedule")
 @message_options(required=True)
+@click.option("--dry-run", is_flag=True, help="Check and show the announcement, store nothing; works without Slack "
+                                              "(targets it cannot check are marked unchecked).")
 @pass_context
-def announce_schedule(obj: Context, text, file, at, cron, tz, targets):
+def announce_schedule(obj: Context, text, file, at, cron, tz, targets, dry_run: bool):
     """Schedule an announcement; prints its job id."""
-    announcement = comms(obj).announcements.schedule(text=read_text(text, file) or "", targets=targets, at=at,
-                                                     cron=cron, tz=tz)
+    service = comms(obj).announcements
+    text = read_text(text, file) or ""
+    if dry_run:
+        checked = service.check(text=text, targets=targets, at=at, cron=cron, tz=tz, offline=True)
+        a, listed = checked.announcement, service.listed(checked.announcement)
+        click.echo(f"Dry run, nothing stored. Would schedule: {listed.schedule}, next "
+                   f"{when(listed.next_run, a.tz)}, to {' '.join(a.targets)}")
+        click.echo(f"Targets {checked.unchecked}" if checked.unchecked else "Targets checked in Slack.")
+        click.echo("\n" + a.text)
+        return
+    try:
+        announcement = service.schedule(text=text, targets=targets, at=at, cron=cron, tz=tz)
+    except TargetsUnchecked as exc:
+        raise TargetsUnchecked(f"{exc} (`--dry-run` shows the announcement without Slack)") from exc
     click.echo(announcement.id)
     listed = comms(obj).announcements.listed(announcement)
     click.echo(f"Scheduled: {listed.schedule}, next {when(listed.next_run, announcement.tz)}, to "
@@ -220,7 +226,7 @@ def plans(obj: Context):
     return PlanService(c.announcements.store, c.slack, c.clock, obj.settings.rollout_timezone)
 
 
-@click.group(cls=CommsGroup)
+@click.group()
 def plan():
     """Schedule a whole rollout from a YAML plan (`rollout plan init` writes a copy of the example to start from)."""
 
@@ -259,9 +265,16 @@ def plan_init(obj: Context, path: Path, start: str | None, force: bool):
 
 @plan.command("apply")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change (as `plan diff`), change nothing; works "
+                                              "without Slack.")
 @pass_context
-def plan_apply(obj: Context, path: Path):
+def plan_apply(obj: Context, path: Path, dry_run: bool):
     """Schedule every message of the plan; applying again updates, adds and removes to match."""
+    if dry_run:
+        for line in plans(obj).diff(path).lines():
+            click.echo(line)
+        click.echo("Dry run: nothing applied.")
+        return
     diff = plans(obj).apply(path)
     for line in diff.lines()[:-1]:
         click.echo(line)
@@ -279,10 +292,14 @@ def plan_diff(obj: Context, path: Path):
 
 
 @plan.command("show")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_context
-def plan_show(obj: Context):
-    """The timeline of every applied plan."""
+def plan_show(obj: Context, path: Path | None):
+    """The timeline of every applied plan, or of the plan file PATH (each message with where it stands)."""
     service, announcements = plans(obj), comms(obj).announcements
+    if path is not None:
+        _show_file(service, path)
+        return
     timeline = service.timeline()
     if not timeline:
         click.echo("No plan applied yet. Try: rollout plan init, then rollout plan apply rollout-plan.yml")
@@ -297,10 +314,23 @@ def plan_show(obj: Context):
                    f"  [{a.status}{', next ' + when(listed.next_run, a.tz) if a.cron and listed.next_run else ''}]")
 
 
+def _show_file(service, path: Path) -> None:
+    """A plan file's timeline: each message, when, to whom, and whether it is applied, changed or not yet."""
+    diff = service.diff(path)
+    planned = diff.add + [p for p, _ in diff.update] + diff.unchanged + diff.past
+    click.echo(diff.plan)
+    far = datetime.max.replace(tzinfo=UTC)
+    for p in sorted(planned, key=lambda p: (p.at or p.starts_at or far, p.id)):
+        start = when(p.at, p.tz) if p.at else f"from {when(p.starts_at, p.tz)[:10]}"
+        click.echo(f"  {start:<22} {p.label:<58} {p.cron or '':<28} → {' '.join(p.targets)}  [{diff.status(p.id)}]")
+    if diff.unchecked:
+        click.echo(f"Targets {diff.unchecked}")
+
+
 # -- rollout ack --------------------------------------------------------------------------------------------------
 
 
-@click.group(cls=CommsGroup)
+@click.group()
 def ack():
     """Acknowledgement campaigns: ask people to read and accept a policy."""
 

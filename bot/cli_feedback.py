@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 
 from bot.cli_context import SINCE, Context, pass_context
-from bot.cli_comms import CommsGroup
 from bot.store.models import utc_now
 
 
@@ -41,7 +40,7 @@ def services(obj: Context) -> FeedbackServices:
 # -- rollout pilot ----------------------------------------------------------------------------------------------
 
 
-@click.group(cls=CommsGroup)
+@click.group()
 def pilot():
     """The pilot cohort: who gets pulse surveys (and the `pilot` announcement audience)."""
 
@@ -90,7 +89,7 @@ def pilot_list(obj: Context, as_json: bool):
 # -- rollout survey -----------------------------------------------------------------------------------------------
 
 
-@click.group(cls=CommsGroup)
+@click.group()
 def survey():
     """Pulse surveys: every pilot member is DMed a "Give feedback" button on a schedule."""
 
@@ -165,6 +164,8 @@ def report(obj: Context, since: datetime | None, fmt: str, png: Path | None):
     """The pilot report: usage, answer quality, surveys, escalations, knowledge gaps, week-over-week change."""
     from bot.reports import build_report, render
 
+    if png is not None:
+        _check_png(png)
     now = utc_now()
     start = since
     if start is not None and start >= now:
@@ -176,6 +177,15 @@ def report(obj: Context, since: datetime | None, fmt: str, png: Path | None):
 
         png.write_bytes(chart_png(built))
         click.echo(f"Chart written to {png}", err=True)
+
+
+def _check_png(path: Path) -> None:
+    """Refuse a --png name the chart would not fit, before the report is built."""
+    if path.suffix.lower() != ".png":
+        raise click.BadParameter(f"'{path}' does not end in .png: the chart is a PNG image, e.g. report.png",
+                                 param_hint="--png")
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"the folder '{path.parent}' does not exist", param_hint="--png")
 
 
 COMMANDS = (pilot, survey, feedback, report)

@@ -7,7 +7,6 @@ import click
 
 from bot.audit import audit_line
 from bot.cli_context import SINCE, Context, pass_context
-from bot.helpdesk_errors import HelpdeskError
 from bot.store.helpdesk import TICKET_STATUSES
 from bot.store.helpdesk_store import HelpdeskStore
 
@@ -28,10 +27,16 @@ def tickets():
 def tickets_list(obj: Context, status: str | None):
     """Tickets, oldest first, and how many are in each state."""
     store = helpdesk_store(obj)
-    for t in store.tickets(status):
-        who = t.resolved_by or t.claimed_by or "-"
-        click.echo(f"#{t.id}  {t.status:<8}  {t.created_at:%Y-%m-%d %H:%M}  {t.user_id}  {who}  "
-                   f"{'rated ' + str(t.rating) if t.rating else 'unrated'}  {t.question[:70]}")
+    found = store.tickets(status)
+    rows = [(f"#{t.id}", t.status, f"{t.created_at:%Y-%m-%d %H:%M}", t.user_id, t.resolved_by or t.claimed_by or "-",
+             f"rated {t.rating}" if t.rating else "unrated", t.question[:70]) for t in found]
+    if rows:
+        header = ("TICKET", "STATUS", "CREATED (UTC)", "ASKED BY", "AGENT", "RATING", "QUESTION")
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+        for row in [header, *rows]:
+            click.echo("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)) + "  " + row[-1])
+    else:
+        click.echo(f"No {status + ' ' if status else ''}tickets.")
     counts = store.ticket_counts()
     click.echo(", ".join(f"{counts.get(s, 0)} {s}" for s in TICKET_STATUSES))
 
@@ -59,10 +64,7 @@ def faq_remove(obj: Context, entry_id: int):
     """Delete an FAQ entry, its document and its place in the index."""
     from bot.faq import Faq
 
-    try:
-        entry = Faq(helpdesk_store(obj), obj.knowledge_base(), obj.settings.data_dir).remove(entry_id, "cli")
-    except HelpdeskError as exc:
-        raise click.ClickException(str(exc)) from exc
+    entry = Faq(helpdesk_store(obj), obj.knowledge_base(), obj.settings.data_dir).remove(entry_id, "cli")
     click.echo(f"Removed FAQ entry {entry.id}: {entry.question[:80]}")
 
 

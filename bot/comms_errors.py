@@ -14,6 +14,10 @@ class BadTarget(CommsError):
     """An audience target that is malformed or unknown to Slack."""
 
 
+class TargetsUnchecked(CommsError):
+    """Targets that only Slack can vouch for, and Slack could not be asked (no SLACK_BOT_TOKEN, or unreachable)."""
+
+
 class NotFound(CommsError):
     """No announcement or campaign with that id."""
 

@@ -129,8 +129,19 @@ def _sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
     return sequence
 
 
+def _timestamp(loader: _Loader, node: yaml.ScalarNode):
+    """A date or time; one that looks like a date but is none (2027-18-01) is a YAML error at its line, not a crash."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"'{node.value}' is not a date ({exc}): write YYYY-MM-DD, e.g. 2027-01-18",
+            node.start_mark) from None
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 def load_plan(path: Path) -> tuple[PlanSpec, LineDict]:

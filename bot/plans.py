@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from bot.audiences import Directory, check_targets, parse_targets
-from bot.comms_errors import CommsError, PlanError
+from bot.comms_errors import CommsError, PlanError, TargetsUnchecked
 from bot.plan_schema import LineDict, MessageSpec, PhaseSpec, PlanSpec, line_of, load_plan, where
 from bot.store.announcement_store import AnnouncementStore
 from bot.store.comms import Announcement
@@ -51,20 +51,51 @@ class PlanDiff:
     remove: list[Announcement] = field(default_factory=list)
     unchanged: list[Planned] = field(default_factory=list)
     past: list[Planned] = field(default_factory=list)  # one-off times already gone, never sent: left out
+    before: dict[str, Announcement] = field(default_factory=dict)  # what is scheduled now, by id
+    unchecked: str | None = None  # "unchecked (why): targets" Slack could not check (offline), or None
 
     @property
     def changes(self) -> int:
         return len(self.add) + len(self.update) + len(self.remove)
 
     def lines(self) -> list[str]:
-        """The diff, one line per announcement: + add, ~ update, - remove, ! past."""
+        """The diff, one line per announcement: + add, ~ update (each change old → new), - remove, ! past."""
         out = [f"+ {p.id}  {describe(p.at, p.cron, p.tz)}  → {' '.join(p.targets)}" for p in self.add]
-        out += [f"~ {p.id}  changes {', '.join(fields)}" for p, fields in self.update]
+        out += [f"~ {p.id}  {'; '.join(_change(f, self.before[p.id], p) for f in fields)}"
+                for p, fields in self.update]
         out += [f"- {a.id}  (no longer in the plan: cancelled)" for a in self.remove]
         out += [f"! {p.id}  {describe(p.at, None, p.tz)} has passed: not scheduled" for p in self.past]
+        if self.unchecked:
+            out.append(f"? targets {self.unchecked}")
         summary = f"{len(self.add)} to add, {len(self.update)} to update, {len(self.remove)} to remove, " \
                   f"{len(self.unchanged)} unchanged"
         return out + [summary]
+
+    def status(self, planned_id: str) -> str:
+        """Where one message of the plan file stands against what is scheduled (`rollout plan show PATH`)."""
+        if any(p.id == planned_id for p in self.add):
+            return "not applied"
+        if fields := next((f for p, f in self.update if p.id == planned_id), None):
+            return f"changed: {', '.join(fields)}"
+        if any(p.id == planned_id for p in self.past):
+            return "passed, not scheduled"
+        current = self.before.get(planned_id)
+        return current.status if current is not None else "not applied"
+
+
+def _change(name: str, old: Announcement, new: Planned) -> str:
+    """One changed field, old → new (a text is long: only said to change)."""
+    if name == "text":
+        return "text changed"
+    return f"{name} {_shown(getattr(old, name), old.tz)} → {_shown(getattr(new, name), new.tz)}"
+
+
+def _shown(value, tz: str) -> str:
+    if isinstance(value, datetime):
+        return f"{value.astimezone(zone(tz)):%Y-%m-%d %H:%M %Z}"
+    if isinstance(value, list):
+        return " ".join(value)
+    return "-" if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -132,8 +163,9 @@ class PlanService:
         self.store, self.directory, self.clock, self.default_tz = store, directory, clock, default_tz
         self.templates = templates or _load_template
 
-    def read(self, path: Path) -> tuple[str, list[Planned]]:
-        """The plan's name and the announcements it asks for; PlanError with every problem and its line."""
+    def read(self, path: Path, offline: bool = False) -> tuple[str, list[Planned], str | None]:
+        """The plan's name, the announcements it asks for and, when `offline` allows targets Slack could not check,
+        why they were not; PlanError with every problem and its line."""
         spec, raw = load_plan(path)
         problems: list[str] = []
         tz = spec.timezone or self.default_tz
@@ -150,19 +182,30 @@ class PlanService:
                     planned.append(self._planned(spec, phase, message, tz))
                 except (CommsError, ValueError) as exc:
                     problems.append(_problem(path, raw, loc + (_field_of(exc),), str(exc)))
-        problems += _checks(spec, raw, path, self.directory, planned, len(problems))
+        problems += _duplicates(spec, raw, path)
+        unchecked = None
+        targets = sorted({t for p in planned for t in p.targets})
+        if targets and not problems:
+            try:
+                unchecked = check_targets(parse_targets(targets), self.directory, offline)
+            except CommsError as exc:
+                hint = " (`rollout plan diff` and `plan apply --dry-run` work without Slack)" \
+                    if isinstance(exc, TargetsUnchecked) else ""
+                problems.append(f"{path}: {exc}{hint}")
         if problems:
             raise PlanError(problems)
-        return spec.plan, planned
+        return spec.plan, planned, unchecked
 
     def diff(self, path: Path) -> PlanDiff:
-        """What `apply` would change."""
-        plan, planned = self.read(path)
-        return self._diff(plan, planned)
+        """What `apply` would change. Works without Slack: targets it could not check are marked unchecked."""
+        plan, planned, unchecked = self.read(path, offline=True)
+        diff = self._diff(plan, planned)
+        diff.unchecked = unchecked
+        return diff
 
     def apply(self, path: Path) -> PlanDiff:
         """Make the plan's announcements match the file; applying twice changes nothing the second time."""
-        plan, planned = self.read(path)
+        plan, planned, _ = self.read(path)
         diff, now = self._diff(plan, planned), self.clock()
         for p in diff.add:
             if self.store.get(p.id) is None:
@@ -183,7 +226,7 @@ class PlanService:
 
     def _diff(self, plan: str, planned: list[Planned]) -> PlanDiff:
         existing = {a.id: a for a in self.store.list(plan=plan)}
-        diff, now = PlanDiff(plan), self.clock()
+        diff, now = PlanDiff(plan, before=existing), self.clock()
         for p in planned:
             current = existing.get(p.id)
             if current is not None and current.status == "finished":
@@ -233,9 +276,8 @@ class PlanService:
         return template.render(**{k: v for k, v in known.items() if k in template.placeholders}).strip()
 
 
-def _checks(spec: PlanSpec, raw: LineDict, path: Path, directory: Directory | None, planned: list[Planned],
-            errors_so_far: int) -> list[str]:
-    """Problems across the plan: duplicate ids, then (when all else is right) targets Slack does not know."""
+def _duplicates(spec: PlanSpec, raw: LineDict, path: Path) -> list[str]:
+    """Phase ids, and message ids within a phase, used twice."""
     problems = []
     seen: set[str] = set()
     for p, phase in enumerate(spec.phases):
@@ -245,15 +287,6 @@ def _checks(spec: PlanSpec, raw: LineDict, path: Path, directory: Directory | No
         ids = [m.id for m in phase.messages]
         problems += [_problem(path, raw, ("phases", p, "messages", m, "id"), f"message id '{i}' is used twice")
                      for m, i in enumerate(ids) if i in ids[:m]]
-    targets = sorted({t for p in planned for t in p.targets})
-    if targets and not problems and not errors_so_far:
-        try:
-            parsed = parse_targets(targets)
-            if directory is None:
-                raise CommsError("can't check the plan's targets: SLACK_BOT_TOKEN is not set")
-            check_targets(parsed, directory)
-        except CommsError as exc:
-            problems.append(f"{path}: {exc}")
     return problems
 
 

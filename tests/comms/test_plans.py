@@ -50,7 +50,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_example_plan_follows_the_rollout_timeline(plans: PlanService) -> None:
-    name, planned = plans.read(EXAMPLE)
+    name, planned, _ = plans.read(EXAMPLE)
     timeline = TIMELINE.read_text(encoding="utf-8")
     by_id = {p.id.removeprefix(f"plan-{name}-"): p for p in planned}
     starts = {"phase-0": "2026-12-01", "phase-1": "2027-01-18", "phase-2": "2027-04-05", "phase-3": "2027-05-10",
