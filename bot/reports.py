@@ -264,10 +264,13 @@ def render_text(report: Report) -> str:
 def render_markdown(report: Report) -> str:
     lines = [f"# Rollout pilot report, {report.since:%Y-%m-%d} to {report.until:%Y-%m-%d}", "", "## Headlines", ""]
     lines += [f"- {line}" for line in headline_lines(report)]
-    lines += ["", "## Survey averages per team", "", "| Team | Responses | Ease | Usefulness | Saved time |",
-              "|---|---|---|---|---|"]
-    lines += [f"| {t.team} | {t.responses} | {t.ease:.1f} | {t.usefulness:.1f} | {t.saved_time_rate:.0%} |"
-              for t in report.teams]
+    lines += ["", "## Survey averages per team", ""]
+    if report.teams:
+        lines += ["| Team | Responses | Ease | Usefulness | Saved time |", "|---|---|---|---|---|"]
+        lines += [f"| {t.team} | {t.responses} | {t.ease:.1f} | {t.usefulness:.1f} | {t.saved_time_rate:.0%} |"
+                  for t in report.teams]
+    else:
+        lines += ["No survey responses yet."]
     lines += ["", "## Top knowledge gaps", ""] + ([f"1. {line}" for line in gap_lines(report)] or ["None."])
     lines += ["", "## Most-cited documents", ""] + ([f"- {d}: {n}" for d, n in report.documents] or ["None."])
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from knowledge.abstain import Abstention
 from knowledge.answer import CITATION, Answer, Answerer, Source, citations, make_answerer
 from knowledge.chunking import DEFAULT_MAX_CHARS
 from knowledge.embeddings import shared_embedder
-from knowledge.errors import BadQuestion
+from knowledge.errors import BadQuestion, NotIndexed
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import Ingestor, IngestSummary
 from knowledge.sections import section_texts
@@ -142,6 +142,35 @@ class KnowledgeBase:
             doc["chunks"] += 1
             doc["indexed_at"] = max(doc["indexed_at"], meta.get("indexed_at", ""))
         return [IndexedDocument(path, **info) for path, info in sorted(docs.items())]
+
+    def forget(self, paths: Sequence[Path]) -> list[IndexedDocument]:
+        """Remove documents from the index, their files left alone; NotIndexed, removing nothing, when one is not
+        indexed. A path is a file as ingested (wherever it is given from) or a path as `rollout sources` lists it.
+        Nothing remembers a forgotten document: ingesting its file again indexes it again."""
+        by_key: dict[str, dict] = {}
+        for cid, meta in self.index.all_metadata():
+            doc = by_key.setdefault(meta.get("path", ""), {"ids": [], "meta": meta})
+            doc["ids"].append(cid)
+        found = [(key, by_key[key]) for key in dict.fromkeys(_indexed_key(Path(p), by_key) for p in paths)]
+        ids = [cid for _, doc in found for cid in doc["ids"]]
+        self.index.delete(ids)
+        self.index.bump_generation()
+        self.index.rebuild_lexical()
+        return [IndexedDocument(key, doc["meta"].get("title", ""), len(doc["ids"]), doc["meta"].get("indexed_at", ""),
+                                doc["meta"].get("url")) for key, doc in found]
+
+
+def _indexed_key(path: Path, by_key: dict[str, dict]) -> str:
+    """The index key of the document ingested from `path` (its file), else listed as `path`; NotIndexed if none."""
+    if path.exists():
+        wanted = path.resolve()
+        for key, doc in by_key.items():
+            origin = doc["meta"].get("origin")
+            if origin and Path(origin).resolve() == wanted:
+                return key
+    if path.as_posix() in by_key:
+        return path.as_posix()
+    raise NotIndexed(f"{path} is not indexed: `rollout sources` lists what is")
 
 
 def validate_question(question: str) -> str:

@@ -15,3 +15,7 @@ class BadQuestion(KnowledgeError):
 
 class IndexUnavailable(KnowledgeError):
     """The index (Chroma) could not be reached or opened."""
+
+
+class NotIndexed(KnowledgeError):
+    """A document asked for by path that is not in the index."""

@@ -6,8 +6,10 @@ that chunking is the same for every format.
 from __future__ import annotations
 
 import codecs
+import logging
 import re
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -15,6 +17,8 @@ from typing import Callable
 import yaml
 
 from knowledge.errors import UnreadableDocument
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -201,15 +205,40 @@ def _html_blocks(soup) -> list[tuple[str, str]]:
 def load_pdf(path: Path) -> tuple[str, dict]:
     from pypdf import PdfReader
 
-    reader = PdfReader(str(path))
-    if reader.is_encrypted:
-        raise UnreadableDocument(f"{path}: PDF is encrypted")
-    pages = [page.extract_text() or "" for page in reader.pages]
+    with _pypdf_notes_at_debug(path):
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            raise UnreadableDocument(f"{path}: PDF is encrypted")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info = reader.metadata
     metadata = {}
-    info = reader.metadata
     if info is not None and info.title:
         metadata["title"] = str(info.title)
     return "\n\n".join(pages), metadata
+
+
+class _ToDebug(logging.Handler):
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.debug("%s: pypdf: %s", self.path, record.getMessage())
+
+
+@contextmanager
+def _pypdf_notes_at_debug(path: Path):
+    """pypdf logs each repair of an imperfect file as a warning ("incorrect startxref pointer"): noise in ingest's
+    output when the text was read all the same. They go to our log at DEBUG; a file it cannot read still fails."""
+    pypdf_log = logging.getLogger("pypdf")
+    handler, propagate = _ToDebug(path), pypdf_log.propagate
+    pypdf_log.addHandler(handler)
+    pypdf_log.propagate = False
+    try:
+        yield
+    finally:
+        pypdf_log.removeHandler(handler)
+        pypdf_log.propagate = propagate
 
 
 @loader(".docx")

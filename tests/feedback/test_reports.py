@@ -5,7 +5,7 @@ import json
 import struct
 
 from bot.knowledge_gaps import top_gaps
-from bot.report_chart import chart_png
+from bot.report_chart import NO_DATA, chart_figure, chart_png
 from bot.reports import build_report, render
 from tests.feedback.conftest import NOW
 
@@ -54,6 +54,32 @@ def test_an_empty_database_gives_a_report_without_rates(sessions):
     report = build_report(sessions, NOW)
     assert "Answered: n/a" in render(report, "text") and report.gaps == []
     assert chart_png(report).startswith(b"\x89PNG")
+
+
+def test_markdown_prints_no_empty_table(sessions):
+    markdown = render(build_report(sessions, NOW), "markdown")
+
+    assert "|" not in markdown
+    assert "## Survey averages per team\n\nNo survey responses yet.\n" in markdown
+
+
+def test_a_period_without_questions_is_drawn_as_no_data_yet_not_an_empty_axis(sessions):
+    figure = chart_figure(build_report(sessions, NOW))
+
+    assert figure.axes == []  # no axis from -0.04 to 0.04
+    assert NO_DATA in [t.get_text() for t in figure.texts]
+
+
+def test_the_legend_sits_outside_the_plot_and_counts_start_at_zero(sessions, pilot_week):
+    figure = chart_figure(build_report(sessions, NOW))
+    figure.canvas.draw()
+
+    [legend] = figure.legends
+    box = legend.get_window_extent()
+    assert [t.get_text() for t in legend.get_texts()] == ["Questions", "Helpful %"]
+    assert all(not box.overlaps(axes.get_window_extent()) for axes in figure.axes)
+    bars = figure.axes[0]
+    assert bars.get_ylim()[0] == 0 and all(tick == int(tick) for tick in bars.get_yticks())
 
 
 def test_the_chart_is_a_real_png(sessions, pilot_week):

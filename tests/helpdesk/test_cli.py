@@ -35,8 +35,17 @@ def test_tickets_list_filters_by_status_and_counts(db_url, tmp_path):
     every = run(["tickets", "list"], db_url, tmp_path)
     claimed = run(["tickets", "list", "--status", "claimed"], db_url, tmp_path)
     assert every.exit_code == 0 and "1 open, 1 claimed, 1 resolved" in every.output
+    header, *rows = every.output.splitlines()[:-1]
+    assert header.split() == ["TICKET", "STATUS", "CREATED", "(UTC)", "ASKED", "BY", "AGENT", "RATING", "QUESTION"]
+    assert len(rows) == 3 and all(row.index(" question ") == header.index(" QUESTION") for row in rows)
     assert "question 1" in claimed.output and "question 0" not in claimed.output
     assert run(["tickets", "list", "--status", "lost"], db_url, tmp_path).exit_code == 2
+
+
+def test_tickets_list_says_when_there_are_none(db_url, tmp_path):
+    result = run(["tickets", "list", "--status", "claimed"], db_url, tmp_path)
+
+    assert result.exit_code == 0 and result.output.splitlines() == ["No claimed tickets.", "0 open, 0 claimed, 0 resolved"]
 
 
 def test_audit_since(db_url, tmp_path):

@@ -483,3 +483,76 @@ def test_a_document_too_long_or_that_unzips_too_far_is_skipped_with_a_warning(op
     assert summary.files_read == 1 and {d.path for d in open_kb().documents()} == {"ok.md"}
     assert any("long.md" in w and f"more than the {MAX_TEXT_CHARS:,}" in w for w in warnings)
     assert any("bomb.docx" in w and "unzips to" in w for w in warnings)
+
+
+# -- pypdf's own log lines -------------------------------------------------------------------------------------------
+def write_pdf_with_a_wrong_xref_pointer(path: Path) -> Path:
+    """A PDF pypdf reads all the same, after logging that it repaired it ("incorrect startxref pointer")."""
+    write_pdf(path, "Leak guide", {"Reporting": "Report leaks to the Security Desk within one hour."})
+    data = path.read_bytes()
+    pointer = data.rindex(b"startxref") + len(b"startxref\n")
+    end = data.index(b"\n", pointer)
+    path.write_bytes(data[:pointer] + str(int(data[pointer:end]) + 7).encode() + data[end:])
+    return path
+
+
+def test_pypdf_repairs_stay_out_of_ingest_output_and_in_the_debug_log(run_cli, tmp_path, caplog):
+    import logging
+
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    write_pdf_with_a_wrong_xref_pointer(folder / "guide.pdf")
+    caplog.set_level(logging.DEBUG, logger="knowledge.loaders")
+
+    result = run_cli("ingest", str(folder))
+
+    assert result.exit_code == 0 and result.stdout.startswith("files: 1 new"), result.output
+    assert "pypdf" not in result.stderr and "startxref" not in result.stderr
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]  # nothing reaches the root handler
+    assert any("pypdf: incorrect startxref pointer" in r.getMessage() and r.levelno == logging.DEBUG
+               for r in caplog.records if r.name == "knowledge.loaders")
+
+
+# -- rollout forget --------------------------------------------------------------------------------------------------
+def test_forget_removes_one_document_whose_file_stays_until_it_is_ingested_again(run_cli, every_format):
+    assert run_cli("ingest", str(every_format)).exit_code == 0
+
+    forgot = run_cli("forget", str(every_format / "notes.txt"))
+    listed = run_cli("sources").stdout
+
+    assert forgot.exit_code == 0 and forgot.stdout == "Forgot notes.txt (1 chunk); its file is untouched.\n"
+    assert (every_format / "notes.txt").exists()
+    assert "notes.txt" not in listed and "handbook.md" in listed and "4 documents" in listed
+    again = run_cli("forget", str(every_format / "notes.txt"))
+    assert again.exit_code == 1 and again.stderr == (
+        f"Error: {every_format / 'notes.txt'} is not indexed: `rollout sources` lists what is\n")
+    by_listed_name = run_cli("forget", "memo.docx")  # as `rollout sources` names it
+    assert by_listed_name.exit_code == 0 and "Forgot memo.docx" in by_listed_name.stdout
+    # Nothing else brings a forgotten document back: ingesting another file, or pruning ...
+    write_markdown(every_format.parent / "other.md", "Other", {"Scope": "Another policy entirely."})
+    assert run_cli("ingest", str(every_format.parent / "other.md"), "--prune").exit_code == 0
+    assert "notes.txt" not in run_cli("sources").stdout
+    # ... but ingesting its folder (or the file) again does: it is a new file to the index.
+    reingested = run_cli("ingest", str(every_format))
+    assert reingested.stdout.startswith("files: 2 new, 0 changed, 3 unchanged"), reingested.output
+    assert "notes.txt" in run_cli("sources").stdout
+
+
+def test_forgetting_several_checks_them_all_first(run_cli, every_format):
+    assert run_cli("ingest", str(every_format)).exit_code == 0
+
+    refused = run_cli("forget", str(every_format / "notes.txt"), "nowhere.md")
+
+    assert refused.exit_code == 1 and "nowhere.md is not indexed" in refused.stderr
+    assert "notes.txt" in run_cli("sources").stdout  # nothing was removed
+
+
+def test_a_forgotten_document_is_no_longer_found_by_its_words(open_kb, every_format):
+    kb = open_kb()
+    ingest(kb, every_format)
+    word, _ = FORMAT_FACTS["notes.txt"]
+    assert lexical_paths(kb, word) == ["notes.txt"]
+
+    kb.forget([every_format / "notes.txt"])
+
+    assert "notes.txt" not in lexical_paths(kb, word) and "notes.txt" not in ids_by_path(kb)
