@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.store.feedback import AnswerRating
-from bot.store.models import utc_now
+from bot.store.models import Interaction, utc_now
 from bot.store.recall import RecallMessage
 from knowledge.base import CitedSection
 from knowledge.sections import SectionChange
@@ -61,9 +61,11 @@ def test_an_admin_approves_a_run_in_app_home_and_the_person_gets_one_dm_with_wor
     assert [m.status for m in rollout.rows(RecallMessage)] == ["sent"]
     assert "recall_approve" not in str(rollout.slack.calls_to("views.publish")[-1].params["view"])
 
-    rollout.sender.block_action("feedback_helpful", str(conversation_id), user_id=ALICE,
-                                channel_id=dm.response["channel"], message_ts=dm.response["ts"],
-                                blocks=dm.params["blocks"])
-    rollout.settle()
+    for action in ("feedback_helpful", "escalate"):  # the DM's own ids, read as the usual ones by every listener
+        rollout.sender.block_action(f"{action}.recall.{conversation_id}", str(conversation_id), user_id=ALICE,
+                                    channel_id=dm.response["channel"], message_ts=dm.response["ts"],
+                                    blocks=dm.params["blocks"])
+        rollout.settle()
     assert [(r.conversation_id, r.vote) for r in rollout.rows(AnswerRating)] == [(conversation_id, "helpful")]
+    assert [(i.conversation_id, i.action) for i in rollout.rows(Interaction)] == [(conversation_id, "escalate")]
     assert rollout.slack.violations == []

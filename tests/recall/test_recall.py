@@ -250,3 +250,31 @@ def test_a_database_that_cannot_record_recalls_leaves_the_index_unchanged(world,
     assert result.exit_code != 0 and "index was not changed" in result.output
     assert "1 changed" in world.ingest(V2)  # still the old version in the index: the change is found again
     assert f"to {ALICE}: 1 answers" in world.rollout("recall", "preview")
+
+
+def test_a_second_change_before_approval_replaces_the_first_and_a_pruned_document_is_recalled(world):
+    world.ingest(V1)
+    world.ask(ALICE, LEAK)
+    world.ingest(V2)  # run 1: 24 -> 4 hours, not approved yet
+    world.ingest(V2.replace("within 4 hours", "within 2 hours"))  # run 2, before anyone approved run 1
+    preview = world.rollout("recall", "preview")
+    assert preview.count("--- message") == 1 and "within 2 hours" in preview and "within 4 hours" not in preview
+    assert "1 messages sent" in world.rollout("recall", "send")
+    assert [m.status for m in world.rows(RecallMessage)] == ["superseded", "sent"]
+
+    world.ask(BOB, LEAK)
+    world.doc.unlink()
+    out = world.rollout("ingest", "--prune", str(world.folder))
+    assert "1 removed" in out and "2 answers of 2 people" in out  # Alice too: a removal is another change
+    preview = world.rollout("recall", "preview")
+    assert preview.count("That section has been removed") == 2 and "within 2 hours" in preview
+
+
+def test_sending_without_a_slack_token_is_refused_and_approves_nothing(world):
+    world.ingest(V1)
+    world.ask(ALICE, LEAK)
+    world.ingest(V2)
+    result = CliRunner().invoke(main, ["recall", "send"], env={**world.env, "SLACK_BOT_TOKEN": ""})
+    assert result.exit_code == 1 and "SLACK_BOT_TOKEN is not set" in result.output
+    assert "Traceback" not in result.output
+    assert [m.status for m in world.rows(RecallMessage)] == ["pending"]
