@@ -12,12 +12,13 @@ from slack_bolt import App
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 
-from bot.asking import Asking, Question, RateLimit
+from bot.asking import Asking, Question, RateLimit, Reply, failed
 from bot.comms_blocks import announcement_list
 from bot import recall_blocks
+from bot.intake import Intake, Route
 from bot.listeners import actions, announce, commands, events, feedback, helpdesk, incidents, recall
 from bot.runtime import Runtime
-from bot.slack_client import ResponseUrlReplier, ThreadReplier, respond
+from bot.slack_client import ThreadReplier, respond
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ QUICK_THREADS = 8  # claims, 👀 reactions, notices and clicks: short database 
 class Workers:
     """Two bounded pools for the work done after the ack, counted so that shutdown (and tests) can wait for it.
 
-    Quick work (claim the message, show 👀, record a click) never queues behind slow retrieval, so every employee
+    Quick work (screen a question, show 👀, record a click) never queues behind slow retrieval, so every employee
     sees a sign of work at once even when many ask together; `slow` takes the answers, ROLLOUT_WORKERS at a time.
     """
 
@@ -35,6 +36,7 @@ class Workers:
         self._quick = ThreadPoolExecutor(quick, thread_name_prefix="rollout-quick")
         self._slow = ThreadPoolExecutor(answering, thread_name_prefix="rollout-answer")
         self._pending = 0
+        self._closed = False
         self._changed = threading.Condition()
 
     def quick(self, work, *args) -> None:
@@ -56,17 +58,34 @@ class Workers:
         with self._changed:
             return self._changed.wait_for(lambda: self._pending == 0, timeout)
 
-    def close(self) -> None:
-        """Finish what was accepted (answers owed to people), then stop; quick work may still hand on slow work."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Finish what was accepted (answers owed to people), within `timeout` seconds if given, then stop; quick
+        work may still hand on slow work. False if work was left unfinished (it is abandoned here: whoever owns it
+        hands it back). Closing again does nothing."""
+        with self._changed:
+            if self._closed:
+                return self._pending == 0
+            self._closed = True
         if self.pending:
             log.warning("finishing %d pieces of work already under way before stopping", self.pending)
-        self._quick.shutdown(wait=True)
-        self._slow.shutdown(wait=True)
+        finished = True if timeout is None else self.wait_idle(timeout)
+        self._quick.shutdown(wait=finished, cancel_futures=not finished)
+        self._slow.shutdown(wait=finished, cancel_futures=not finished)
+        return finished
 
     def _submit(self, pool: ThreadPoolExecutor, work, args: tuple) -> None:
         with self._changed:
             self._pending += 1
-        pool.submit(self._run, work, args)
+        try:
+            pool.submit(self._run, work, args)
+        except RuntimeError:  # shut down: what was not started is handed back by its owner (bot.intake)
+            log.info("not starting %s: stopping", getattr(work, "__name__", work))
+            self._done()
+
+    def _done(self) -> None:
+        with self._changed:
+            self._pending -= 1
+            self._changed.notify_all()
 
     def _run(self, work, args: tuple) -> None:
         try:
@@ -75,33 +94,36 @@ class Workers:
             log.exception("background work %s failed (reference %s)", getattr(work, "__name__", work),
                           uuid.uuid4().hex[:8])
         finally:
-            with self._changed:
-                self._pending -= 1
-                self._changed.notify_all()
+            self._done()
 
 
 @dataclass
 class Services:
-    """What listeners hand work to: answering and recording, run by the workers after the ack."""
+    """What listeners hand work to: answering (recorded before the ack, bot.intake) and recording clicks, run by the
+    workers after the ack."""
 
     asking: Asking
     client: WebClient
     workers: Workers
+    intake: Intake
 
     @property
     def rate_limit(self) -> RateLimit:
         return self.asking.limit
 
     def answer_in_thread(self, question: Question, private_notices: bool) -> None:
-        """Answer a DM or mention in its thread, after the ack."""
-        replier = ThreadReplier(self.client, channel_id=question.channel_id, thread_ts=question.thread_ts,
-                                message_ts=question.message_ts, user_id=question.user_id,
-                                private_notices=private_notices)
-        self.workers.quick(self._answer, question, replier)
+        """Record a DM or mention before the ack; it is answered in its thread after."""
+        route = Route(private_notices=private_notices)
+        if refusal := self._take(question, route):
+            replier = ThreadReplier(self.client, channel_id=question.channel_id, thread_ts=question.thread_ts,
+                                    message_ts=question.message_ts, user_id=question.user_id,
+                                    private_notices=private_notices)
+            self.workers.quick(replier.send, refusal)
 
-    def answer_command(self, question: Question, response_url: str) -> None:
-        """Answer a slash command through its response_url, after the ack."""
-        self.workers.quick(self._answer, question, ResponseUrlReplier(response_url))
+    def answer_command(self, question: Question, response_url: str) -> Reply | None:
+        """Record a slash command's question before the ack; None when taken (the answer follows through the
+        response_url), else the apology to ack with."""
+        return self._take(question, Route(response_url=response_url))
 
     def record_click(self, *, action: str, user_id: str, conversation_id: int | None, channel_id: str | None,
                      message_ts: str | None, response_url: str | None) -> None:
@@ -109,17 +131,31 @@ class Services:
         self.workers.quick(self._record_click, action, user_id, conversation_id, channel_id, message_ts,
                            response_url)
 
+    def resume(self, now=None) -> int:
+        """Take up questions acked earlier that nobody is answering (a process died); how many were taken."""
+        return self.intake.resume(now)
+
     def wait_idle(self, timeout: float) -> bool:
         """Block until every question and click accepted so far is dealt with."""
         return self.workers.wait_idle(timeout)
 
-    def close(self) -> None:
-        """Finish the answers under way (the runtime releases the database)."""
-        self.workers.close()
+    def close(self, timeout: float | None = None) -> bool:
+        """Finish the work under way, within `timeout` seconds if given; what is left is handed back for the next
+        process to start (the runtime releases the database). False if some was left."""
+        finished = self.workers.close(timeout)
+        if not finished:
+            self.intake.hand_back()
+        return finished
 
-    def _answer(self, question: Question, replier) -> None:
-        if self.asking.accept(question, replier):
-            self.workers.slow(self.asking.answer, question, replier)
+    def _take(self, question: Question, route: Route) -> Reply | None:
+        """Record the question durably (or find it already recorded); the apology to send if that failed."""
+        try:
+            self.intake.take(question, route)
+            return None
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("could not record %s (reference %s)", question.dedupe_key, reference)
+            return failed(reference)
 
     def _record_click(self, action, user_id, conversation_id, channel_id, message_ts, response_url) -> None:
         if conversation_id is None and channel_id and message_ts:

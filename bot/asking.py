@@ -119,6 +119,15 @@ class Asking:
             if not self.store.claim_event(question.dedupe_key, question.source, question.user_id, self.clock()):
                 log.info("already handled %s", question.dedupe_key)
                 return False
+        except Exception:
+            self._apologise(question, replier)
+            return False
+        return self.begin(question, replier)
+
+    def begin(self, question: Question, replier: Replier) -> bool:
+        """For a question already claimed (bot.intake records it before the ack): turn away secrets, files and the
+        over-limit, show work has begun; True when it should now be answered."""
+        try:
             if notice := self._screen(question):
                 replier.send(notice)
                 return False

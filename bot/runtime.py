@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from bot.settings import Settings
 from bot.slack_client import web_client
 from bot.store import Store, make_engine, migrate, session_factory
 from bot.store.models import utc_now
+from bot.store.work import WorkStore
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -45,6 +46,11 @@ class Runtime:
     def store(self) -> Store:
         """Conversations, interactions and processed events."""
         return Store(self.sessions)
+
+    @cached_property
+    def work(self) -> WorkStore:
+        """Acked questions, kept until answered."""
+        return WorkStore(self.sessions)
 
     @cached_property
     def feedback(self) -> FeedbackStore:
@@ -88,10 +94,14 @@ class Runtime:
     def services(self) -> Services:
         """What Slack listeners hand work to: answering and recording, on the process's workers."""
         from bot.app import Services, Workers
+        from bot.intake import Intake
 
         s = self.settings
         client = self.client or web_client(s.slack_bot_token, s.slack_api_url)
-        return Services(self.asking, client, Workers(s.rollout_workers))
+        workers = Workers(s.rollout_workers)
+        intake = Intake(self.asking, self.work, client, workers, lease=timedelta(seconds=s.rollout_work_lease_seconds),
+                        limit=s.rollout_queue_limit, clock=self.clock)
+        return Services(self.asking, client, workers, intake)
 
     @cached_property
     def desk(self) -> Desk:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
@@ -10,6 +11,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import create_app
+from bot.intake import RESUME_SECONDS
 from bot.runtime import Runtime, build_runtime
 from bot.safety import install_redacting_filter
 from bot.settings import Settings
@@ -50,17 +52,31 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
     try:
         app = create_app(runtime)
         if http:
-            server = HttpServer(app, host, port, settings.slack_signing_secret)
+            server = HttpServer(app, host, port)
             echo(f"Rollout is listening on {server.url}{EVENTS_PATH} (health: {server.url}{HEALTH_PATH})")
             server.serve()
         else:
             echo("Rollout is connected to Slack over Socket Mode. Ctrl-C to stop.")
             SocketModeServer(app, settings.slack_app_token).serve()
     finally:
-        echo("Finishing the answers already under way…")
-        for stop in reversed(background):
-            stop()
-        runtime.close()
+        stop_serving(runtime, background, echo)
+
+
+def stop_serving(runtime: Runtime, background: list, echo: Callable[[str], None]) -> None:
+    """Stop the background jobs, finish the answers under way within ROLLOUT_SHUTDOWN_SECONDS and hand back the
+    rest (the next process to start answers them), then release the database."""
+    echo("Finishing the answers already under way…")
+    for stop in reversed(background):
+        stop()
+    finished = runtime.services.close(runtime.settings.rollout_shutdown_seconds)
+    runtime.close()
+    if not finished:
+        echo("Some answers were not finished in time; they are kept and answered when Rollout starts again.")
+        # Threads still waiting on Slack would hold the exit up (the interpreter joins them); nothing they hold is
+        # lost, it was handed back above.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
 
 
 def start_background(runtime: Runtime, scheduler: bool, echo: Callable[[str], None]) -> list:
@@ -68,7 +84,8 @@ def start_background(runtime: Runtime, scheduler: bool, echo: Callable[[str], No
     from jobs.periodic import Periodic
     from jobs.schedule import helpdesk_jobs
 
-    stops = [Periodic(helpdesk_jobs(runtime.desk)).start().stop]
+    resume = ("questions:resume", RESUME_SECONDS, runtime.services.resume)  # at start, then every few seconds
+    stops = [Periodic([resume, *helpdesk_jobs(runtime.desk)]).start().stop]
     if scheduler:
         from bot.scheduling import run_scheduler
 

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Behaviour
     rollout_rate_limit: str = "20/300"  # questions per seconds, per user
     rollout_workers: int = Field(default=4, ge=1, le=64)  # threads answering after the ack, per process
+    rollout_queue_limit: int = Field(default=64, ge=1)  # questions held in memory per process; more wait in the DB
+    rollout_work_lease_seconds: float = Field(default=20.0, gt=0)  # a dead process's questions are taken after this
+    rollout_shutdown_seconds: float = Field(default=20.0, ge=0)  # on SIGTERM, how long to finish the work under way
     rollout_admins: str = ""
     rollout_helpdesk_channel: str | None = None
     rollout_helpdesk_users: str = ""

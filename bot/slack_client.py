@@ -118,11 +118,12 @@ class ThreadReplier:
     """Answers in the asking message's thread, with a 👀 while working; in channels, notices go to the asker only."""
 
     def __init__(self, client: WebClient, *, channel_id: str, thread_ts: str, message_ts: str, user_id: str,
-                 private_notices: bool):
+                 private_notices: bool, check_thread_first: bool = False):
         self.client = client
         self.channel_id, self.thread_ts, self.message_ts = channel_id, thread_ts, message_ts
         self.user_id = user_id
         self.private_notices = private_notices
+        self.check_thread_first = check_thread_first  # work taken again: its answer may have been posted already
 
     def working(self) -> None:
         quietly(self.client.reactions_add, channel=self.channel_id, timestamp=self.message_ts, name=WORKING_EMOJI)
@@ -131,6 +132,10 @@ class ThreadReplier:
         text, reply_blocks = render(reply)
         if reply.is_answer:
             marker = blocks.answer_marker(reply.conversation_id)
+            if self.check_thread_first and (posted := find_in_thread(self.client, self.channel_id, self.thread_ts,
+                                                                     marker)[0]):
+                log.info("answer %s was already posted in %s; not posting it again", marker, self.channel_id)
+                return posted
             return post_once(self.client, channel=self.channel_id, thread_ts=self.thread_ts, text=text,
                              blocks=reply_blocks, marker=marker)
         if self.private_notices:  # a warning about a secret should not draw the channel's attention to it

@@ -19,7 +19,6 @@ from slack_bolt.adapter.asgi.http_response import AsgiHttpResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +27,6 @@ HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1 << 20  # Slack's largest payloads (a 40,000-character message, a big modal) are far smaller
 DRAIN_BYTES = 16 << 20  # how much of an oversized body is read and discarded so its sender gets the 413
 DISPATCH_THREADS = 32  # Bolt's dispatch is synchronous: run it off the event loop, this many at once
-# Events acked early are handed to Bolt together, this long after the first: when 40 arrive at once, dispatching
-# each at its ack starts threads (Bolt, claims, 👀, answers) that take the GIL from the acks still owed (measured:
-# ack p99 140-150 ms that way, 30-42 ms with the window; BENCHMARKS.md). Delays an answer by at most this.
-ACK_WINDOW_SECONDS = 0.03
 TEXT = {"content-type": ["text/plain; charset=utf-8"]}
 
 
@@ -42,19 +37,14 @@ class ServeError(Exception):
 class SlackEvents(SlackRequestHandler):
     """Bolt's ASGI adapter, hardened: GET /healthz, a body limit, bad input as 4xx, dispatch off the event loop.
 
-    An Events API callback is acked straight from the event loop once its signature checks out, and dispatched to
-    Bolt after the response: its answer is always an empty 200 (listeners hand work to the workers; errors are
-    logged), so Slack's ack need not wait for a dispatch thread. Bolt still verifies every request itself. Other
-    requests (slash commands, clicks, modals, url_verification) get Bolt's own response, as before.
+    Every request, Events API callbacks included, is answered with Bolt's own response once its listener has
+    returned: a question's listener records it in the database first (bot.intake), so an ack always means the work
+    is durable. Slow work runs on the workers after the ack.
     """
 
-    def __init__(self, app: App, signing_secret: str | None = None):
+    def __init__(self, app: App):
         super().__init__(app, path=EVENTS_PATH)
         self._dispatching = ThreadPoolExecutor(DISPATCH_THREADS, thread_name_prefix="rollout-dispatch")
-        self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
-        self._acked: list[BoltRequest] = []  # acked, waiting for the window to close
-        self._undispatched = 0  # acked, not yet through Bolt
-        self._dispatched = threading.Condition()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
@@ -65,47 +55,16 @@ class SlackEvents(SlackRequestHandler):
             return
         await super().__call__(scope, receive, send)
 
-    def wait_dispatched(self, timeout: float) -> bool:
-        """Block until every event acked so far has been through Bolt (its work is with the workers now)."""
-        with self._dispatched:
-            return self._dispatched.wait_for(lambda: self._undispatched == 0, timeout)
-
     def close(self) -> None:
-        """Once the server has stopped: dispatch the events already acked (answers are owed), then end the threads."""
-        self._hand_over_acked()  # a window still open when the event loop ended
+        """Once the server has stopped: let the dispatches under way finish, then end the threads."""
         self._dispatching.shutdown(wait=True)
 
     async def _post(self, request: AsgiHttpRequest, send) -> None:
         parsed = await self._read(request)
         if isinstance(parsed, BoltResponse):
             return await _send_response(send, parsed)
-        if self._acks_early(parsed):
-            await _send_response(send, BoltResponse(status=200, body=""))
-            return self._dispatch_after_window(parsed)
         response = await asyncio.get_running_loop().run_in_executor(self._dispatching, self._dispatch, parsed)
         await _send_response(send, response)
-
-    def _dispatch_after_window(self, request: BoltRequest) -> None:
-        """Hand an acked event to Bolt with the others acked in the same window (on the event loop only)."""
-        if not self._acked:
-            asyncio.get_running_loop().call_later(ACK_WINDOW_SECONDS, self._hand_over_acked)
-        self._acked.append(request)
-        with self._dispatched:
-            self._undispatched += 1
-
-    def _hand_over_acked(self) -> None:
-        acked, self._acked = self._acked, []
-        for request in acked:
-            self._dispatching.submit(self._dispatch_acked, request)
-
-    def _acks_early(self, request: BoltRequest) -> bool:
-        """Whether this is an Events API callback, with an event, signed with our secret: always an empty 200."""
-        event = request.body.get("event")
-        if self._verifier is None or request.body.get("type") != "event_callback" or not isinstance(event, dict):
-            return False
-        timestamp = request.headers.get("x-slack-request-timestamp", ["0"])[0]
-        signature = request.headers.get("x-slack-signature", [""])[0]
-        return self._verifier.is_valid(request.raw_body, timestamp, signature)
 
     async def _read(self, request: AsgiHttpRequest) -> BoltRequest | BoltResponse:
         """The request for Bolt, or the 4xx response to a body that cannot be one."""
@@ -133,23 +92,13 @@ class SlackEvents(SlackRequestHandler):
             log.exception("could not dispatch a request (reference %s)", uuid.uuid4().hex[:8])
             return BoltResponse(status=400, body="could not handle this request\n", headers=TEXT)
 
-    def _dispatch_acked(self, request: BoltRequest) -> None:
-        try:
-            response = self._dispatch(request)
-        finally:
-            with self._dispatched:
-                self._undispatched -= 1
-                self._dispatched.notify_all()
-        if response.status != 200:  # Slack already has its 200; say what Bolt would have answered instead
-            log.info("Bolt answered HTTP %s to an event acked before dispatch", response.status)
-
 
 class HttpServer:
     """uvicorn serving SlackEvents on host:port (port 0: a free one); in the foreground or in a thread (tests)."""
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 3000, signing_secret: str | None = None):
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 3000):
         self.socket = _listening_socket(host, port)
-        self.events = SlackEvents(app, signing_secret)
+        self.events = SlackEvents(app)
         config = uvicorn.Config(self.events, log_config=None, lifespan="off", ws="none", access_log=False,
                                 server_header=False, timeout_keep_alive=5, timeout_graceful_shutdown=10,
                                 backlog=2048)

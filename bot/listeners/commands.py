@@ -60,14 +60,14 @@ def is_unknown_subcommand(text: str) -> bool:
 
 @subcommand("ask", f"{COMMAND} <question>", "ask about our AI tools and policies (only you see the answer)")
 def ask(ack: Ack, command: dict, text: str, services) -> None:
-    """Ack with a sign of work; the answer follows through the response_url."""
+    """Record the question, then ack with a sign of work; the answer follows through the response_url."""
     if not text:
         return show_help(ack, command, "", services)
-    ack(text=LOOKING)
     trigger = command.get("trigger_id") or uuid.uuid4().hex
     question = Question(user_id=command.get("user_id", ""), channel_id=command.get("channel_id", ""), text=text,
                         source="command", dedupe_key=f"command:{trigger}")
-    services.answer_command(question, command.get("response_url") or "")
+    refusal = services.answer_command(question, command.get("response_url") or "")
+    ack(text=refusal.text if refusal else LOOKING)
 
 
 @subcommand("help", f"{COMMAND} help", "what I can do")

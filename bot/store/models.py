@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -51,17 +51,30 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, list[dict[str, Any]]: JSON}
 
 
+WORK_PENDING, WORK_DONE, WORK_ABANDONED = "pending", "done", "abandoned"
+
+
 class ProcessedEvent(Base):
-    """A Slack event or action already handled: its key makes redelivery a no-op."""
+    """A Slack event or action already handled: its key makes redelivery a no-op.
+
+    A claim that carries work (a question) is also that work's durable record: `status` pending with the `payload`
+    needed to do it, leased by one process at a time, until done (payload cleared) or abandoned.
+    """
 
     __tablename__ = "processed_events"
 
-    __table_args__ = (Index("ix_processed_events_user_received", "user_id", "received_at"),)
+    __table_args__ = (Index("ix_processed_events_user_received", "user_id", "received_at"),
+                      Index("ix_processed_events_status_lease", "status", "lease_until"))
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
     user_id: Mapped[str | None] = mapped_column(String(64))  # who asked, for a question: the rate limit counts these
+    status: Mapped[str | None] = mapped_column(String(16))  # None: a claim without work (clicks, old rows)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what the work needs; never a secret
+    lease_owner: Mapped[str | None] = mapped_column(String(64))  # the process working on it
+    lease_until: Mapped[datetime | None]  # after this, any process may take it
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Conversation(Base):

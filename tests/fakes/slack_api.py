@@ -90,6 +90,9 @@ class FakeSlack(ServedFake):
         self._violations: list[Violation] = []
         self._faults: dict[str, deque[Fault]] = {}
         self._rate_limit: RateLimit | None = None
+        self._holds: dict[str, deque[bool]] = {}  # method -> for each call to hold: act on it once released?
+        self._held: list[str] = []  # the methods of the calls held so far
+        self._released = threading.Event()
         self._changed = threading.Condition()
         self._server = LoopbackServer(_SlackHandler, self)
         self.workspace.root_url = self._server.root_url
@@ -155,6 +158,27 @@ class FakeSlack(ServedFake):
         with self._changed:
             self._rate_limit = RateLimit(per_second, method) if per_second else None
 
+    def hold_next(self, method: str, times: int = 1, act: bool = True) -> None:
+        """Keep the next `times` calls to `method` waiting, unanswered, until `release` (a Slack slow to answer);
+        then act on them as usual (`act`), or drop them unanswered without acting (as if they never arrived)."""
+        with self._changed:
+            self._holds.setdefault(method, deque()).extend([act] * times)
+
+    def wait_held(self, method: str, count: int = 1, timeout: float = 30) -> None:
+        """Block until `count` calls to `method` are being held (or were)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._held.count(method) >= count, timeout):
+                raise AssertionError(f"expected {count} held call(s) to {method} within {timeout}s")
+
+    def release(self) -> None:
+        """Let every held call go (and those held from now on pass at once)."""
+        self._released.set()
+
+    def stop(self) -> None:
+        """Let held calls go, then stop serving."""
+        self.release()
+        super().stop()
+
     # -- serving ------------------------------------------------------------------------------------------------
 
     def handle(self, request: JsonRequestHandler) -> None:
@@ -177,6 +201,8 @@ class FakeSlack(ServedFake):
         request.send_json(404, error("not_found"))
 
     def _serve(self, request: JsonRequestHandler, method: str, params: dict, answer) -> None:
+        if not self._wait_if_held(method):
+            return self._inject(request, method, params, Fault(0))
         fault = self._take_fault(method)
         if fault is not None:
             return self._inject(request, method, params, fault)
@@ -221,6 +247,18 @@ class FakeSlack(ServedFake):
         status = 200 if file is not None else 404
         self._record(request, "upload", {"file_id": file_id, "size": len(body)}, status, None)
         request.send_body(status, f"OK - {len(body)}".encode() if file else b"Not Found", "text/plain")
+
+    def _wait_if_held(self, method: str) -> bool:
+        """Hold the call if one is asked for; whether to act on it."""
+        with self._changed:
+            holds = self._holds.get(method)
+            if not holds:
+                return True
+            act = holds.popleft()
+            self._held.append(method)
+            self._changed.notify_all()
+        self._released.wait()
+        return act
 
     def _take_fault(self, method: str) -> Fault | None:
         with self._changed:

@@ -37,7 +37,7 @@ class Running:
         feedback_listeners.register(bolt, self.services, self.settings)  # first: Bolt runs the first match
         for module in (events, commands, actions):
             module.register(bolt, self.services)
-        self.server = HttpServer(bolt, "127.0.0.1", 0, SIGNING_SECRET).start()
+        self.server = HttpServer(bolt, "127.0.0.1", 0).start()
         self.sender, self.slack = SlackSender(self.server.url, SIGNING_SECRET), slack
         self.store = self.services.asking.store
         self.feedback = FeedbackStore(self.store._sessions)

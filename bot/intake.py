@@ -1,0 +1,209 @@
+"""Durable intake: a question is recorded in the database before Slack gets its ack, and stays there until answered.
+
+`take` runs in the listener, so the record is written before the ack leaves (Bolt acks once the listener returns):
+one insert that is both the dedupe claim and the work record (bot.store.work). While this process holds the item it
+renews a lease on it; a process that dies stops renewing, and once the lease runs out `resume` in any process (at
+start and every few seconds) takes it again. Beyond `limit` items held in memory new work is recorded unleased and
+left to `resume`, so a burst waits in the database, not in this process's memory. Work older than GIVE_UP is not
+answered any more: the asker is told so.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+
+from bot.asking import Asking, Question, Reply
+from bot.safety import Finding, find_secrets, redact, secret_warning
+from bot.slack_client import ResponseUrlReplier, ThreadReplier
+from bot.store.models import WORK_ABANDONED, utc_now
+from bot.store.work import WorkItem, WorkStore
+
+log = logging.getLogger(__name__)
+
+GIVE_UP = timedelta(minutes=10)  # a question not answered by then is owned up to, not answered late
+RESUME_SECONDS = 5.0  # how often `resume` runs in a serving process
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a question's replies go: its thread (notices to the asker alone in channels), or a response_url."""
+
+    response_url: str | None = None
+    private_notices: bool = False
+
+
+class Intake:
+    """Takes questions durably and hands them to the workers; resumes what a dead process left."""
+
+    def __init__(self, asking: Asking, work: WorkStore, client: WebClient, workers, *, lease: timedelta,
+                 limit: int, clock: Callable[[], datetime] = utc_now):
+        self.asking, self.work, self.client, self.workers = asking, work, client, workers
+        self.lease, self.limit, self.clock = lease, limit, clock
+        self.owner = uuid.uuid4().hex  # this process, in lease_owner
+        self._held: set[str] = set()  # keys leased by this process and with its workers
+        self._reserved = 0
+        self._lock = threading.Lock()
+
+    @property
+    def held(self) -> int:
+        """How many questions this process holds (queued or being answered)."""
+        with self._lock:
+            return len(self._held) + self._reserved
+
+    def take(self, question: Question, route: Route) -> bool:
+        """Record a question before the ack and hand it to the workers (if they have room); False if it was
+        recorded before (Slack redelivered it). Raises if the database cannot record it: nothing was accepted."""
+        now, room = self.clock(), self._reserve(1)
+        try:
+            new = self.work.record(question.dedupe_key, question.source, question.user_id, now,
+                                   _payload(question, route), self.owner if room else None,
+                                   now + self.lease if room else None)
+        except Exception:
+            self._unreserve(room)
+            raise
+        if not new:
+            self._unreserve(room)
+            log.info("already handled %s", question.dedupe_key)
+        elif room:
+            self._hold([question.dedupe_key], room)
+            self.workers.quick(self._begin, question.dedupe_key, question, route, False)
+        else:
+            log.warning("%d questions already held: %s waits in the database", self.limit, question.dedupe_key)
+        return new
+
+    def resume(self, now: datetime | None = None) -> int:
+        """Renew this process's leases and take pending work nobody holds; how many items were taken."""
+        now = now or self.clock()
+        with self._lock:
+            held = list(self._held)
+        self.work.renew(self.owner, held, now + self.lease)
+        room = self._reserve(self.limit)
+        try:
+            items = self.work.take_expired(self.owner, now, now + self.lease, room)
+        finally:
+            self._unreserve(room)
+        for item in items:
+            self._hold([item.key], 0)
+            log.info("resuming %s (acked %s, attempt %d)", item.key, item.received_at.isoformat(), item.attempts)
+            self.workers.quick(self._resume, item, now)
+        return len(items)
+
+    def hand_back(self) -> int:
+        """On shutdown: what this process still holds becomes takeable at once by the next process to start."""
+        with self._lock:
+            held, self._held = list(self._held), set()
+        if held:
+            log.warning("handing back %d unanswered questions for the next start", len(held))
+        return self.work.release(self.owner, held)
+
+    # -- the work ------------------------------------------------------------------------------------------------
+
+    def _resume(self, item: WorkItem, now: datetime) -> None:
+        question, route = _question(item), Route(**item.payload.get("route", {}))
+        replier = self._replier(question, route, resumed=True)
+        if now - item.received_at > GIVE_UP:
+            log.error("giving up on %s: not answered within %s of its ack", item.key, GIVE_UP)
+            if self._run(item.key, _tell, replier, Reply("failed", TOO_LATE)):
+                self._finish(item.key, WORK_ABANDONED)
+        elif kinds := item.payload.get("secret"):  # the text was never stored: the warning is all there is to send
+            warning = Reply("secret", secret_warning([Finding(kind, 0, 0) for kind in kinds]))
+            if self._run(item.key, _tell, replier, warning):
+                self._finish(item.key)
+        else:
+            self._begin(item.key, question, route, resumed=True)
+
+    def _begin(self, key: str, question: Question, route: Route, resumed: bool) -> None:
+        replier = self._replier(question, route, resumed)
+        accepted = self._run(key, self.asking.begin, question, replier)
+        if accepted:
+            self.workers.slow(self._answer, key, question, replier)
+        elif accepted is False:  # a notice (secret, files, rate limit) or an apology was sent instead
+            self._finish(key)
+
+    def _answer(self, key: str, question: Question, replier) -> None:
+        if self._run(key, self.asking.answer, question, replier) is not None:
+            self._finish(key)
+
+    def _run(self, key: str, step, *args):
+        """A step of the work, or None if it failed (Slack or the database down, even for the apology): the item is
+        let go with its lease running out, and taken again then."""
+        try:
+            return step(*args)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("could not finish %s; it will be tried again (reference %s)", key, reference)
+            self._let_go(key, self.clock() + self.lease)
+            return None
+
+    def _finish(self, key: str, status: str | None = None) -> None:
+        try:
+            self.work.finish(key, *(status,) if status else ())
+        except Exception:  # the answer was sent: a second attempt finds it in the thread (ThreadReplier)
+            log.exception("could not mark %s done", key)
+            self._let_go(key, None)
+        else:
+            self._unhold(key)
+
+    def _let_go(self, key: str, until: datetime | None) -> None:
+        self._unhold(key)
+        try:
+            self.work.release(self.owner, [key], until)
+        except Exception:
+            log.exception("could not hand back %s; its lease runs out by itself", key)
+
+    def _replier(self, question: Question, route: Route, resumed: bool):
+        if route.response_url:
+            return ResponseUrlReplier(route.response_url)
+        return ThreadReplier(self.client, channel_id=question.channel_id, thread_ts=question.thread_ts,
+                             message_ts=question.message_ts, user_id=question.user_id,
+                             private_notices=route.private_notices, check_thread_first=resumed)
+
+    # -- what this process holds ---------------------------------------------------------------------------------
+
+    def _reserve(self, wanted: int) -> int:
+        with self._lock:
+            granted = max(0, min(wanted, self.limit - len(self._held) - self._reserved))
+            self._reserved += granted
+            return granted
+
+    def _unreserve(self, count: int) -> None:
+        with self._lock:
+            self._reserved -= count
+
+    def _hold(self, keys: list[str], reserved: int) -> None:
+        with self._lock:
+            self._reserved -= reserved
+            self._held.update(keys)
+
+    def _unhold(self, key: str) -> None:
+        with self._lock:
+            self._held.discard(key)
+
+
+TOO_LATE = (":warning: Sorry, I couldn't answer your question in time: something went wrong on my side. "
+            "Please ask again; if it keeps happening, tell the helpdesk.")
+
+
+def _tell(replier, reply: Reply) -> bool:
+    replier.send(reply)
+    return True
+
+
+def _payload(question: Question, route: Route) -> dict:
+    """What answering needs later, without secrets or personal data: a secret's kinds instead of the text."""
+    stored = asdict(question)
+    if findings := find_secrets(question.text):
+        stored["text"] = ""
+        return {"question": stored, "route": asdict(route), "secret": sorted({f.kind for f in findings})}
+    stored["text"] = redact(question.text)
+    return {"question": stored, "route": asdict(route)}
+
+
+def _question(item: WorkItem) -> Question:
+    return Question(**{**item.payload["question"], "dedupe_key": item.key})
