@@ -49,7 +49,7 @@ class Serving:
                    "127.0.0.1", "--port", "0", "--no-scheduler"]
         self.process = subprocess.Popen(command, env=self.env, cwd=self.cwd, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True)
-        self.url, _ = _wait_for_url(self.process)
+        self.url, _ = _wait_for_url(self.process, timeout=300)  # a loaded 2-core machine loads the model slowly
         return self
 
     def ask(self, text: str, user: str) -> dict:
