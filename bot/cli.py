@@ -76,8 +76,11 @@ def ingest(obj: Context, paths: tuple[Path, ...], prune: bool):
 @pass_context
 def forget(obj: Context, paths: tuple[Path, ...]):
     """Remove documents from the index; their files stay (`rollout ingest` of them adds them back)."""
-    for doc in obj.knowledge_base().forget(paths):
+    forgotten = obj.knowledge_base().forget(paths,
+                                            on_changes=lambda changes: cli_recall.record_ingest_changes(obj, changes))
+    for doc in forgotten:
         click.echo(f"Forgot {doc.path} ({doc.chunks} chunk{'' if doc.chunks == 1 else 's'}); its file is untouched.")
+    cli_recall.report_recalls(obj)
 
 
 @main.command()

@@ -15,12 +15,14 @@ PREVIEWED = ("pending", "approved", "failed")  # what `send` would send
 
 
 def record_ingest_changes(obj: Context, changes) -> None:
-    """`rollout ingest`'s hook, before the index changes: store the recalls its changes call for, or stop the ingest."""
+    """`rollout ingest`'s (and `rollout forget`'s) hook, before the index changes: store the recalls its changes call for, or stop the ingest."""
     try:
         stats = obj.runtime().recalls.record(changes)
     except Exception as exc:  # the index is left as it was: nothing is lost by stopping here
-        raise click.ClickException(f"could not record policy-change recalls ({type(exc).__name__}: {exc}); the "
-                                   "index was not changed. Fix the database and run the ingest again.") from exc
+        from bot.cli_errors import explain
+
+        raise click.ClickException(f"{explain(exc, obj.settings)}; policy-change recalls could not be recorded, so "
+                                   "the index was not changed. Fix it and run the command again.") from exc
     obj.recall_runs.append(stats)
 
 

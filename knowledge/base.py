@@ -15,7 +15,7 @@ from knowledge.embeddings import shared_embedder
 from knowledge.errors import BadQuestion, NotIndexed
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import Ingestor, IngestSummary
-from knowledge.sections import section_texts
+from knowledge.sections import document_changes, section_texts
 from knowledge.retrieve import CONTINUES, REFERS, Evidence, Retriever, follow_up_kind, follow_up_query
 
 MAX_QUESTION_CHARS = 4000
@@ -143,16 +143,22 @@ class KnowledgeBase:
             doc["indexed_at"] = max(doc["indexed_at"], meta.get("indexed_at", ""))
         return [IndexedDocument(path, **info) for path, info in sorted(docs.items())]
 
-    def forget(self, paths: Sequence[Path]) -> list[IndexedDocument]:
+    def forget(self, paths: Sequence[Path], on_changes=None) -> list[IndexedDocument]:
         """Remove documents from the index, their files left alone; NotIndexed, removing nothing, when one is not
         indexed. A path is a file as ingested (wherever it is given from) or a path as `rollout sources` lists it.
-        Nothing remembers a forgotten document: ingesting its file again indexes it again."""
+        Nothing remembers a forgotten document: ingesting its file again indexes it again. `on_changes` gets their
+        sections as removed before anything is (as with ingest: for policy-change recall)."""
         by_key: dict[str, dict] = {}
         for cid, meta in self.index.all_metadata():
             doc = by_key.setdefault(meta.get("path", ""), {"ids": [], "meta": meta})
             doc["ids"].append(cid)
         found = [(key, by_key[key]) for key in dict.fromkeys(_indexed_key(Path(p), by_key) for p in paths)]
         ids = [cid for _, doc in found for cid in doc["ids"]]
+        if on_changes is not None:
+            removed = [change for key, doc in found for change in document_changes(
+                key, doc["meta"].get("title") or key, [c for c, _ in self.index.get(doc["ids"]).values()], None)]
+            if removed:
+                on_changes(removed)  # raises: nothing is forgotten
         self.index.delete(ids)
         self.index.bump_generation()
         self.index.rebuild_lexical()

@@ -102,6 +102,9 @@ CASES: dict[str, Case] = {
     "faq list": case([], ["extra"], needs=[DB]),
     "faq remove": case(["7"], ["7"], ["seven"], needs=[DB]),
     "audit": case([], ["--since", "yesterday"], needs=[DB]),
+    "recall preview": case([], ["extra"], ["--run"], needs=[DB]),
+    "recall list": case([], ["--status", "lost"], needs=[DB]),
+    "recall send": case([], [], ["--run"], needs=[DB]),  # offline: no SLACK_BOT_TOKEN, refused; Slack only if sending
 }
 
 

@@ -278,3 +278,11 @@ def test_sending_without_a_slack_token_is_refused_and_approves_nothing(world):
     assert result.exit_code == 1 and "SLACK_BOT_TOKEN is not set" in result.output
     assert "Traceback" not in result.output
     assert [m.status for m in world.rows(RecallMessage)] == ["pending"]
+
+
+def test_forgetting_a_document_recalls_the_answers_that_cited_it(world):
+    world.ingest(V1)
+    world.ask(ALICE, LEAK)
+    out = world.rollout("forget", str(world.doc))
+    assert "Forgot tools.md" in out and "1 answers of 1 people" in out
+    assert "That section has been removed" in world.rollout("recall", "preview")
