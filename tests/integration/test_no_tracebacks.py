@@ -96,15 +96,12 @@ CASES: dict[str, Case] = {
     "report": case(["--png", "{chart}"], ["--png", "{folder}/chart.jpg"], ["--png", "{folder}/missing/chart.png"],
                    ["--since", "2999-01-01"], needs=[DB]),
     "recall preview": case([], ["--bogus"], ["--run"], needs=[DB]),
-    "recall send": case([], ["--run"], needs=[DB]),
+    "recall send": case([], [], ["--run"], needs=[DB]),  # offline: no SLACK_BOT_TOKEN, refused; Slack only if sending
     "recall list": case([], ["--status", "lost"], needs=[DB]),
     "tickets list": case([], ["--status", "lost"], needs=[DB]),
     "faq list": case([], ["extra"], needs=[DB]),
     "faq remove": case(["7"], ["7"], ["seven"], needs=[DB]),
     "audit": case([], ["--since", "yesterday"], needs=[DB]),
-    "recall preview": case([], ["extra"], ["--run"], needs=[DB]),
-    "recall list": case([], ["--status", "lost"], needs=[DB]),
-    "recall send": case([], [], ["--run"], needs=[DB]),  # offline: no SLACK_BOT_TOKEN, refused; Slack only if sending
 }
 
 
