@@ -556,3 +556,15 @@ def test_a_forgotten_document_is_no_longer_found_by_its_words(open_kb, every_for
     kb.forget([every_format / "notes.txt"])
 
     assert "notes.txt" not in lexical_paths(kb, word) and "notes.txt" not in ids_by_path(kb)
+
+
+def test_forget_records_recalls_first_and_removes_nothing_when_it_cannot(run_cli, every_format, monkeypatch):
+    assert run_cli("ingest", str(every_format)).exit_code == 0
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://rollout@127.0.0.1:1/rollout")  # nowhere
+
+    refused = run_cli("forget", str(every_format / "notes.txt"))
+
+    assert refused.exit_code == 1 and refused.stderr.startswith("Error: cannot open the database at ")
+    assert "policy-change recalls could not be recorded, so the index was not changed" in refused.stderr
+    monkeypatch.delenv("DATABASE_URL")
+    assert "notes.txt" in run_cli("sources").stdout
