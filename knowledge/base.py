@@ -10,6 +10,8 @@ from knowledge import extractive  # noqa: F401  (registers the extractive answer
 from knowledge import llm  # noqa: F401  (registers the llm answerer)
 from knowledge.abstain import Abstention
 from knowledge.answer import CITATION, Answer, Answerer, Source, citations, make_answerer
+from knowledge.audiences import (GENERAL, MINE, OTHERS, Scope, cited_audiences, combined, other_rules_note, rule_of,
+                                 scope_for)
 from knowledge.chunking import DEFAULT_MAX_CHARS
 from knowledge.embeddings import shared_embedder
 from knowledge.errors import BadQuestion, NotIndexed
@@ -81,15 +83,48 @@ class KnowledgeBase:
     def ingest(self, paths: Sequence[Path], prune: bool = False, **options) -> IngestSummary:
         return Ingestor(self.index, max_chars=self.max_chars, **options).run(list(paths), prune=prune)
 
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
-        """Answer a question from the indexed documents, citing them; say so plainly when they don't answer it."""
-        return self.ask_with_evidence(question, history)[0]
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), audiences: Sequence[str] = ()) -> Answer:
+        """Answer a question from the indexed documents that apply to someone in `audiences` (none: the general
+        documents only), citing them; say so plainly when they don't answer it."""
+        return self.ask_with_evidence(question, history, audiences)[0]
 
-    def ask_with_evidence(self, question: str, history: Sequence[tuple[str, str]] = ()) -> tuple[Answer, Evidence]:
+    def ask_with_evidence(self, question: str, history: Sequence[tuple[str, str]] = (),
+                          audiences: Sequence[str] = ()) -> tuple[Answer, Evidence]:
         """The answer and the retrieval evidence behind it (for evaluation and diagnostics)."""
         started = time.perf_counter()
         question = validate_question(question)
-        history, evidence = self._read(question, tuple(history))
+        scope = scope_for(audiences)
+        answer, evidence, history = self._answer(question, tuple(history), scope)
+        if answer.answered and self.index.lexical().audiences:
+            answer = self._for_audience(question, history, scope, answer, evidence)
+        return _with_latency(answer, started), evidence
+
+    def _for_audience(self, question: str, history: tuple, scope: Scope, answer: Answer,
+                      evidence: Evidence) -> Answer:
+        """When a section of the asker's own audience answers the question (the answer cites it, or it answers about
+        as well as anything does), its rule leads, labelled, and the general rule follows, labelled for everyone else; when another audience's
+        section does, a line says that they have different rules. Otherwise the answer stands as it is."""
+        vector = evidence.query_vector
+        if scope.audiences:
+            mine = self.retriever.retrieve(question, history, Scope(scope.audiences, MINE), vector)
+            names = (cited_audiences(answer, evidence) & scope.audiences) or rule_of(mine, evidence, self.abstention)
+            if names:
+                own = self._answer_from(question, mine, history)
+                general = self._answer(question, history, GENERAL, vector)[0]
+                return combined(own, names, general) if own.answered else answer
+        others = self.retriever.retrieve(question, history, Scope(scope.audiences, OTHERS), vector)
+        if names := rule_of(others, evidence, self.abstention):
+            return replace(answer, text=f"{answer.text}\n\n{other_rules_note(names)}")
+        return answer
+
+    def _answer(self, question: str, history: tuple, scope: Scope,
+                vector=None) -> tuple[Answer, Evidence, tuple]:
+        """The answer from the chunks in `scope`, its evidence, and the history it was read with."""
+        history, evidence = self._read(question, history, scope, vector)
+        return self._answer_from(question, evidence, history), evidence, history
+
+    def _answer_from(self, question: str, evidence: Evidence, history: tuple) -> Answer:
+        """The answer this evidence gives (a don't-know when it is not enough)."""
         sources = numbered_sources(evidence)
         answer = None
         if self.abstention.answerable(evidence):
@@ -99,18 +134,18 @@ class KnowledgeBase:
             suggested = sources[:NEAR_MISS_SOURCES] if self.abstention.near_miss(evidence) else ()
             answer = Answer(question, dont_know(suggested), False, suggested, self.answerer.name,
                             getattr(self.answerer, "prompt_version", None))
-        return _with_latency(answer, started), evidence
+        return answer
 
-    def _read(self, question: str, history: tuple) -> tuple[tuple, Evidence]:
+    def _read(self, question: str, history: tuple, scope: Scope = GENERAL, vector=None) -> tuple[tuple, Evidence]:
         """The history the question needs, and its evidence: a question that stands alone is read alone, so an earlier
         topic never leaks into it (nor makes an off-topic question answerable); one that may point back is read with
         the question before it only when it cannot be answered alone."""
         kind = follow_up_kind(question) if history else None
         if kind == CONTINUES:
-            return history, self.retriever.retrieve(question, history)
-        evidence = self.retriever.retrieve(question)
+            return history, self.retriever.retrieve(question, history, scope, vector)
+        evidence = self.retriever.retrieve(question, (), scope, None if history else vector)
         if kind == REFERS and not self.abstention.answerable(evidence):
-            return history, self.retriever.retrieve(question, history)
+            return history, self.retriever.retrieve(question, history, scope, vector)
         return (), evidence
 
     def cited_sections(self, answer: Answer) -> list[CitedSection]:
@@ -131,6 +166,10 @@ class KnowledgeBase:
                 self._section_cache.pop(next(iter(self._section_cache)))
             self._section_cache[key] = section_texts(self.index.document_chunks(path))
         return self._section_cache[key]
+
+    def audiences(self) -> frozenset[str]:
+        """Every audience some indexed chunk is restricted to (knowledge/audiences.py)."""
+        return self.index.lexical().restricted_names()
 
     def documents(self) -> list[IndexedDocument]:
         """Every indexed document with its chunk count and when it was indexed."""

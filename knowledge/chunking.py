@@ -10,6 +10,7 @@ import html
 import re
 from dataclasses import dataclass
 
+from knowledge.audiences import marker_names
 from knowledge.tables import tables_as_rows
 
 # Chosen by measurement on ../shared/eval/dev.jsonl (see README, "Evaluation").
@@ -42,6 +43,7 @@ class Section:
     path: tuple[str, ...]
     text: str
     parts: tuple[tuple[tuple[str, ...], str], ...] = ()  # (path, text) of each original section, when merged
+    audience: tuple[str, ...] | None = None  # from an `<!-- audience: … -->` marker (() = everyone); None: unmarked
 
     @property
     def origins(self) -> tuple[tuple[tuple[str, ...], str], ...]:
@@ -60,6 +62,7 @@ class Chunk:
     # The section each sentence really sits under, when it differs from `section` for some (a short section merged
     # into its neighbour); empty when every sentence is under `section`.
     sentence_sections: tuple[str | None, ...] = ()
+    audiences: tuple[str, ...] = ()  # who it applies to (knowledge/audiences.py); () = everyone
 
     @property
     def embedding_text(self) -> str:
@@ -95,16 +98,20 @@ def clean_inline(text: str) -> str:
 
 
 def split_sections(text: str, title: str) -> list[Section]:
-    """Split Markdown into sections by heading, tracking the heading path."""
+    """Split Markdown into sections by heading, tracking the heading path and any audience marker (the first line
+    under a heading: `<!-- audience: engineering -->`), which covers the heading's subsections too."""
     sections: list[Section] = []
-    stack: list[tuple[int, str]] = []
+    stack: list[tuple[int, str, tuple[str, ...] | None]] = []
     body: list[str] = []
     in_fence = False
+    top: tuple[str, ...] | None = None  # a marker under the document's own title heading: the whole document's
+    under_heading = pushed = False
 
     def flush() -> None:
         joined = "\n".join(body).strip()
         if joined:
-            sections.append(Section(tuple(h for _, h in stack), joined))
+            marked = next((a for _, _, a in reversed(stack) if a is not None), top)
+            sections.append(Section(tuple(h for _, h, _ in stack), joined, audience=marked))
         body.clear()
 
     for line in text.split("\n"):
@@ -112,14 +119,24 @@ def split_sections(text: str, title: str) -> list[Section]:
             in_fence = not in_fence
         match = None if in_fence else _HEADING.match(line)
         if not match:
+            if under_heading and line.strip():
+                under_heading = False
+                if (names := marker_names(line)) is not None:
+                    if stack and stack[-1][2] is None and pushed:
+                        stack[-1] = (*stack[-1][:2], names)
+                    else:
+                        top = names
+                    continue
             body.append(line)
             continue
         flush()
         level, heading = len(match.group(1)), clean_inline(match.group(2))
         while stack and stack[-1][0] >= level:
             stack.pop()
-        if heading and heading.casefold() != title.casefold():
-            stack.append((level, heading))
+        pushed = bool(heading) and heading.casefold() != title.casefold()
+        if pushed:
+            stack.append((level, heading, None))
+        under_heading = True
     flush()
     return sections
 
@@ -231,6 +248,9 @@ def merge_short_sections(sections: list[Section], min_chars: int = MIN_SECTION_C
     merged: list[Section] = []
     carry: Section | None = None
     for section in sections:
+        if carry is not None and carry.audience != section.audience:  # never mix who a chunk applies to
+            merged.append(carry)
+            carry = None
         if carry is not None:
             section = _join(carry, section)
             carry = None
@@ -239,7 +259,8 @@ def merge_short_sections(sections: list[Section], min_chars: int = MIN_SECTION_C
         else:
             merged.append(section)
     if carry is not None:
-        merged.append(_join(merged.pop(), carry) if merged else carry)
+        same = merged and merged[-1].audience == carry.audience
+        merged.append(_join(merged.pop(), carry) if same else carry)
     return merged
 
 
@@ -249,21 +270,25 @@ def _join(first: Section, second: Section) -> Section:
     def text_of(section: Section) -> str:
         heading = section.path[-1] if section is other and section.path else None
         return f"{heading}:\n\n{section.text}" if heading and heading not in keep.path else section.text
-    return Section(keep.path, f"{text_of(first)}\n\n{text_of(second)}", first.origins + second.origins)
+    return Section(keep.path, f"{text_of(first)}\n\n{text_of(second)}", first.origins + second.origins,
+                   first.audience)
 
 
-def chunk_document(doc_key: str, title: str, text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[Chunk]:
-    """Cut one document into chunks with stable, content-derived ids."""
+def chunk_document(doc_key: str, title: str, text: str, max_chars: int = DEFAULT_MAX_CHARS,
+                   audiences: tuple[str, ...] = ()) -> list[Chunk]:
+    """Cut one document into chunks with stable, content-derived ids; each applies to the document's `audiences`
+    unless its section is marked otherwise."""
     chunks: list[Chunk] = []
     seen: set[str] = set()
     for section in merge_short_sections(split_sections(tables_as_rows(text), title)):
+        applies = audiences if section.audience is None else section.audience
         label = SECTION_SEPARATOR.join(section.path) or None
         under = _sections_of_sentences(section)
         for body in _pack(_paragraphs(section.text), max_chars):
             chunk_id = _chunk_id(doc_key, label, body, seen)
             labels = tuple(under.next(sentence, label) for sentence in split_sentences(body)) if under else ()
             chunks.append(Chunk(chunk_id, title, label, body, len(chunks),
-                                labels if any(found != label for found in labels) else ()))
+                                labels if any(found != label for found in labels) else (), applies))
     return chunks
 
 

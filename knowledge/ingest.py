@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from knowledge.audiences import audience_names, chunk_audience_metadata
 from knowledge.chunking import DEFAULT_MAX_CHARS, Chunk, about_chunk, chunk_document, split_sentences
 from knowledge.errors import UnreadableDocument
 from knowledge.index import KnowledgeIndex, StoredChunk
@@ -25,7 +26,7 @@ from knowledge.sections import SectionChange, document_changes
 from knowledge.vectors import pack
 from knowledge.loaders import LoadedDocument, load, supported
 
-CHUNKER_VERSION = "14"
+CHUNKER_VERSION = "15"  # 15: audiences (knowledge/audiences.py)
 EMBED_BATCH = 256
 VECTOR_KEYS = {"sentence_vectors", "heading_vector"}  # packed into each chunk's metadata at ingest
 PROGRESS_MIN_CHUNKS = 200
@@ -116,13 +117,16 @@ def chunk_records(source: SourceFile, doc: LoadedDocument, digest: str, max_char
         "file_hash": digest, "indexed_at": indexed_at,
         "owner": _text(doc.metadata.get("owner")), "effective_date": _text(doc.metadata.get("effective_date")),
     }
-    chunks = chunk_document(source.key, doc.title, doc.text, max_chars)
+    audiences = audience_names(doc.metadata.get("audience"))
+    chunks = chunk_document(source.key, doc.title, doc.text, max_chars, audiences)
     about = about_chunk(source.key, doc.title, doc.metadata, len(chunks))
+    about = replace(about, audiences=audiences) if about else None
     return [_stored(chunk, base) for chunk in [*chunks, *([about] if about else [])]]
 
 
 def _stored(chunk: Chunk, base: dict) -> StoredChunk:
-    meta = dict(base, section=chunk.section, ordinal=chunk.ordinal, sentences=split_sentences(chunk.text))
+    meta = dict(base, section=chunk.section, ordinal=chunk.ordinal, sentences=split_sentences(chunk.text),
+                **chunk_audience_metadata(chunk.audiences))
     if chunk.sentence_sections:
         meta["sentence_sections"] = list(chunk.sentence_sections)
     return StoredChunk(chunk.id, chunk.text, meta)

@@ -10,7 +10,7 @@ import numpy as np
 
 STAMP = "generation.json"
 # Bump when tokenisation changes, so indexes saved by an older version are rebuilt rather than misread.
-FORMAT = 2
+FORMAT = 3  # 3: each restricted chunk's audiences
 
 
 @lru_cache(maxsize=1)
@@ -38,22 +38,37 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 class LexicalIndex:
     """BM25 over chunk ids; empty when there is nothing indexed."""
 
-    def __init__(self, ids: list[str], retriever):
+    def __init__(self, ids: list[str], retriever, audiences: dict[str, list[str]] | None = None):
         self.ids = ids
+        self.audiences = audiences or {}  # chunk id -> the audiences it is restricted to (knowledge/audiences.py)
         self._retriever = retriever
         self._vocab = set(retriever.vocab_dict) if retriever is not None else set()
         self._row = {cid: i for i, cid in enumerate(ids)}
         self._deletes: dict[str, set[str]] | None = None
 
     @classmethod
-    def build(cls, ids: list[str], texts: list[str]) -> "LexicalIndex":
+    def build(cls, ids: list[str], texts: list[str], audiences: dict[str, list[str]] | None = None) -> "LexicalIndex":
         import bm25s
 
         if not ids:
             return cls([], None)
         retriever = bm25s.BM25()
         retriever.index(tokenize(texts), show_progress=False)
-        return cls(list(ids), retriever)
+        return cls(list(ids), retriever, audiences)
+
+    def restricted_names(self) -> frozenset[str]:
+        """Every audience some chunk is restricted to."""
+        return frozenset(n for names in self.audiences.values() for n in names)
+
+    def within(self, scores: np.ndarray, admits) -> np.ndarray:
+        """`scores` with every chunk outside a scope set to 0 (`admits(audiences of a chunk)`, () for general)."""
+        if not self.audiences and admits(()):
+            return scores
+        keep = np.full(len(self.ids), admits(()), dtype=bool)
+        for cid, names in self.audiences.items():
+            if (row := self._row.get(cid)) is not None:
+                keep[row] = admits(tuple(names))
+        return np.where(keep, scores, 0).astype(scores.dtype, copy=False)
 
     def terms(self, query: str) -> list[str]:
         """The query's index terms, a misspelt word replaced by the indexed word one edit away."""
@@ -124,7 +139,8 @@ class LexicalIndex:
         if self._retriever is not None:
             self._retriever.save(str(directory / "bm25"))
         tmp = directory / f".{STAMP}.{os.getpid()}"
-        tmp.write_text(json.dumps({"format": FORMAT, "generation": generation, "ids": self.ids}))
+        tmp.write_text(json.dumps({"format": FORMAT, "generation": generation, "ids": self.ids,
+                                   "audiences": self.audiences}))
         tmp.replace(stamp)
 
     @classmethod
@@ -138,7 +154,7 @@ class LexicalIndex:
                 return None
             if not stamp["ids"]:
                 return cls([], None)
-            return cls(stamp["ids"], bm25s.BM25.load(str(directory / "bm25"), mmap=True))
+            return cls(stamp["ids"], bm25s.BM25.load(str(directory / "bm25"), mmap=True), stamp.get("audiences"))
         except (OSError, ValueError, KeyError):
             return None
 

@@ -21,6 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
+from knowledge.audiences import APPLIES, GENERAL, Scope, audiences_of
 from knowledge.index import KnowledgeIndex, StoredChunk
 
 W_SENT = 0.4
@@ -131,14 +132,20 @@ class Retriever:
         self.index = index
         self.candidates = candidates
 
-    def retrieve(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Evidence:
+    def retrieve(self, question: str, history: Sequence[tuple[str, str]] = (), scope: Scope = GENERAL,
+                 vector: np.ndarray | None = None) -> Evidence:
+        """The passages that answer a question, among the chunks that apply to `scope` (knowledge/audiences.py);
+        `vector`: the query's, when an earlier search of the same query has it."""
         query = follow_up_query(question, history)
-        vector = self.index.embedder.encode_query(query)
-        dense_ids = [cid for cid, _ in self.index.nearest_ids(vector, self.candidates)]
+        vector = self.index.embedder.encode_query(query) if vector is None else vector
         lexical = self.index.lexical()
-        bm25 = lexical.scores(query)
+        # Without restricted chunks, the general scope is every chunk: no filter at all.
+        where = scope.where() if lexical.audiences or scope.mode != APPLIES else None
+        dense_ids = [cid for cid, _ in self.index.nearest_ids(vector, self.candidates, where)]
+        bm25 = lexical.within(lexical.scores(query), scope.admits)
         lexical_ids = [cid for cid, _ in lexical.search(query, self.candidates, bm25)]
         found = self.index.get(list(dict.fromkeys(dense_ids + lexical_ids)), with_vectors=True)
+        found = {cid: hit for cid, hit in found.items() if scope.admits(audiences_of(hit[0].metadata))}
         top_lexical = float(bm25.max()) if len(bm25) and bm25.max() > 0 else 1.0
         passages = [self._score(chunk, chunk_vector, vector, lexical.score_of(bm25, cid) / top_lexical)
                     for cid, (chunk, chunk_vector) in found.items()]
