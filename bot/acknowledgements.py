@@ -78,9 +78,11 @@ class AckService:
     """Start campaigns, record acceptances, report status."""
 
     def __init__(self, store: AckStore, runs: RunLog, directory: Directory | None, pilot: PilotCohort,
-                 clock: Callable[[], datetime], default_tz: str = "UTC"):
+                 clock: Callable[[], datetime], default_tz: str = "UTC",
+                 audience_people: Callable[[str], list[str]] | None = None):
         self.store, self.runs, self.directory, self.pilot, self.clock = store, runs, directory, pilot, clock
         self.default_tz = default_tz
+        self.audience_people = audience_people  # `audience:NAME` targets (bot/memberships.py)
 
     def check_start(self, targets: Sequence[str], deadline: str, remind: str | None = None,
                     tz: str | None = None) -> tuple[datetime, list[tuple[str, str]]]:
@@ -91,7 +93,8 @@ class AckService:
             raise BadSchedule(f"reminders '{remind}' would never run before the deadline {deadline}")
         parsed = parse_targets(targets)
         check_targets(parsed, self.directory)
-        members = resolve(parsed, self.directory, self.pilot.members, people=True)
+        members = resolve(parsed, self.directory, self.pilot.members, people=True,
+                          audience_people=self.audience_people)
         if not members:
             raise CommsError(f"{' '.join(targets)} reach nobody: nothing to send")
         return due, members

@@ -37,6 +37,7 @@ class Question:
     message_ts: str | None = None  # the asking message; None for slash commands
     thread_ts: str | None = None  # the thread answered in, whose earlier turns are the context
     has_files: bool = False
+    audiences: tuple[str, ...] = ()  # audiences to answer for besides the asker's own (`rollout ask --as-audience`)
 
 
 @dataclass(frozen=True)
@@ -100,11 +101,12 @@ class Asking:
     """The question-answering workflow, safe to run from many worker threads and processes at once."""
 
     def __init__(self, store: Store, knowledge_base: KnowledgeBase, limit: RateLimit,
-                 clock: Callable[[], datetime] = utc_now):
+                 clock: Callable[[], datetime] = utc_now, audiences: Callable[[str], frozenset[str]] | None = None):
         self.store = store
         self.knowledge_base = knowledge_base
         self.limit = limit
         self.clock = clock
+        self.audiences = audiences  # user id -> the document audiences they belong to (bot/memberships.py)
 
     def answer_question(self, question: Question, replier: Replier) -> Reply | None:
         """Both steps in one go; None when the question was not accepted (already handled, or a notice sent)."""
@@ -169,8 +171,9 @@ class Asking:
     def _ask_and_record(self, question: Question, replier: Replier) -> Reply:
         text = redact(question.text)  # personal data never reaches storage or an LLM
         history = self.history(question)
-        try:
-            answer = self.knowledge_base.ask(text, history)
+        audiences = self.audiences_of(question)
+        try:  # no audience: the general documents (and a knowledge base that knows nothing of audiences)
+            answer = self.knowledge_base.ask(text, history, **({"audiences": audiences} if audiences else {}))
         except BadQuestion as exc:
             return _deliver(replier, Reply("bad_question", str(exc)))
         cited = self._cited(answer)
@@ -199,6 +202,11 @@ class Asking:
         except Exception:
             log.exception("could not read the sections an answer cites; it cannot be recalled if they change")
             return []
+
+    def audiences_of(self, question: Question) -> list[str]:
+        """The document audiences to answer for: the asker's, and any the question was asked as."""
+        own = self.audiences(question.user_id) if self.audiences else frozenset()
+        return sorted(own | set(question.audiences))
 
     def history(self, question: Question) -> list[tuple[str, str]]:
         """The thread's earlier questions and answers, oldest first (none outside threads)."""

@@ -1,5 +1,6 @@
 """Who an announcement reaches: a target is a channel id, a user group handle (each member gets a DM), `pilot` (the
-pilot cohort) or a user id. Each kind is one small `Audience` in the registry below; adding one is adding a class."""
+pilot cohort), `audience:NAME` (everyone in a document audience when it is sent: bot/memberships.py) or a user id.
+Each kind is one small `Audience` in the registry below; adding one is adding a class."""
 from __future__ import annotations
 
 import re
@@ -60,6 +61,27 @@ def audience(cls: type) -> type:
     """Register an audience kind (order matters: the first that parses a target owns it)."""
     AUDIENCES.append(cls())
     return cls
+
+
+@audience
+class DocumentAudience:
+    """`audience:engineering`: the people of a document audience (its people, groups' members, and for `pilot` the
+    cohort), looked up when the message is sent through `resolve(..., audience_people=...)`."""
+
+    kind = "audience"
+    pattern = re.compile(r"audience:([a-z0-9][a-z0-9._-]{0,79})", re.IGNORECASE)
+
+    def parse(self, text: str) -> str | None:
+        match = self.pattern.fullmatch(text)
+        return match.group(1).lower() if match else None
+
+    def problem(self, value: str, directory: Directory) -> str | None:
+        return None  # an audience may be empty until the day it is sent, like the pilot
+
+    def recipients(self, value, directory, pilot, people, audience_people=None):
+        if audience_people is None:
+            raise BadTarget(f"audience:{value} can't be resolved here (no audience directory)")
+        return audience_people(value)
 
 
 @audience
@@ -139,15 +161,16 @@ def parse_target(text: str) -> Target:
         if (value := kind.parse(text)) is not None:
             return Target(kind.kind, value)
     hint = " (use the channel's id, e.g. C0123456789, not its name)" if text.startswith("#") else ""
-    raise BadTarget(f"'{text}' is not a target{hint}: use a channel id (C…), a user id (U…), a user group handle "
-                    f"or 'pilot'")
+    raise BadTarget(f"'{text}' is not a target{hint}: use a channel id (C…), a user id (U…), a user group handle, "
+                    f"'pilot' or audience:NAME")
 
 
 def parse_targets(texts: Iterable[str]) -> list[Target]:
     """Targets from texts (each may hold several, separated by commas or spaces), de-duplicated, order kept."""
     parts = [part for text in texts for part in re.split(r"[\s,]+", text or "") if part]
     if not parts:
-        raise BadTarget("no target given: use --to with a channel id, a user id, a user group handle or 'pilot'")
+        raise BadTarget("no target given: use --to with a channel id, a user id, a user group handle, 'pilot' or "
+                        "audience:NAME")
     return list(dict.fromkeys(parse_target(part) for part in parts))
 
 
@@ -174,11 +197,14 @@ def check_targets(targets: Sequence[Target], directory: Directory | None, offlin
 
 
 def resolve(targets: Sequence[Target], directory: Directory, pilot: Callable[[], list[str]],
-            people: bool = False) -> list[tuple[str, str]]:
-    """(recipient, target it came through) pairs, each recipient once, in target order."""
+            people: bool = False, audience_people: Callable[[str], list[str]] | None = None) -> list[tuple[str, str]]:
+    """(recipient, target it came through) pairs, each recipient once, in target order; `audience_people`: the
+    people of a document audience (bot/memberships.py), for `audience:NAME` targets."""
     found: dict[str, str] = {}
     for target in targets:
-        for recipient in _kind(target).recipients(target.value, directory, pilot, people):
+        kind = _kind(target)
+        extra = {"audience_people": audience_people} if isinstance(kind, DocumentAudience) else {}
+        for recipient in kind.recipients(target.value, directory, pilot, people, **extra):
             found.setdefault(recipient, str(target))
     return list(found.items())
 

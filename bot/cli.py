@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bot import cli_comms, cli_feedback, cli_helpdesk, cli_recall
+from bot import cli_audiences, cli_comms, cli_feedback, cli_helpdesk, cli_recall
 from bot.cli_context import Context, llm_options, pass_context
 
 # Nothing may reach for a model hub at run time; set before any model library is imported.
@@ -87,8 +87,10 @@ def forget(obj: Context, paths: tuple[Path, ...]):
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option("--more", is_flag=True, help="Also print the longer extract behind the short answer.")
+@click.option("--as-audience", "as_audiences", multiple=True, metavar="NAME",
+              help="Answer as someone in this document audience (repeatable), e.g. --as-audience pilot.")
 @pass_context
-def ask(obj: Context, question: str, as_json: bool, more: bool):
+def ask(obj: Context, question: str, as_json: bool, more: bool, as_audiences: tuple[str, ...]):
     """Answer a question from the indexed documents ('-' reads one question per line from stdin).
 
     Screened, redacted and recorded (source terminal) as in Slack; every question starts its own thread.
@@ -98,7 +100,8 @@ def ask(obj: Context, question: str, as_json: bool, more: bool):
 
     if question != "-":
         validate_question(question)  # refuse an empty or oversized question before the model is loaded
-    session = TerminalSession(obj.asking(), threaded=False)
+    audiences = _audiences(as_audiences)
+    session = TerminalSession(obj.asking(), threaded=False, audiences=audiences)
     replier = TerminalReplier(as_json=as_json, more=more)
     if question == "-":
         answer_lines(session, sys.stdin, replier, echo_questions=not as_json)
@@ -106,6 +109,16 @@ def ask(obj: Context, question: str, as_json: bool, more: bool):
         session.ask(question, replier)
     if replier.failures:
         sys.exit(1)
+
+
+def _audiences(names: tuple[str, ...]) -> tuple[str, ...]:
+    from bot.comms_errors import BadTarget
+    from bot.memberships import audience_name
+
+    try:
+        return tuple(dict.fromkeys(audience_name(n) for n in names))
+    except BadTarget as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-audience") from exc
 
 
 @main.command()
@@ -188,7 +201,7 @@ def start(obj: Context):
 
 # The workflows' command groups, added here (they import nothing from this module): deployment communications
 # (scheduler, announce, plan, ack), pilot feedback (pilot, survey, feedback, report), the helpdesk (tickets, faq,
-# audit) and policy-change recall.
-for _workflow in (cli_comms, cli_feedback, cli_helpdesk, cli_recall):
+# audit), policy-change recall and document audiences.
+for _workflow in (cli_comms, cli_feedback, cli_helpdesk, cli_recall, cli_audiences):
     for _command in _workflow.COMMANDS:
         main.add_command(_command)

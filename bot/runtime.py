@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.asking import Asking
     from bot.helpdesk import Desk
     from bot.recall import Recalls
+    from bot.memberships import Memberships
     from bot.scheduling import Comms
     from bot.store.feedback import FeedbackStore
     from bot.store.helpdesk_store import HelpdeskStore
@@ -87,8 +88,15 @@ class Runtime:
     def asking(self) -> Asking:
         """The answering workflow over the knowledge base and ROLLOUT_RATE_LIMIT (ValueError if malformed)."""
         from bot.asking import Asking, RateLimit
+        from bot.memberships import asker_audiences
 
-        return Asking(self.store, self.knowledge_base, RateLimit.parse(self.settings.rollout_rate_limit))
+        return Asking(self.store, self.knowledge_base, RateLimit.parse(self.settings.rollout_rate_limit),
+                      audiences=asker_audiences(self.memberships, self.knowledge_base))
+
+    @cached_property
+    def memberships(self) -> Memberships:
+        """Who belongs to which document audience: the pilot cohort, `rollout audiences`, Slack user groups."""
+        return self.comms.memberships
 
     @cached_property
     def services(self) -> Services:

@@ -18,11 +18,12 @@ from bot.acknowledgements import AckService
 from bot.announcements import AnnouncementService
 from bot.comms_errors import CommsError
 from bot.delivery import SlackDelivery
+from bot.memberships import Memberships, UserGroupCache
 from bot.pacing import SendPacer
 from bot.report_delivery import weekly_report
 from bot.settings import Settings
 from bot.store.ack_store import AckStore
-from bot.store.announcement_store import AnnouncementStore, PilotCohort
+from bot.store.announcement_store import AnnouncementStore, AudienceMembers, PilotCohort
 from bot.store.models import utc_now
 from bot.store.runs import Leases, RunLog
 from jobs.dispatch import JobContext
@@ -43,6 +44,7 @@ class Comms:
     announcements: AnnouncementService
     acknowledgements: AckService
     clock: Callable[[], datetime]
+    memberships: Memberships
 
     @property
     def admin_ids(self) -> frozenset[str]:
@@ -66,9 +68,11 @@ def build_comms(settings: Settings, engine: Engine, sessions: sessionmaker[Sessi
     runs, pilot = RunLog(sessions), PilotCohort(sessions)
     slack = slack_delivery(settings)
     tz = settings.rollout_timezone
+    memberships = Memberships(AudienceMembers(sessions), pilot,
+                              UserGroupCache(slack.usergroup_members) if slack is not None else None)
     return Comms(settings, engine, runs, pilot, slack,
                  AnnouncementService(AnnouncementStore(sessions), runs, slack, clock, tz),
-                 AckService(AckStore(sessions), runs, slack, pilot, clock, tz), clock)
+                 AckService(AckStore(sessions), runs, slack, pilot, clock, tz, memberships.people), clock, memberships)
 
 
 def slack_delivery(settings: Settings) -> SlackDelivery | None:
@@ -117,7 +121,8 @@ def run_scheduler(runtime, on_shutdown: Callable[[], None] = lambda: None) -> Sc
         lease=timedelta(seconds=settings.rollout_scheduler_lease_seconds),
         grace=timedelta(seconds=settings.rollout_misfire_grace_seconds), clock=clock,
         report=reporter(comms.slack, settings.rollout_report_channel), feedback=runtime.feedback,
-        weekly=weekly_report(settings, sessions, comms.slack), events=runtime.store)
+        weekly=weekly_report(settings, sessions, comms.slack), events=runtime.store,
+        audience_people=comms.memberships.people)
     if not settings.rollout_report_channel:
         log.info("weekly report: ROLLOUT_REPORT_CHANNEL is not set, so each weekly run is skipped")
     scheduler = Scheduler(comms.engine, ctx, Leases(sessions), poll=settings.rollout_scheduler_poll_seconds)

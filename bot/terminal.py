@@ -79,8 +79,10 @@ def _without_password(url: str) -> str:
 class TerminalSession:
     """One person's questions from this terminal: one thread per question (`ask`), or until `new` (chat)."""
 
-    def __init__(self, asking: Asking, user: str | None = None, threaded: bool = True):
+    def __init__(self, asking: Asking, user: str | None = None, threaded: bool = True,
+                 audiences: tuple[str, ...] = ()):
         self.asking = asking
+        self.audiences = audiences  # answered as someone in these document audiences (`--as-audience`)
         self.user = user or terminal_user()
         self.threaded = threaded
         self.thread: str | None = None
@@ -92,7 +94,8 @@ class TerminalSession:
         if self.threaded:
             self.thread = thread
         question = Question(user_id=self.user, channel_id=CHANNEL, text=text, source=TERMINAL_SOURCE,
-                            dedupe_key=f"{TERMINAL_SOURCE}:{message}", message_ts=message, thread_ts=thread)
+                            dedupe_key=f"{TERMINAL_SOURCE}:{message}", message_ts=message, thread_ts=thread,
+                            audiences=self.audiences)
         return self.asking.answer_question(question, replier)
 
     def new_topic(self) -> None:

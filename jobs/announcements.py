@@ -16,7 +16,7 @@ def send_announcement(ctx: JobContext, run: ScheduledRun, now: datetime) -> Outc
     if announcement is None or (announcement.status == "cancelled" and not run.resolved):
         return Outcome("done", "cancelled before it was sent; nothing sent")
     recipients = None if run.resolved else resolve(parse_targets(announcement.targets), ctx.directory,
-                                                   ctx.pilot.members)
+                                                   ctx.pilot.members, audience_people=ctx.audience_people)
     payload, started = ctx.runs.prepare(run.id, announcement_message(announcement.text), recipients, now, CHUNK)
     report = fan_out(ctx, run, payload, started=started)
     return Outcome(report.status, report.line())

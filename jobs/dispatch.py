@@ -55,6 +55,7 @@ class JobContext:
     feedback: FeedbackStore | None = None  # pulse-survey schedules and responses (jobs/surveys.py)
     weekly: WeeklyReport | None = None  # the weekly report's settings and Slack calls (jobs/reports.py)
     events: Store | None = None  # processed Slack events, pruned daily (jobs/processed_events.py)
+    audience_people: Callable[[str], list[str]] | None = None  # a document audience's people (`audience:NAME`)
 
 
 JobKind = Callable[[JobContext, ScheduledRun, datetime], Outcome]

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.store.comms import Announcement, PilotMember
+from bot.store.comms import Announcement, AudienceMember, PilotMember
 from bot.store.runs import insert_ignoring
 
 SCHEDULE_FIELDS = frozenset({"at", "cron", "tz", "starts_at", "ends_at", "status"})
@@ -78,3 +78,33 @@ class PilotCohort:
         statement = select(PilotMember.user_id).order_by(PilotMember.added_at, PilotMember.user_id)
         with self._sessions() as session:
             return list(session.scalars(statement))
+
+
+class AudienceMembers:
+    """Who `rollout audiences add` put in each document audience: user ids and `@handle`s of Slack user groups."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def add(self, audience: str, members: Iterable[str], added_by: str | None, now: datetime) -> int:
+        """Add members (those already in are left as they are); returns how many were new."""
+        rows = [dict(audience=audience, member=m, added_by=added_by, added_at=now) for m in dict.fromkeys(members)]
+        with self._sessions.begin() as session:
+            return insert_ignoring(session, AudienceMember.__table__, rows, ["audience", "member"])
+
+    def remove(self, audience: str, members: Iterable[str]) -> int:
+        """Take members out of an audience; returns how many were in it."""
+        statement = delete(AudienceMember).where(AudienceMember.audience == audience,
+                                                 AudienceMember.member.in_(list(members)))
+        with self._sessions.begin() as session:
+            return session.execute(statement).rowcount
+
+    def all(self) -> dict[str, list[str]]:
+        """Every audience's members, audiences by name, members in the order they were added."""
+        statement = select(AudienceMember.audience, AudienceMember.member).order_by(
+            AudienceMember.audience, AudienceMember.added_at, AudienceMember.member)
+        found: dict[str, list[str]] = {}
+        with self._sessions() as session:
+            for audience, member in session.execute(statement):
+                found.setdefault(audience, []).append(member)
+        return found

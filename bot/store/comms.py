@@ -62,6 +62,18 @@ class PilotMember(Base):
     added_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
+class AudienceMember(Base):
+    """A person (user id) or a Slack user group (`@handle`, its members at the time of asking) in a named document
+    audience (`rollout audiences add`); the pilot cohort and a user group named like the audience count too."""
+
+    __tablename__ = "audience_members"
+
+    audience: Mapped[str] = mapped_column(String(80), primary_key=True)
+    member: Mapped[str] = mapped_column(String(191), primary_key=True)  # U… or @handle
+    added_by: Mapped[str | None] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
 class SchedulerLease(Base):
     """Who may run the scheduler's triggers right now: one holder, until `expires_at` unless renewed."""
 
