@@ -111,14 +111,17 @@ def label(names: Iterable[str]) -> str:
     return LABELS.get(first, f"As a member of {first}")
 
 
-def cited_audiences(answer: Answer, evidence) -> set[str]:
-    """The audiences of the restricted passages this answer cites (matched by document and section)."""
-    by_place: dict[tuple[str, str | None], set[str]] = {}
-    for passage in evidence.passages:
-        if names := audiences_of(passage.chunk.metadata):
-            by_place.setdefault((passage.path, passage.chunk.metadata.get("section") or None), set()).update(names)
-    cited = [s for s in answer.sources if s.number in answer.cited] or list(answer.sources)
-    return {n for s in cited for n in by_place.get((s.path, s.section), ())}
+def leading_audiences(answer: Answer, evidence) -> set[str]:
+    """The audiences of the section an answer leads with (its first cited source), when that section is restricted:
+    what decides whether an audience has a rule of its own on the question. A section merely on the topic that the
+    answer cites further down does not (measured: a confidence margin alone let a section about prompt retention
+    claim questions about daily prompt caps)."""
+    cited = sorted((s for s in answer.sources if s.number in answer.cited), key=lambda s: s.number)
+    if not answer.answered or not cited:
+        return set()
+    lead = cited[0]
+    return {n for p in evidence.passages if (p.path, p.chunk.metadata.get("section") or None) == (lead.path, lead.section)
+            for n in audiences_of(p.chunk.metadata)}
 
 
 def combined(own: Answer, names: Iterable[str], general: Answer | None) -> Answer:
@@ -145,21 +148,6 @@ def _merged_numbers(own: list, general) -> dict[int, int]:
     by_place = {(s.path, s.section): s.number for s in own}
     offset = max((s.number for s in own), default=0)
     return {s.number: by_place.get((s.path, s.section), offset + s.number) for s in general}
-
-
-# An audience's section counts as a rule on the question only when it answers it about as well as the best evidence
-# found without it (its confidence within this of theirs): a section merely on the topic is not a different rule.
-RULE_MARGIN = 0.05
-
-
-def rule_of(found, evidence, abstention) -> set[str]:
-    """The audiences of the section in `found` (evidence from restricted sections alone) when it answers the question
-    about as well as `evidence` (the answer's) does; empty otherwise."""
-    if found.top is None or not abstention.answerable(found):
-        return set()
-    if abstention.confidence(found) < abstention.confidence(evidence) - RULE_MARGIN:
-        return set()
-    return set(audiences_of(found.top.chunk.metadata))
 
 
 def other_rules_note(names: Iterable[str]) -> str:

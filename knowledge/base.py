@@ -10,8 +10,7 @@ from knowledge import extractive  # noqa: F401  (registers the extractive answer
 from knowledge import llm  # noqa: F401  (registers the llm answerer)
 from knowledge.abstain import Abstention
 from knowledge.answer import CITATION, Answer, Answerer, Source, citations, make_answerer
-from knowledge.audiences import (GENERAL, MINE, OTHERS, Scope, cited_audiences, combined, other_rules_note, rule_of,
-                                 scope_for)
+from knowledge.audiences import GENERAL, MINE, Scope, combined, leading_audiences, other_rules_note, scope_for
 from knowledge.chunking import DEFAULT_MAX_CHARS
 from knowledge.embeddings import shared_embedder
 from knowledge.errors import BadQuestion, NotIndexed
@@ -101,19 +100,17 @@ class KnowledgeBase:
 
     def _for_audience(self, question: str, history: tuple, scope: Scope, answer: Answer,
                       evidence: Evidence) -> Answer:
-        """When a section of the asker's own audience answers the question (the answer cites it, or it answers about
-        as well as anything does), its rule leads, labelled, and the general rule follows, labelled for everyone else; when another audience's
-        section does, a line says that they have different rules. Otherwise the answer stands as it is."""
+        """When the answer leads with a section of the asker's own audience, their rule leads, labelled, and the
+        general rule follows, labelled for everyone else; when an answer from every section would lead with another
+        audience's, a line says that they have different rules. Otherwise the answer stands as it is."""
         vector = evidence.query_vector
-        if scope.audiences:
-            mine = self.retriever.retrieve(question, history, Scope(scope.audiences, MINE), vector)
-            names = (cited_audiences(answer, evidence) & scope.audiences) or rule_of(mine, evidence, self.abstention)
-            if names:
-                own = self._answer_from(question, mine, history)
-                general = self._answer(question, history, GENERAL, vector)[0]
-                return combined(own, names, general) if own.answered else answer
-        others = self.retriever.retrieve(question, history, Scope(scope.audiences, OTHERS), vector)
-        if names := rule_of(others, evidence, self.abstention):
+        if names := leading_audiences(answer, evidence) & scope.audiences:
+            own = self._answer(question, history, Scope(scope.audiences, MINE), vector)[0]
+            general = self._answer(question, history, GENERAL, vector)[0]
+            return combined(own, names, general) if own.answered else answer
+        everything = Scope(scope.audiences | self.audiences())
+        full, found, _ = self._answer(question, history, everything, vector)
+        if names := leading_audiences(full, found) - scope.audiences:
             return replace(answer, text=f"{answer.text}\n\n{other_rules_note(names)}")
         return answer
 
