@@ -27,6 +27,9 @@ class Directory(Protocol):
         """Member user ids of a channel."""
 
 
+DOCUMENT_AUDIENCE = "audience"
+
+
 @dataclass(frozen=True)
 class Target:
     """A parsed target: its kind and its value (an id or a handle)."""
@@ -35,7 +38,7 @@ class Target:
     value: str
 
     def __str__(self) -> str:
-        return self.value
+        return f"{self.kind}:{self.value}" if self.kind == DOCUMENT_AUDIENCE else self.value  # as it is written
 
 
 class Audience(Protocol):
@@ -68,7 +71,7 @@ class DocumentAudience:
     """`audience:engineering`: the people of a document audience (its people, groups' members, and for `pilot` the
     cohort), looked up when the message is sent through `resolve(..., audience_people=...)`."""
 
-    kind = "audience"
+    kind = DOCUMENT_AUDIENCE
     pattern = re.compile(r"audience:([a-z0-9][a-z0-9._-]{0,79})", re.IGNORECASE)
 
     def parse(self, text: str) -> str | None:
