@@ -6,12 +6,11 @@ import json
 
 import click
 
-from bot.cli_comms import CommsGroup
 from bot.cli_context import Context, pass_context
 from bot.store.models import utc_now
 
 
-@click.group(cls=CommsGroup)
+@click.group()
 def audiences():
     """Document audiences: people and Slack user groups besides the pilot cohort (`pilot`) and same-named groups."""
 
