@@ -119,8 +119,8 @@ def leading_audiences(answer: Answer, evidence) -> set[str]:
     cited = sorted((s for s in answer.sources if s.number in answer.cited), key=lambda s: s.number)
     if not answer.answered or not cited:
         return set()
-    lead = cited[0]
-    return {n for p in evidence.passages if (p.path, p.chunk.metadata.get("section") or None) == (lead.path, lead.section)
+    lead = (cited[0].path, cited[0].section)
+    return {n for p in evidence.passages if (p.path, p.chunk.metadata.get("section") or None) == lead
             for n in audiences_of(p.chunk.metadata)}
 
 

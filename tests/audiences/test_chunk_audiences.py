@@ -79,7 +79,8 @@ def test_ingest_stores_the_audience_in_chunk_metadata_for_restricted_chunks_only
 def test_our_sample_policies_have_a_pilot_and_an_engineering_section_and_descriptions_restrict_nothing():
     records = [r for path in sorted(POLICIES.glob("*.md"))
                for r in chunk_records(SourceFile(path, path.name), load(path), "hash", 700)]
-    restricted = {(r.metadata["section"], tuple(r.metadata["audiences"])) for r in records if r.metadata.get("restricted")}
+    restricted = {(r.metadata["section"], tuple(r.metadata["audiences"])) for r in records
+                  if r.metadata.get("restricted")}
     assert restricted == {("Logging and retention of prompts › Retention during the pilot", ("pilot",)),
                           ("Secrets and API keys › Sandbox keys for engineers", ("engineering",))}
 

@@ -38,7 +38,8 @@ def test_audiences_are_added_listed_checked_and_removed(env):
     assert json.loads(run(env, "audiences", "list", "--json").output) == {
         "audiences": {"engineering": ["@eng-team", "U0ALICE"]}, "in_documents": ["engineering", "pilot"]}
     assert run(env, "audiences", "of", "U0ALICE").output == "engineering\n"
-    assert run(env, "audiences", "remove", "engineering", "U0ALICE").output == "Removed 1 from audience 'engineering'.\n"
+    removed = run(env, "audiences", "remove", "engineering", "U0ALICE")
+    assert removed.output == "Removed 1 from audience 'engineering'.\n"
     assert run(env, "audiences", "of", "U0ALICE").output.startswith("U0ALICE gets the general answers")
 
 

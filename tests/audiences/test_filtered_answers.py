@@ -76,7 +76,8 @@ def test_filters_hold_on_both_search_paths_for_a_word_only_a_restricted_section_
     folder.mkdir()
     (folder / "tools.md").write_text(
         f"---\ntitle: Tools\n---\n\n# Tools\n\n## Everyone\n\nApproved tools are listed on the portal. {BODY}\n\n"
-        f"## Engineers\n<!-- audience: engineering -->\n\nThe quorblax cluster runs local models for engineers. {BODY}\n",
+        f"## Engineers\n<!-- audience: engineering -->\n\nThe quorblax cluster runs local models for engineers. "
+        f"{BODY}\n",
         encoding="utf-8")
     kb = KnowledgeBase(KnowledgeIndex(tmp_path / "data", embedder), make_answerer("extractive"))
     kb.ingest([folder])
@@ -91,4 +92,5 @@ def test_filters_hold_on_both_search_paths_for_a_word_only_a_restricted_section_
     others = [cid for cid, _ in kb.index.nearest_ids(vector, 10, Scope(mode=OTHERS).where())]
     assert others == [lexical.ids[row]]
     assert all("quorblax" not in p.chunk.text for p in kb.retriever.retrieve("quorblax cluster").passages)
-    assert "quorblax" in kb.retriever.retrieve("quorblax cluster", scope=Scope(frozenset({"engineering"}))).top.chunk.text
+    engineers = Scope(frozenset({"engineering"}))
+    assert "quorblax" in kb.retriever.retrieve("quorblax cluster", scope=engineers).top.chunk.text

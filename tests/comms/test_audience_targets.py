@@ -34,14 +34,16 @@ def test_an_announcement_to_an_audience_reaches_its_people_once_when_it_is_sent(
                                                                               clock) -> None:
     sessions = session_factory(engine)
     delivery = SlackDelivery("xoxb-test", slack.base_url, SendPacer(200, channel_interval=0))
-    memberships = Memberships(AudienceMembers(sessions), PilotCohort(sessions), UserGroupCache(delivery.usergroup_members))
+    groups = UserGroupCache(delivery.usergroup_members)
+    memberships = Memberships(AudienceMembers(sessions), PilotCohort(sessions), groups)
     ctx = job_context(engine, slack, clock, audience_people=memberships.people)
     AudienceMembers(sessions).add("engineering", ["U0EVE", "@pilot-team"], "test", clock.now)
     PilotCohort(sessions).add(["U0ALICE"], "test", clock.now)
     announcement = ctx.announcements.add(Announcement(
         id="ann-audience", text="Sandbox keys are here", targets=["audience:engineering", "audience:pilot"],
         at=clock.now, tz="UTC", status="scheduled", created_at=clock.now, updated_at=clock.now))
-    ctx.runs.record("announcement:ann-audience", "announcement", announcement.id, [DueRun(clock.now, "due")], clock.now)
+    ctx.runs.record("announcement:ann-audience", "announcement", announcement.id, [DueRun(clock.now, "due")],
+                    clock.now)
 
     assert Dispatcher(ctx, KINDS).run_once() is True
     # @engineering (same name): BOB, CAROL, DAN; listed: EVE and @pilot-team (ALICE, BOB); pilot: ALICE again
@@ -49,7 +51,8 @@ def test_an_announcement_to_an_audience_reaches_its_people_once_when_it_is_sent(
     [run] = ctx.runs.runs("announcement", announcement.id)
     assert (run.status, run.detail) == ("done", "5 sent, 0 failed")
     vias = {d.recipient: d.via for d in ctx.runs.deliveries([run.id])}
-    assert vias["U0ALICE"] == "audience:engineering" and vias["U0EVE"] == "audience:engineering"  # the first target that reached them
+    # each through the first target that reached them
+    assert vias["U0ALICE"] == "audience:engineering" and vias["U0EVE"] == "audience:engineering"
     ctx.pool.shutdown()
 
 
