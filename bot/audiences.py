@@ -72,6 +72,7 @@ class DocumentAudience:
     cohort), looked up when the message is sent through `resolve(..., audience_people=...)`."""
 
     kind = DOCUMENT_AUDIENCE
+    in_slack = False  # ours: its people are looked up when it is sent (a user group among them through Slack)
     pattern = re.compile(r"audience:([a-z0-9][a-z0-9._-]{0,79})", re.IGNORECASE)
 
     def parse(self, text: str) -> str | None:
