@@ -75,6 +75,11 @@ class Embedder(Embeddings):
         return self._model
 
     @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory (loading it takes seconds: say so before waiting on it)."""
+        return self._model is not None
+
+    @property
     def name(self) -> str:
         """A short, path-free name for the model (stored with the index)."""
         if self._default:

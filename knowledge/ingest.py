@@ -29,7 +29,6 @@ from knowledge.loaders import LoadedDocument, load, supported
 CHUNKER_VERSION = "15"  # 15: audiences (knowledge/audiences.py)
 EMBED_BATCH = 256
 VECTOR_KEYS = {"sentence_vectors", "heading_vector"}  # packed into each chunk's metadata at ingest
-PROGRESS_MIN_CHUNKS = 200
 
 
 @dataclass
@@ -136,6 +135,13 @@ def _text(value) -> str | None:
     return None if value is None else str(value)
 
 
+def _warn_on_stderr(message: str) -> None:
+    """A warning on stderr, above any progress bar rather than through it."""
+    from tqdm import tqdm
+
+    tqdm.write(f"warning: {message}", file=sys.stderr)
+
+
 class Ingestor:
     """Brings the index in step with a set of files."""
 
@@ -145,8 +151,9 @@ class Ingestor:
         self.index = index
         self.on_changes = on_changes
         self.max_chars = max_chars
-        self.warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
-        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.warn = warn or _warn_on_stderr
+        # Progress bars on stderr: None shows them when stderr is a terminal (tqdm's disable=None), else as told.
+        self.progress = progress
 
     def run(self, paths: list[Path], prune: bool = False) -> IngestSummary:
         summary = IngestSummary()
@@ -160,7 +167,7 @@ class Ingestor:
         files = discover(paths, skip)
         to_add: list[StoredChunk] = []
         to_delete: list[str] = []
-        for source in files:
+        for source in self._bar(files, desc="reading", unit="file"):
             self._plan_file(source, indexed.get(source.key), summary, to_add, to_delete, warn)
         if prune:
             self._plan_prune(indexed, {f.key for f in files}, summary, to_delete)
@@ -228,17 +235,30 @@ class Ingestor:
         before = [chunk for chunk, _ in self.index.get(sorted(known["ids"])).values()]
         return document_changes(key, known.get("title") or key, before, records)
 
+    def _bar(self, iterable=None, **options):
+        """A tqdm progress bar on stderr, shown as `progress` says (see __init__)."""
+        from tqdm import tqdm
+
+        disable = None if self.progress is None else not self.progress
+        return tqdm(iterable, file=sys.stderr, disable=disable, dynamic_ncols=True, leave=True, **options)
+
     def _apply(self, to_add: list[StoredChunk], to_delete: list[str]) -> None:
         if not to_add and not to_delete:
             return
+        records, vectors = [], None
         if to_add:
             known = self.index.get([r.id for r in to_add], with_vectors=True)
             records, vectors = self._embedded(to_add, known)
-            self.index.upsert(records, vectors)
-        if to_delete:
-            self.index.delete(to_delete)
-        self.index.bump_generation()
-        self.index.rebuild_lexical()
+        with self._bar(total=3, desc="saving", unit="step") as bar:
+            if records:
+                self.index.upsert(records, vectors)
+            bar.update()
+            if to_delete:
+                self.index.delete(to_delete)
+            self.index.bump_generation()
+            bar.update()
+            self.index.rebuild_lexical()
+            bar.update()
 
     def _embedded(self, records: list[StoredChunk], known: dict) -> tuple[list[StoredChunk], np.ndarray]:
         """Chunk vectors, with the vectors of its sentences and of its own heading packed into its metadata; reused
@@ -278,11 +298,15 @@ class Ingestor:
     def _encode_distinct(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        bar = None
-        if self.progress and len(texts) >= PROGRESS_MIN_CHUNKS:
-            from tqdm import tqdm
+        with self._bar(total=len(texts), unit="text", desc="embedding") as bar:
+            if not self.index.embedder.loaded:
+                bar.set_postfix_str("loading the model")  # several seconds: importing torch, reading the weights
+                self.index.embedder.load()
+                bar.set_postfix_str("")
+            return self._encode_sorted(texts, bar)
 
-            bar = tqdm(total=len(texts), unit="chunk", desc="embedding", file=sys.stderr)
+    def _encode_sorted(self, texts: list[str], bar) -> np.ndarray:
+        """Vectors of distinct texts, the bar moved on as each slice is encoded."""
         # Longest first, so each slice (and each batch sentence-transformers cuts from it) holds texts of like length:
         # slices in document order mixed chunks with sentences, and padding cost ~7% of the encode (BENCHMARKS.md).
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
@@ -293,8 +317,5 @@ class Ingestor:
             if vectors is None:
                 vectors = np.empty((len(texts), encoded.shape[1]), dtype=np.float32)
             vectors[picked] = encoded
-            if bar is not None:
-                bar.update(len(picked))
-        if bar is not None:
-            bar.close()
+            bar.update(len(picked))
         return vectors

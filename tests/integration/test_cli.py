@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
+from tests.pseudo_terminal import Terminal
 
 pytestmark = pytest.mark.slow
 
@@ -85,6 +86,23 @@ def test_ingest_prints_one_summary_line_and_nothing_else(ingested):
     assert re.fullmatch(rf"files: {documents} new, 0 changed, 0 unchanged, 0 removed, 0 skipped; "
                         rf"chunks: \+(\d+) -0, \1 indexed\n", ingested.stdout)
     assert ingested.stderr == ""  # no library debug noise, no progress bar when stderr is not a terminal
+
+
+def test_ingest_on_a_terminal_shows_each_step_with_a_progress_bar_then_the_summary(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "CHROMA_URL"}
+    env.update(ROLLOUT_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    terminal = Terminal([str(ROLLOUT), "ingest", str(POLICIES)], env, tmp_path)
+
+    code = terminal.finish(timeout=300)
+
+    screen = terminal.screen
+    documents = len(list(POLICIES.glob("*.md")))
+    assert code == 0, screen
+    assert re.search(rf"reading: 100%\S* {documents}/{documents} ", screen)
+    assert "embedding:" in screen and "loading the model" in screen  # said while the model loads, not after
+    assert re.search(r"embedding: 100%\S* (\d+)/\1 ", screen)
+    assert re.search(r"saving: 100%\S* 3/3 ", screen)
+    assert screen.rstrip().splitlines()[-1].startswith(f"files: {documents} new, 0 changed")
 
 
 # -- ask -------------------------------------------------------------------------------------------------------------
