@@ -163,10 +163,16 @@ def evaluate(obj: Context, dataset: Path, corpus: Path, as_json: bool, details: 
 @main.command()
 @pass_context
 def chat(obj: Context):
-    """An interactive terminal chat over the same answer pipeline as Slack, recorded as source terminal."""
-    from bot.terminal import TerminalSession, run_chat
+    """An interactive terminal chat over the same answer pipeline as Slack, recorded as source terminal.
 
-    run_chat(TerminalSession(obj.asking()))
+    Line editing and history (kept in the data dir); the model loads while the prompt waits for the first question.
+    """
+    from bot.terminal import TerminalSession, run_chat
+    from bot.terminal_input import HISTORY_FILE, LineReader, Warming
+
+    session = TerminalSession(obj.asking())
+    warming = Warming(obj.knowledge_base().warm_up).start()
+    run_chat(session, read=LineReader(obj.settings.data_dir / HISTORY_FILE), warming=warming)
 
 
 @main.command()

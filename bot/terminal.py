@@ -21,13 +21,14 @@ from bot.asking import Asking, Question, Reply
 from bot.safety import redact
 from bot.settings import Settings
 from bot.store.models import TERMINAL_SOURCE
+from bot.terminal_input import Warming
 from knowledge.answer import Answer, Source
 
 CHANNEL = "terminal"
 CHAT_PROMPT, CHAT_VOICE, CHAT_INDENT = "you> ", "rollout> ", " " * 9
-CHAT_HELP = ("Ask about our AI policies (Ctrl-D or 'quit' to leave, 'new' for a fresh topic, 'more' for the longer "
-             "extract of the last answer).")
-NEW_TOPIC = "Started a new topic: earlier questions won't be used."
+CHAT_HELP = ("Ask about our AI policies (Ctrl-D or 'quit' to leave, 'new' for a new conversation, 'more' for the "
+             "longer extract of the last answer; arrow keys recall earlier questions).")
+NEW_TOPIC = "Started a new conversation."
 # Slack's secret warning tells people to delete the message; here the question may sit in the shell's history.
 SECRET_STEPS = ("Please, right away:\n"
                 "1. Rotate or revoke the secret wherever it was issued: treat it as exposed.\n"
@@ -201,8 +202,9 @@ def answer_lines(session: TerminalSession, lines: Iterable[str], replier: Termin
 
 
 def run_chat(session: TerminalSession, read: Callable[[str], str] = input,
-             echo: Callable[[str], None] = click.echo) -> None:
-    """Read questions until EOF or 'quit'; answer each with citations, with the session's thread as context."""
+             echo: Callable[[str], None] = click.echo, warming: Warming | None = None) -> None:
+    """Read questions until EOF or 'quit'; answer each with citations, with the session's thread as context. With
+    `warming`, the model loads while the prompt waits, and a question asked before it is ready waits for it."""
     echo(CHAT_HELP)
     replier = TerminalReplier(echo, chat=True)
     while True:
@@ -223,4 +225,6 @@ def run_chat(session: TerminalSession, read: Callable[[str], str] = input,
         elif command == "more":
             echo(CHAT_VOICE + replier.more_text())
         else:
+            if warming is not None:
+                warming.wait(lambda line: echo(CHAT_VOICE + line))
             session.ask(text, replier)

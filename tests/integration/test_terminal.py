@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from bot.cli import main
 from bot.settings import Settings
 from bot.store import Conversation, ProcessedEvent, make_engine, session_factory
 from bot.terminal import NEW_TOPIC, TerminalSession, open_asking, run_chat, terminal_user
+from bot.terminal_input import LOADING, Warming
 from knowledge.answer import Answer, make_answerer
 from knowledge.base import KnowledgeBase
 from knowledge.index import KnowledgeIndex
@@ -167,6 +169,28 @@ def test_chat_follow_ups_read_the_earlier_turn_from_the_store_and_new_drops_it(d
     more = printed[printed.index(f"rollout> {NEW_TOPIC}") - 1]
     assert more == "rollout> " + (kb.answers[1].more or "There is nothing more to show for the last answer.")
     assert printed[1].startswith(f"rollout> {kb.answers[0].text}")
+
+
+def test_a_question_asked_while_the_model_loads_waits_for_it_and_says_so_once(data_dir, db_url, embedder):
+    kb = RecordingKnowledgeBase(KnowledgeBase(KnowledgeIndex(data_dir, embedder), make_answerer("extractive")))
+    session = TerminalSession(open_asking(Settings(database_url=db_url, rollout_rate_limit="20/300"), kb))
+    told, warmed = threading.Event(), []
+    printed: list[str] = []
+
+    def warm_up() -> None:  # still loading when the first question comes, until the chat says so
+        told.wait(timeout=60)
+        warmed.append(len(kb.asked))
+
+    def echo(line: str) -> None:
+        printed.append(line)
+        if line == f"rollout> {LOADING}":
+            told.set()
+
+    run_chat(session, read=scripted([APPROVED, OFF_TOPIC]), echo=echo, warming=Warming(warm_up).start())
+
+    assert printed.count(f"rollout> {LOADING}") == 1  # once, not before every question
+    assert printed[1] == f"rollout> {LOADING}" and printed[2].startswith("rollout> ")
+    assert warmed == [0] and len(kb.asked) == 2  # the questions were asked after the warm-up, both answered
 
 
 def test_rollout_chat_runs_on_stdin_and_records_each_question(rollout, conversations):
