@@ -1,4 +1,6 @@
-"""FakeSlack: the Slack Web API on a loopback port, recording every call, checking Block Kit, injecting faults."""
+"""FakeSlack: the Slack Web API on a loopback port, recording every call, checking Block Kit, injecting faults.
+
+`rollout demo` runs the bot against it; the tests do too (tests/fakes re-exports it)."""
 
 import json
 import threading
@@ -7,14 +9,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from slack_sdk import WebClient
 
 from .block_kit import message_errors, view_errors
 from .loopback import JsonRequestHandler, LoopbackServer, ServedFake
 from .payloads import BOT_USER_ID
-from .slack_methods import METHODS, error
-from .slack_workspace import Workspace
+from .methods import METHODS, error
+from .workspace import Workspace
 
 JSON_PARAMS = ("blocks", "attachments", "view", "files")
 VIEW_METHODS = ("views.open", "views.push", "views.update", "views.publish")
@@ -140,6 +141,16 @@ class FakeSlack(ServedFake):
                 return matching()
             seen = [c.method for c in self._calls]
         raise AssertionError(f"expected {count} call(s) to {method} within {timeout}s; calls so far: {seen}")
+
+    def wait_for_call(self, predicate, since: int = 0, timeout: float = 10) -> Call | None:
+        """The first call after the first `since` calls that matches `predicate`, waiting up to `timeout` seconds for
+        it to arrive; None if none did."""
+        def found() -> Call | None:
+            return next((c for c in self._calls[since:] if predicate(c)), None)
+
+        with self._changed:
+            self._changed.wait_for(lambda: found() is not None, timeout)
+            return found()
 
     # -- what tests arrange -----------------------------------------------------------------------------------
 
@@ -318,10 +329,3 @@ def token_problem(method: str, token: str) -> str | None:
     if (method == "apps.connections.open") != token.startswith("xapp-"):
         return "not_allowed_token_type"
     return None
-
-
-@pytest.fixture
-def fake_slack():
-    """A running FakeSlack for one test (import this fixture into a conftest to use it)."""
-    with FakeSlack() as fake:
-        yield fake

@@ -26,7 +26,8 @@ STRING_LIMITS = {"value": 2000, "url": 3000, "image_url": 3000, "alt_text": 2000
 
 
 class BlockChecker:
-    """Collects every limit a message or view breaks; ids must be unique across the whole surface."""
+    """Collects every limit a message or view breaks. A block_id must be unique across the whole surface, an action_id
+    within its block (Slack's rule: every input block of a modal may call its element "value")."""
 
     def __init__(self):
         self.errors: list[str] = []
@@ -53,6 +54,7 @@ class BlockChecker:
         if kind == "section" and "text" not in block and "fields" not in block:
             self.fail("must provide text or fields", pointer)
         self.unique_id(block, "block_id", pointer)
+        self._ids["action_id"] = set()  # action ids are unique per block
         self.text_fields(block, BLOCK_TEXT.get(kind, {}), pointer)
         for field, limit in BLOCK_ITEMS.get(kind, {}).items():
             self.items(block.get(field, []), limit, f"{pointer}/{field}")
@@ -133,7 +135,7 @@ class BlockChecker:
                 self.fail(f"{field} is required", f"{pointer}/{field}")
 
     def unique_id(self, node: dict, key: str, pointer: str) -> None:
-        """block_id/action_id: at most 255 characters, unique within the surface."""
+        """block_id/action_id: at most 255 characters, unique within the surface (block_id) or block (action_id)."""
         if key not in node:
             return
         value = str(node[key])

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Callable
 
 from .payloads import APP_ID, BOT_ID, TEAM_DOMAIN, TEAM_ID
-from .slack_workspace import Workspace
+from .workspace import Workspace
 
 Handler = Callable[[Workspace, dict], dict]
 METHODS: dict[str, Handler] = {}

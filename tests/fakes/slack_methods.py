@@ -1,0 +1,2 @@
+"""The fake Slack lives in the product (bot/fake_slack/methods.py, for `rollout demo`); the tests import it from here."""
+from bot.fake_slack.methods import *  # noqa: F401,F403
