@@ -205,6 +205,25 @@ def start(obj: Context):
     click.get_current_context().invoke(run)
 
 
+@main.command()
+def demo():
+    """Try the Slack flows without a workspace: the bot in HTTP mode against a local fake Slack.
+
+    Walks a question, a 👎, an escalation, an incident and an announcement on the sample policies, in a throwaway
+    data dir, and prints what the employee, the helpdesk, security and the comms team would see. No credentials,
+    nothing leaves this machine.
+    """
+    import tempfile
+
+    from bot.demo import DemoError, run_demo
+
+    with tempfile.TemporaryDirectory(prefix="rollout-demo-") as workdir:
+        try:
+            run_demo(Path(workdir), click.echo)
+        except DemoError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
 # The workflows' command groups, added here (they import nothing from this module): deployment communications
 # (scheduler, announce, plan, ack), pilot feedback (pilot, survey, feedback, report), the helpdesk (tickets, faq,
 # audit), policy-change recall and document audiences.
