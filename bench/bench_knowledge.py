@@ -2,7 +2,7 @@
 
   ingest  Ingestor on the real corpus vs raw SentenceTransformer.encode of the same texts, in the same run
   warm    in-process `ask` latency at 10k chunks, with a per-step breakdown
-  cold    `rollout ask` in a fresh process at 10k chunks
+  cold    `rollout ask` in a fresh process at 10k chunks, beside the floor: `python -c "import torch"`
   memory  peak RSS and warm latency of a fresh process asking 20 questions at 100k chunks (and at 10k)
 
 Built indexes are cached under bench/results/ by corpus parameters, so only the first run pays for encoding.
@@ -139,15 +139,27 @@ def _timed_steps(kb, question: str, clock: Stopwatch) -> list[str]:
 
 
 # -- cold: a fresh `rollout ask` process ----------------------------------------------------------------------------
+COLD_TARGET_S = 3.0
+
+
 def cold(args, runs: int = 3) -> dict:
-    """Wall time from spawning `rollout ask "..."` to its printed answer, on the 10k index, `runs` times."""
+    """Wall time from spawning `rollout ask "..."` to its printed answer, on the 10k index, `runs` times; each run
+    beside a fresh `python -c "import torch"` (the floor of any process that loads the model with torch)."""
     data_dir, built = encoded_index(CorpusSpec(CORPUS, args.chunks), args.rebuild)
     env = dict(os.environ, ROLLOUT_DATA_DIR=str(data_dir), ROLLOUT_ANSWERER="extractive", CHROMA_URL="")
     rollout = str(Path(sys.executable).parent / "rollout")
-    # The first run reads torch, the model and the index from disk if other work pushed them out of the page cache
-    # (a 100k index build does): it is reported, but the target is judged on the runs after it.
-    first, *out = [_cold_run(rollout, question, env) for question in questions()[:runs + 1]]
+    # The first run reads the model and the index from disk if other work pushed them out of the page cache (a 100k
+    # index build does): it is reported, but the target is judged on the runs after it.
+    first, *out = [dict(_cold_run(rollout, question, env), import_torch_s=_import_torch_s())
+                   for question in questions()[:runs + 1]]
     return {"index": built, "page_cache_as_found": first, "runs": out, "phases": _cold_phases(data_dir, env)}
+
+
+def _import_torch_s() -> float:
+    """Wall seconds of a fresh `python -c "import torch"`, process start to exit."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch"], check=True)
+    return round(time.perf_counter() - started, 2)
 
 
 def _cold_run(rollout: str, question: str, env: dict) -> dict:
@@ -335,15 +347,16 @@ def render_warm(result: dict) -> str:
 
 def render_cold(result: dict) -> str:
     lines = [f"### Cold `rollout ask` at {result['index']['chunks']:,} chunks (fresh process, warm OS page cache)", "",
-             "| run | load avg | answer printed s | process exit s | exit code |", "|---|---|---|---|---|"]
+             "| run | load avg | answer printed s | process exit s | exit code | `python -c \"import torch\"` s |",
+             "|---|---|---|---|---|---|"]
     for n, run in enumerate(result["runs"], 1):
         lines.append(f"| {n} | {run['load_average']} | {run['first_line_s']:.2f} | {run['exit_s']:.2f} | "
-                     f"{run['returncode']} |")
+                     f"{run['returncode']} | {run.get('import_torch_s', float('nan')):.2f} |")
     worst = max(run["first_line_s"] for run in result["runs"])
     exit_worst = max(run["exit_s"] for run in result["runs"])
     phases = ", ".join(f"{k} {v:.2f}" for k, v in result["phases"].items())
-    lines += ["", f"- slowest answer printed after {worst:.2f} s (target ≤ 8 s to the printed answer: "
-                  f"{_verdict(worst <= 8)}); slowest exit {exit_worst:.2f} s"]
+    lines += ["", f"- slowest answer printed after {worst:.2f} s (target ≤ {COLD_TARGET_S:.0f} s to the printed "
+                  f"answer: {_verdict(worst <= COLD_TARGET_S)}); slowest exit {exit_worst:.2f} s"]
     if first := result.get("page_cache_as_found"):
         lines.append(f"- a run before these, with the page cache as the previous work left it (not counted): answer "
                      f"printed after {first['first_line_s']:.2f} s, exit {first['exit_s']:.2f} s")

@@ -135,10 +135,11 @@ def check_token(settings: Settings) -> None:
 
 
 def warm_up(knowledge_base) -> None:
-    """Ask one question before serving, so the first employee doesn't wait for caches to fill."""
+    """Load the model and ask one question before serving, so the first employee doesn't wait for either."""
     from knowledge.errors import KnowledgeError
 
     try:
+        knowledge_base.warm_up()  # the model itself: questions arriving together are encoded in one batch by it
         knowledge_base.ask("How do I get access to the approved AI tools?")
     except KnowledgeError as exc:
         raise ServeError(str(exc)) from exc

@@ -1,16 +1,17 @@
 """Sentence embeddings: the only module that imports sentence-transformers."""
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from knowledge.errors import KnowledgeError
 
+log = logging.getLogger(__name__)
 BATCH_SIZE = 32  # measured here: faster than 128 for MiniLM on 2 cores
 # Packing (see _Packer): short texts share rows of this many tokens, this many rows a batch (measured on the dev
 # corpus' 3,000 sentences and headings: 128 x 16 took 0.73x the time of plain batches of 32; 256 x 8 0.77x).
@@ -49,8 +50,9 @@ def precision_for(cpuinfo: str) -> str:
     return "bfloat16" if {"avx512_bf16", "amx_bf16"} & set(flags) else "float32"
 
 
-class Embedder(Embeddings):
-    """A sentence-transformers model loaded offline, usable directly and as a langchain Embeddings."""
+class Embedder:
+    """A sentence-transformers model loaded offline, usable directly and as a langchain Embeddings (it has
+    `embed_documents` and `embed_query`; not a subclass, as importing langchain_core costs `rollout ask` ~0.3 s)."""
 
     def __init__(self, model: str | None = None, precision: str | None = None):
         self.model_name = model or default_model_path()
@@ -64,6 +66,9 @@ class Embedder(Embeddings):
         self._waiting: list[_Query] = []  # questions queued for the next batch (see encode_query)
         self._prefetched: dict[str, _Query] = {}  # queued ahead by `prefetch`, oldest first, until asked for
         self._waiting_lock = threading.Lock()
+        self._query_encoder = None  # the numpy encoder for questions while the model is not loaded (see encode_query)
+        self._no_query_encoder = False  # this model has no numpy encoder: questions need the model itself
+        self._query_encoder_lock = threading.Lock()
 
     def load(self):
         """Load the model now (offline); a bad model path is a KnowledgeError naming it."""
@@ -123,7 +128,13 @@ class Embedder(Embeddings):
 
     def encode_query(self, text: str) -> np.ndarray:
         """One question's vector. Questions asked (or prefetched) at the same moment are encoded together, in one
-        batch, by whichever thread gets the model first: 40 at once cost ~0.13 s instead of ~0.47 s one by one."""
+        batch, by whichever thread gets the model first: 40 at once cost ~0.13 s instead of ~0.47 s one by one.
+
+        Until something loads the model (ingest, `warm_up`, as `rollout serve` and `rollout chat` do when they start),
+        a question is encoded without torch (knowledge/query_encoder.py): `rollout ask` answers in about half the time
+        it took to import sentence-transformers alone (BENCHMARKS.md, cold start)."""
+        if self._model is None and (encoder := self._numpy_encoder()) is not None:
+            return encoder.encode([text])[0]
         with self._waiting_lock:
             query = self._prefetched.pop(text, None)
             if query is None:
@@ -144,6 +155,18 @@ class Embedder(Embeddings):
                 for waiting, vector in zip(batch, vectors):
                     waiting.vector = vector.astype(np.float32, copy=False)
         return query.vector
+
+    def _numpy_encoder(self):
+        """The numpy encoder of this model, loaded on first use; None when the model is not of its shape."""
+        if self._query_encoder is None and not self._no_query_encoder:
+            from knowledge.query_encoder import NumpyEncoder
+
+            with self._query_encoder_lock:
+                if self._query_encoder is None and not self._no_query_encoder:
+                    log.info("Loading the query encoder (numpy) from %s", self.model_name)
+                    self._query_encoder = NumpyEncoder.of(self.model_name)
+                    self._no_query_encoder = self._query_encoder is None
+        return self._query_encoder
 
     def _autocast(self):
         """The model's matrix products in bfloat16 where the CPU multiplies bfloat16 natively (see native_precision)."""

@@ -302,7 +302,8 @@ class Ingestor:
             if not self.index.embedder.loaded:
                 bar.set_postfix_str("loading the model")  # several seconds: importing torch, reading the weights
                 self.index.embedder.load()
-                bar.set_postfix_str("")
+                bar.set_postfix_str("", refresh=False)
+                bar.reset()  # the rate shown is the embedding's, not the load's
             return self._encode_sorted(texts, bar)
 
     def _encode_sorted(self, texts: list[str], bar) -> np.ndarray:

@@ -2,10 +2,13 @@
 progress bars, line editing and history behave as they do for them."""
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
+import struct
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -15,20 +18,22 @@ class Terminal:
 
     def __init__(self, args: list[str], env: dict[str, str], cwd: Path, columns: int = 120):
         self._master, slave = pty.openpty()
+        # A terminal window's size, as a terminal emulator sets it (a new pseudo-terminal has 0 columns).
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
         os.set_blocking(self._master, False)
-        env = dict(env, COLUMNS=str(columns), LINES="40", TERM="xterm")
+        env = dict(env, TERM="xterm")
         self.process = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
                                         start_new_session=True)
         os.close(slave)
         self.screen = ""  # everything written so far, control sequences included
 
-    def expect(self, text: str, timeout: float = 120) -> str:
-        """Wait until `text` has been written; the output so far."""
+    def expect(self, text: str, timeout: float = 120, since: int = 0) -> int:
+        """Wait until `text` has been written (after the first `since` characters); where it ends on the screen."""
         deadline = time.monotonic() + timeout
-        while text not in self.screen:
+        while text not in self.screen[since:]:
             if not self._read(deadline - time.monotonic()):
                 raise AssertionError(f"{text!r} never appeared within {timeout}s; the screen:\n{self.screen[-3000:]}")
-        return self.screen
+        return self.screen.index(text, since) + len(text)
 
     def send(self, keys: str) -> None:
         os.write(self._master, keys.encode())

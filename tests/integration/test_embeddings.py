@@ -115,3 +115,56 @@ def test_a_model_that_is_not_a_plain_mean_pooled_bert_is_not_packed():
                                    prompts={"passage": "passage: "}, default_prompt_name="passage")
     assert _Packer.of(prompted) is None  # its texts are changed before tokenizing
     assert _Packer.of(SentenceTransformer(default_model_path(), device="cpu", local_files_only=True)) is not None
+
+
+# -- questions encoded without torch (knowledge/query_encoder.py, what `rollout ask` uses) --------------------------
+QUERY_ENCODER_TEXTS = [
+    "Which AI tools are approved?", "may I paste custmer data into chatgpt??", "and for contractors?", "x", "",
+    "Wie melde ich ein Datenleck? Où est la politique ? 日本語の質問 😀", "API key AKIA… leaked — what now?!",
+    "Report a suspected leak to the security team within one hour.",
+    "Customer personal data must never be pasted into a public AI tool such as ChatGPT. " * 30,  # truncated
+]
+
+
+def test_the_numpy_query_encoder_matches_the_vectors_ingest_stores(embedder):
+    from knowledge.embeddings import Embedder, default_model_path
+    from knowledge.query_encoder import NumpyEncoder
+
+    light = NumpyEncoder.of(default_model_path()).encode(QUERY_ENCODER_TEXTS)
+
+    ingested = embedder.encode_packed(QUERY_ENCODER_TEXTS)  # as ingest stores them, in this CPU's precision
+    assert np.min(np.sum(light * ingested, axis=1)) >= 0.9999
+    exact = Embedder(precision="float32").encode(QUERY_ENCODER_TEXTS)  # sentence-transformers as it ships
+    assert np.min(np.sum(light * exact, axis=1)) >= 0.99999
+    assert np.allclose(np.linalg.norm(light, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_fresh_process_encodes_questions_without_loading_the_model_until_something_does():
+    from knowledge.embeddings import Embedder
+
+    fresh = Embedder()
+    before = fresh.encode_query(QUERY_ENCODER_TEXTS[0])
+    assert not fresh.loaded  # torch and sentence-transformers were not needed
+
+    fresh.load()  # as ingest, `rollout serve` and `rollout chat` do
+    after = fresh.encode_query(QUERY_ENCODER_TEXTS[0])
+    assert float(before @ after) >= 0.9999
+
+
+def test_a_model_of_another_shape_gets_no_numpy_encoder_and_is_loaded_for_questions(tmp_path):
+    import shutil
+
+    from knowledge.embeddings import Embedder, default_model_path
+    from knowledge.query_encoder import NumpyEncoder
+
+    model = tmp_path / "cls-pooled"
+    shutil.copytree(default_model_path(), model)
+    pooling = model / "1_Pooling" / "config.json"
+    pooling.write_text(pooling.read_text().replace('"pooling_mode_cls_token": false', '"pooling_mode_cls_token": true')
+                       .replace('"pooling_mode_mean_tokens": true', '"pooling_mode_mean_tokens": false'))
+    assert NumpyEncoder.of(model) is None
+    assert NumpyEncoder.of(tmp_path / "missing") is None
+
+    other = Embedder(str(model))
+    other.encode_query("which AI tools are approved?")
+    assert other.loaded  # encoded by sentence-transformers, with this model's own pooling
