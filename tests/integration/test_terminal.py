@@ -6,7 +6,10 @@ In-process (CliRunner, `run_chat` with scripted input) over the real model, the 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,6 +28,7 @@ from knowledge.answer import Answer, make_answerer
 from knowledge.base import KnowledgeBase
 from knowledge.index import KnowledgeIndex
 from tests.integration.conftest import ingest
+from tests.pseudo_terminal import Terminal
 
 POLICIES = Path(__file__).resolve().parents[2] / "knowledge" / "policies"
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -191,6 +195,30 @@ def test_a_question_asked_while_the_model_loads_waits_for_it_and_says_so_once(da
     assert printed.count(f"rollout> {LOADING}") == 1  # once, not before every question
     assert printed[1] == f"rollout> {LOADING}" and printed[2].startswith("rollout> ")
     assert warmed == [0] and len(kb.asked) == 2  # the questions were asked after the warm-up, both answered
+
+
+def test_chat_on_a_terminal_recalls_earlier_lines_and_keeps_them_but_never_a_secret(data_dir, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("CHROMA_URL", "DATABASE_URL")}
+    env.update(ROLLOUT_DATA_DIR=str(tmp_path / "data"), DATABASE_URL=f"sqlite:///{tmp_path / 'rollout.db'}",
+               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    shutil.copytree(data_dir, tmp_path / "data")  # the module's index; this test's history file
+    terminal = Terminal([str(Path(sys.executable).with_name("rollout")), "chat"], env, tmp_path)
+
+    at = terminal.expect("you> ")
+    terminal.send("new\r")
+    at = terminal.expect(f"rollout> {NEW_TOPIC}", since=at)
+    terminal.send("\x1b[A\r")  # the up arrow brings back "new"
+    at = terminal.expect(f"rollout> {NEW_TOPIC}", since=at)
+    terminal.send(f"is {SECRET} still valid?\r")
+    at = terminal.expect("rollout> warning:", timeout=300, since=at)  # answered once the model has loaded
+    terminal.send("\x1b[A\r")  # up: not the secret, which was never kept, but "new" again
+    terminal.expect(f"rollout> {NEW_TOPIC}", since=at)
+    terminal.send("quit\r")
+
+    assert terminal.finish() == 0
+    history = tmp_path / "data" / "chat_history"
+    assert history.read_text().splitlines() == ["new", "new", "new", "quit"]
+    assert SECRET not in history.read_text()
 
 
 def test_rollout_chat_runs_on_stdin_and_records_each_question(rollout, conversations):
