@@ -3,9 +3,9 @@
 This is the only module that imports chromadb. Ingest and retrieval reach Chroma through the chromadb client itself
 (an embedded `PersistentClient`, or an `HttpClient` for a Chroma server): every read, write and nearest-neighbour
 query, and creating the collection (cosine distance), as langchain-chroma creates it. langchain-chroma's `Chroma` is
-constructed only for `dense_search`, which the benchmark alone calls: importing it costs `rollout ask` ~0.5 s of CPU. Chroma is the source of truth; the lexical
-index is derived from it and rebuilt whenever the collection's generation (bumped on every change) differs from the
-one it was built at.
+constructed only for `dense_search`, which the benchmark alone calls: importing it costs `rollout ask` ~0.5 s of CPU.
+Chroma is the source of truth; the lexical index is derived from it and rebuilt whenever the collection's generation
+(bumped on every change) differs from the one it was built at.
 """
 from __future__ import annotations
 
