@@ -190,12 +190,11 @@ class Walkthrough:
     def press(self, user: str, action_id: str, message: Call, expect: str, channel: str | None = None) -> None:
         """A person clicks a button on a message the bot posted."""
         blocks = message.params.get("blocks") or []
-        value = next((e.get("value", "") for b in blocks if b.get("type") == "actions" for e in b["elements"]
-                      if e.get("action_id") == action_id), None)
-        if value is None:
-            raise DemoError(f"the message has no {action_id} button")
-        label = next(e["text"]["text"] for b in blocks if b.get("type") == "actions" for e in b["elements"]
-                     if e.get("action_id") == action_id)
+        button = next((e for b in blocks if b.get("type") == "actions" for e in b["elements"]
+                       if e.get("action_id") == action_id), None)
+        if button is None:
+            raise DemoError(f"the bot's message has no {action_id} button")
+        value, label = button.get("value", ""), button["text"]["text"]
         self.note(f"{self.who(user)} presses [ {plain(label)} ]")
         self._presser = user
         before = len(self.slack.calls)
