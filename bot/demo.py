@@ -53,12 +53,12 @@ def run_demo(workdir: Path, echo: Callable[[str], None], progress: bool | None =
         echo("Loading the model and starting the bot…")
         knowledge_base.warm_up()
         runtime = build_runtime(settings, knowledge_base=knowledge_base)
-        server = HttpServer(create_app(runtime), "127.0.0.1", 0, settings.slack_signing_secret).start()
+        server = HttpServer(create_app(runtime), "127.0.0.1", 0).start()
         stops = start_background(runtime, scheduler=True, echo=lambda _line: None)
         echo(f"Rollout is serving Slack's requests at {server.url}/slack/events; a fake Slack is at "
              f"{slack.base_url} (no credentials, nothing leaves this machine).")
         try:
-            Walkthrough(slack, SlackSender(server.url, settings.slack_signing_secret), runtime, server, echo).run()
+            Walkthrough(slack, SlackSender(server.url, settings.slack_signing_secret), runtime, echo).run()
         finally:
             for stop in reversed(stops):
                 stop()
@@ -90,8 +90,8 @@ def _people_and_channels(slack: FakeSlack) -> None:
 class Walkthrough:
     """The five flows, one after the other, each printed as a numbered step."""
 
-    def __init__(self, slack: FakeSlack, sender: SlackSender, runtime, server, echo: Callable[[str], None]):
-        self.slack, self.sender, self.runtime, self.server, self.echo = slack, sender, runtime, server, echo
+    def __init__(self, slack: FakeSlack, sender: SlackSender, runtime, echo: Callable[[str], None]):
+        self.slack, self.sender, self.runtime, self.echo = slack, sender, runtime, echo
         self.dm = slack.workspace.open_dm([EMPLOYEE])["id"]
         self.names = {user: name for user, (name, _) in PEOPLE.items()} | CHANNELS
         self._shown = 0  # calls to the fake already printed
@@ -214,7 +214,6 @@ class Walkthrough:
 
     def settle(self) -> None:
         """Until everything the bot accepted is done (answers, relays, posts)."""
-        self.server.events.wait_dispatched(WAIT)
         self.runtime.services.wait_idle(WAIT)
 
     # -- printing -----------------------------------------------------------------------------------------------------
