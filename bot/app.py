@@ -6,19 +6,23 @@ import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slack_bolt import App
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 
 from bot.asking import Asking, Question, RateLimit, Reply, failed
+from bot.channel_blocks import channel_settings_home
+from bot.channel_settings import Channels
 from bot.comms_blocks import announcement_list
 from bot import recall_blocks
 from bot.intake import Intake, Route
-from bot.listeners import actions, announce, commands, events, feedback, helpdesk, incidents, recall
+from bot.listeners import actions, announce, channels, commands, events, feedback, helpdesk, incidents, recall
 from bot.runtime import Runtime
 from bot.slack_client import ThreadReplier, respond
+from bot.store.channels import ChannelSettings
+from bot.store.models import AUTO_SOURCE
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +101,21 @@ class Workers:
             self._done()
 
 
+ANSWERS_OFF = (":no_entry_sign: Answers are turned off in this channel. Send me a direct message instead, and I'll "
+               "answer there.")
+
+
 @dataclass
 class Services:
     """What listeners hand work to: answering (recorded before the ack, bot.intake) and recording clicks, run by the
-    workers after the ack."""
+    workers after the ack; each channel's settings (`channels`, read from the database for every question) decide
+    how a channel is answered."""
 
     asking: Asking
     client: WebClient
     workers: Workers
     intake: Intake
+    channels: Channels | None = None
 
     @property
     def rate_limit(self) -> RateLimit:
@@ -120,10 +130,51 @@ class Services:
                                     private_notices=private_notices)
             self.workers.quick(replier.send, refusal)
 
+    def answer_mention(self, question: Question) -> None:
+        """Record a mention in a channel before the ack, as the channel's settings say: answered in its thread, or
+        privately with *Share in channel*; where answers are off, a private note instead."""
+        try:
+            settings = self._channel(question.channel_id)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("could not read the settings of %s (reference %s)", question.channel_id, reference)
+            return self._notify(question, failed(reference))
+        if settings.answer_mode == "off":
+            if self.asking.store.claim_event(question.dedupe_key, "answers_off"):  # one note, however often retried
+                self._notify(question, Reply("answers_off", ANSWERS_OFF))
+            return
+        route = Route(private_notices=True, private_answers=settings.private_answers)
+        if refusal := self._take(replace(question, private=settings.private_answers), route):
+            self._notify(question, refusal)
+
+    def answer_if_auto(self, question: Question) -> None:
+        """A top-level question in a channel, not addressed to the bot: recorded only where the answer mode is
+        `auto`, and answered only when the documents answer it (bot.asking.Question.quiet); failures are logged,
+        never announced to a channel that did not ask."""
+        try:
+            settings = self._channel(question.channel_id)
+        except Exception:
+            log.exception("could not read the settings of %s; not answering %s", question.channel_id,
+                          question.dedupe_key)
+            return
+        if settings.answer_mode == "auto":
+            route = Route(private_notices=True, private_answers=settings.private_answers, show_work=False)
+            self._take(replace(question, source=AUTO_SOURCE, private=settings.private_answers), route)
+
     def answer_command(self, question: Question, response_url: str) -> Reply | None:
-        """Record a slash command's question before the ack; None when taken (the answer follows through the
-        response_url), else the apology to ack with."""
-        return self._take(question, Route(response_url=response_url))
+        """Record a slash command's question before the ack; None when taken (the answer follows privately through
+        the response_url, with *Share in channel* outside DMs), else what to ack with (an apology, or that answers
+        are off in this channel)."""
+        shareable = question.channel_id[:1] in ("C", "G")
+        if shareable:
+            try:
+                if self._channel(question.channel_id).answer_mode == "off":
+                    return Reply("answers_off", ANSWERS_OFF)
+            except Exception:
+                reference = uuid.uuid4().hex[:8]
+                log.exception("could not read the settings of %s (reference %s)", question.channel_id, reference)
+                return failed(reference)
+        return self._take(replace(question, private=True), Route(response_url=response_url, share=shareable))
 
     def record_click(self, *, action: str, user_id: str, conversation_id: int | None, channel_id: str | None,
                      message_ts: str | None, response_url: str | None) -> None:
@@ -146,6 +197,15 @@ class Services:
         if not finished:
             self.intake.hand_back()
         return finished
+
+    def _channel(self, channel_id: str) -> ChannelSettings:
+        return self.channels.settings(channel_id) if self.channels else ChannelSettings(channel_id)
+
+    def _notify(self, question: Question, reply: Reply) -> None:
+        """A notice to the asker alone, in the thread of a channel message, after the ack."""
+        replier = ThreadReplier(self.client, channel_id=question.channel_id, thread_ts=question.thread_ts,
+                                message_ts=question.message_ts, user_id=question.user_id, private_notices=True)
+        self.workers.quick(replier.send, reply)
 
     def _take(self, question: Question, route: Route) -> Reply | None:
         """Record the question durably (or find it already recorded); the apology to send if that failed."""
@@ -184,12 +244,14 @@ def create_app(runtime: Runtime) -> App:
     home = feedback.register(app, services, settings,  # first: Bolt runs the first listener that matches (votes)
                              admin_home=lambda: announcement_list([(i.announcement, i.schedule)
                                                                    for i in comms.announcements.list()])
-                             + recall_blocks.home_blocks(recalls.store.pending_runs()))
+                             + recall_blocks.home_blocks(recalls.store.pending_runs())
+                             + channel_settings_home(runtime.channels.store.all(), settings.rollout_helpdesk_channel))
     events.register(app, services)
     commands.register(app, services)
     actions.register(app, services)
     helpdesk.register(app, runtime.desk)  # its middleware takes escalations and ticket threads first
     incidents.register(app, runtime.desk)
+    channels.register(app, runtime)  # /rollout settings and its modal, share_answer
     announce.register(app, comms, services.workers.quick)  # /rollout announce, ack_accept, App Home's Cancel
     recall.register(app, recalls, settings.admin_ids, services.workers.quick, home.view)  # App Home's Approve
     app.error(_on_error)

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from bot.safety import find_secrets, redact, secret_warning
 from bot.store import Store
-from bot.store.models import utc_now
+from bot.store.models import AUTO_SOURCE, utc_now
 from knowledge.answer import Answer
 from knowledge.errors import BadQuestion
 
@@ -32,19 +32,26 @@ class Question:
     user_id: str
     channel_id: str
     text: str
-    source: str  # dm | mention | thread | command | terminal (bot.store.models.SOURCES)
+    source: str  # dm | mention | thread | command | auto | terminal (bot.store.models.SOURCES)
     dedupe_key: str
     message_ts: str | None = None  # the asking message; None for slash commands
     thread_ts: str | None = None  # the thread answered in, whose earlier turns are the context
     has_files: bool = False
     audiences: tuple[str, ...] = ()  # audiences to answer for besides the asker's own (`rollout ask --as-audience`)
+    private: bool = False  # the answer is shown to the asker alone (recorded with it)
+
+    @property
+    def quiet(self) -> bool:
+        """A question nobody asked the bot (an `auto` channel): answered only when the documents answer it, with no
+        sign of work, don't-know, limit notice or apology in the channel; a secret is still warned about, privately."""
+        return self.source == AUTO_SOURCE
 
 
 @dataclass(frozen=True)
 class Reply:
     """What to tell the employee: an answer with its stored conversation id, or a notice in mrkdwn."""
 
-    kind: str  # answer | secret | rate_limited | bad_question | files_only | failed
+    kind: str  # answer | secret | rate_limited | bad_question | files_only | failed | abstained (auto, silent)
     text: str
     answer: Answer | None = None
     conversation_id: int | None = None
@@ -131,9 +138,11 @@ class Asking:
         over-limit, show work has begun; True when it should now be answered."""
         try:
             if notice := self._screen(question):
-                replier.send(notice)
+                if not question.quiet or notice.kind == "secret":
+                    replier.send(notice)
                 return False
-            replier.working()
+            if not question.quiet:
+                replier.working()
             if not self._has_history(question):  # else the query needs the thread, read when answering
                 self.knowledge_base.prefetch(redact(question.text))
             return True
@@ -166,6 +175,8 @@ class Asking:
     def _apologise(self, question: Question, replier: Replier) -> Reply:
         reference = uuid.uuid4().hex[:8]
         log.exception("could not answer %s (reference %s)", question.dedupe_key, reference)
+        if question.quiet:  # nobody asked the bot: an apology would be noise in the channel
+            return failed(reference)
         return _deliver(replier, failed(reference))
 
     def _ask_and_record(self, question: Question, replier: Replier) -> Reply:
@@ -175,14 +186,18 @@ class Asking:
         try:  # no audience: the general documents (and a knowledge base that knows nothing of audiences)
             answer = self.knowledge_base.ask(text, history, **({"audiences": audiences} if audiences else {}))
         except BadQuestion as exc:
-            return _deliver(replier, Reply("bad_question", str(exc)))
+            notice = Reply("bad_question", str(exc))
+            return notice if question.quiet else _deliver(replier, notice)
+        if question.quiet and not answer.answered:
+            log.info("no answer above the threshold for %s; staying silent (auto mode)", question.dedupe_key)
+            return Reply("abstained", "")
         cited = self._cited(answer)
         conversation = self.store.record_conversation(
             user_id=question.user_id, channel_id=question.channel_id, thread_ts=question.thread_ts,
             message_ts=question.message_ts, source=question.source, question=text, answer=answer.text,
             more=answer.more, answered=answer.answered, latency_ms=answer.latency_ms, answerer=answer.answerer,
             prompt_version=answer.prompt_version, sources=[_source_json(s) for s in answer.sources],
-            created_at=self.clock(), cited=cited,
+            created_at=self.clock(), cited=cited, private=question.private,
         )
         reply = Reply("answer", answer.text, answer, conversation.id, text, question.has_files)
         if reply_ts := replier.send(reply):

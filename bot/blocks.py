@@ -15,6 +15,7 @@ SHORTENED = "\n… _(answer shortened to fit in Slack)_"
 
 HELPFUL, NOT_HELPFUL, ESCALATE = "feedback_helpful", "feedback_not_helpful", "escalate"
 ANSWER_ACTIONS = (HELPFUL, NOT_HELPFUL, ESCALATE)
+SHARE_ANSWER = "share_answer"  # posts a private answer in the channel (issue 15)
 SHOW_MORE, SHOW_LESS = "show_more", "show_less"  # expand an answer in place with its longer extract, and fold it back
 EXTRACT_LABELS = {SHOW_MORE: ":arrow_down_small: Show more", SHOW_LESS: ":arrow_up_small: Show less"}
 INCIDENT_REPORT = "incident_report"  # opens the incident modal, from /rollout help and answers about incidents
@@ -23,8 +24,9 @@ FILES_NOTE = ":page_facing_up: I can't read files yet, so I answered from the te
 
 
 def answer_blocks(answer: Answer, conversation_id: int, *, question: str | None = None,
-                  files_note: bool = False, expanded: bool = False) -> list[dict]:
-    """An answer: optional notes, the text in mrkdwn, its numbered sources and the feedback/escalate buttons.
+                  files_note: bool = False, expanded: bool = False, share: bool = False) -> list[dict]:
+    """An answer: optional notes, the text in mrkdwn, its numbered sources and the feedback/escalate buttons (and
+    *Share in channel* under a private answer, `share`).
 
     An answer with a longer extract (`answer.more`) offers *Show more*; `expanded` shows the extract under the text
     and offers *Show less*. Each lists the sources its own text cites (numbered by first use, so no gaps)."""
@@ -43,11 +45,12 @@ def answer_blocks(answer: Answer, conversation_id: int, *, question: str | None 
         blocks.append(context(sources_text(shown, answer.answered), "answer_sources"))
     extract = (SHOW_LESS if expanded else SHOW_MORE) if answer.more else None
     blocks.append(answer_buttons(answer.answered, conversation_id, incident=about_incidents(answer, question),
-                                 extract=extract))
+                                 extract=extract, share=share))
     return blocks
 
 
-def answer_buttons(answered: bool, conversation_id: int, incident: bool = False, extract: str | None = None) -> dict:
+def answer_buttons(answered: bool, conversation_id: int, incident: bool = False, extract: str | None = None,
+                   share: bool = False) -> dict:
     """👍 / 👎 / ask a person (a don't-know answer offers only the person); answers about incidents offer a report.
 
     `extract` (SHOW_MORE or SHOW_LESS) adds that button after them, for an answer with a longer extract."""
@@ -55,6 +58,8 @@ def answer_buttons(answered: bool, conversation_id: int, incident: bool = False,
     escalate = button(ESCALATE, ":raising_hand: Ask a person", value, primary=not answered)
     elements = [button(HELPFUL, ":+1: Helpful", value), button(NOT_HELPFUL, ":-1: Not helpful", value), escalate]
     elements = elements if answered else [escalate]
+    if share:
+        elements.append(button(SHARE_ANSWER, ":loudspeaker: Share in channel", value))
     if extract:
         elements.append(button(extract, EXTRACT_LABELS[extract], value))
     if incident:

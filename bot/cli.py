@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bot import cli_audiences, cli_comms, cli_feedback, cli_helpdesk, cli_recall
+from bot import cli_audiences, cli_channels, cli_comms, cli_feedback, cli_helpdesk, cli_recall
 from bot.cli_context import Context, llm_options, pass_context
 
 # Nothing may reach for a model hub at run time; set before any model library is imported.
@@ -226,7 +226,7 @@ def demo():
 
 # The workflows' command groups, added here (they import nothing from this module): deployment communications
 # (scheduler, announce, plan, ack), pilot feedback (pilot, survey, feedback, report), the helpdesk (tickets, faq,
-# audit), policy-change recall and document audiences.
-for _workflow in (cli_comms, cli_feedback, cli_helpdesk, cli_recall, cli_audiences):
+# audit), policy-change recall, document audiences and channel settings (channels).
+for _workflow in (cli_comms, cli_feedback, cli_helpdesk, cli_recall, cli_audiences, cli_channels):
     for _command in _workflow.COMMANDS:
         main.add_command(_command)

@@ -32,6 +32,16 @@ class NotPassedOn(HelpdeskError):
     """The ticket could not be posted to the helpdesk channel: the asker must not be told it was."""
 
 
+class Route(Protocol):
+    """Per-channel helpdesk channels (bot.channel_settings)."""
+
+    def channel_for(self, channel_id: str | None, default: str | None) -> str | None:
+        """Where tickets from `channel_id` go."""
+
+    def any_route(self) -> bool:
+        """Whether some channel has a helpdesk channel of its own."""
+
+
 class Notifier(Protocol):
     """What the workflows need from Slack."""
 
@@ -65,34 +75,49 @@ class Escalations:
 
     def __init__(self, store: HelpdeskStore, notifier: Notifier, helpdesk_channel: str | None,
                  helpdesk_users: frozenset[str] = frozenset(), sla_minutes: int = 30,
-                 clock: Callable[[], datetime] = utc_now):
+                 clock: Callable[[], datetime] = utc_now, route: Route | None = None):
         self.store, self.notifier, self.channel = store, notifier, helpdesk_channel
         self.users, self.sla, self.clock = helpdesk_users, timedelta(minutes=sla_minutes), clock
+        self.route = route
+
+    def helpdesk_for(self, channel_id: str | None) -> str | None:
+        """The helpdesk channel for tickets from `channel_id`: the channel's own `escalate_to` setting, if any, else
+        ROLLOUT_HELPDESK_CHANNEL."""
+        return self.route.channel_for(channel_id, self.channel) if self.route else self.channel
+
+    def routes_anywhere(self) -> bool:
+        """Whether any ticket can reach a helpdesk: a default channel, or some channel's own."""
+        return bool(self.channel) or bool(self.route and self.route.any_route())
 
     def escalate_answer(self, conversation, user_id: str) -> tuple[Ticket, bool]:
         """A ticket for a stored answer (one per answer); True when it was created now. Only the person who asked
         may escalate it: the ticket, its relay and its rating are theirs."""
         if conversation.user_id != user_id:
             raise NotAllowed(NOT_YOUR_QUESTION)
-        thread = (conversation.channel_id, conversation.thread_ts) if conversation.thread_ts else None
-        return self._open(user_id, "escalate", conversation.question, thread, conversation_id=conversation.id,
+        # A private answer's ticket is followed up in a DM: its thread would show the channel what was asked.
+        in_thread = conversation.thread_ts and not getattr(conversation, "private", False)
+        thread = (conversation.channel_id, conversation.thread_ts) if in_thread else None
+        return self._open(user_id, "escalate", conversation.question, thread, conversation.channel_id,
+                          conversation_id=conversation.id,
                           answer=conversation.answer, sources=list(conversation.sources or []),
                           permalink=self._permalink(conversation.channel_id, conversation.reply_ts
                                                     or conversation.message_ts))
 
-    def help_me(self, user_id: str, text: str) -> Ticket:
-        """A ticket straight from `/rollout help-me <text>`."""
-        return self._open(user_id, "help-me", redact(text), None)[0]
+    def help_me(self, user_id: str, text: str, channel_id: str | None = None) -> Ticket:
+        """A ticket straight from `/rollout help-me <text>` (typed in `channel_id`)."""
+        return self._open(user_id, "help-me", redact(text), None, channel_id)[0]
 
-    def may_handle(self, user_id: str) -> bool:
-        """Members of the helpdesk channel and ROLLOUT_HELPDESK_USERS may claim and resolve."""
+    def may_handle(self, user_id: str, ticket: Ticket | None = None) -> bool:
+        """Members of the ticket's helpdesk channel (by default ROLLOUT_HELPDESK_CHANNEL) and ROLLOUT_HELPDESK_USERS
+        may claim and resolve."""
         if user_id in self.users:
             return True
-        return bool(self.channel) and user_id in self.notifier.channel_members(self.channel)
+        channel = (ticket.helpdesk_channel if ticket else None) or self.channel
+        return bool(channel) and user_id in self.notifier.channel_members(channel)
 
     def claim(self, ticket_id: int, user_id: str) -> Ticket:
         """Claim an open ticket: from now on its threads are relayed."""
-        self._check(user_id)
+        self._check(user_id, ticket_id)
         now = self.clock()
         ticket = self.store.change_ticket(ticket_id, user_id, "claimed", ["open"], now, status="claimed",
                                           claimed_by=user_id, claimed_at=now)
@@ -104,7 +129,7 @@ class Escalations:
 
     def resolve(self, ticket_id: int, user_id: str) -> Ticket:
         """Close a ticket, tell the asker and ask them to rate the help."""
-        self._check(user_id)
+        self._check(user_id, ticket_id)
         now = self.clock()
         ticket = self.store.change_ticket(ticket_id, user_id, "resolved", ["open", "claimed"], now,
                                           status="resolved", resolved_by=user_id, resolved_at=now)
@@ -158,24 +183,25 @@ class Escalations:
         return announced
 
     def _open(self, user_id: str, origin: str, question: str, thread: tuple[str, str] | None,
-              **values) -> tuple[Ticket, bool]:
-        if not self.channel:
+              from_channel: str | None, **values) -> tuple[Ticket, bool]:
+        helpdesk = self.helpdesk_for(from_channel)
+        if not helpdesk:
             raise NotConfigured("The helpdesk channel is not set up yet (ROLLOUT_HELPDESK_CHANNEL); please contact "
                                 "the helpdesk directly.")
         ticket, created = self.store.create_ticket(user_id, user_id=user_id, origin=origin, question=question,
                                                    created_at=self.clock(), **values)
-        if not created and ticket.helpdesk_ts or not self.store.claim_ticket_post(ticket.id, self.channel):
+        if not created and ticket.helpdesk_ts or not self.store.claim_ticket_post(ticket.id, helpdesk):
             return ticket, False  # posted already, or being posted by another click or process right now
         # New, or an earlier attempt that never reached the helpdesk channel: the helpdesk first, so the asker is
         # told it was passed on only once it really was.
         try:
-            posted = self.notifier.post(self.channel, blocks.ticket_text(ticket), blocks.ticket_blocks(ticket))
+            posted = self.notifier.post(helpdesk, blocks.ticket_text(ticket), blocks.ticket_blocks(ticket))
         except Exception as exc:
             self.store.release_ticket_post(ticket.id)
-            log.warning("could not post ticket %s to %s; the asker is told to try again", ticket.id, self.channel,
+            log.warning("could not post ticket %s to %s; the asker is told to try again", ticket.id, helpdesk,
                         exc_info=True)
             raise NotPassedOn(NOT_PASSED_ON) from exc
-        self.store.update_ticket(ticket.id, helpdesk_channel=self.channel, helpdesk_ts=posted)
+        self.store.update_ticket(ticket.id, helpdesk_channel=helpdesk, helpdesk_ts=posted)
         log.info("ticket %s opened for %s (%s)", ticket.id, user_id, origin)
         self._confirm(ticket, user_id, thread)
         return self.store.ticket(ticket.id), True
@@ -193,8 +219,8 @@ class Escalations:
         if thread_ts is None:
             self.store.update_ticket(ticket.id, asker_thread_ts=ts)
 
-    def _check(self, user_id: str) -> None:
-        if not self.may_handle(user_id):
+    def _check(self, user_id: str, ticket_id: int) -> None:
+        if not self.may_handle(user_id, self.store.ticket(ticket_id)):
             raise NotAllowed("Sorry, only members of the helpdesk channel can claim or resolve tickets. If you "
                              "should be one, ask to be added to the channel.")
 

@@ -64,6 +64,6 @@ def build_desk(settings: Settings, services, store: HelpdeskStore, knowledge_bas
     kb = knowledge_base or services.asking.knowledge_base
     notifier = SlackNotifier(services.client)
     escalations = Escalations(store, notifier, settings.rollout_helpdesk_channel, settings.helpdesk_user_ids,
-                              settings.rollout_escalation_sla_minutes)
+                              settings.rollout_escalation_sla_minutes, route=getattr(services, "channels", None))
     incidents = Incidents(store, notifier, settings.rollout_security_channel, kb)
     return Desk(escalations, incidents, Faq(store, kb, settings.data_dir), store, services)

@@ -36,6 +36,9 @@ class Route:
 
     response_url: str | None = None
     private_notices: bool = False
+    private_answers: bool = False  # answers to the asker alone, with *Share in channel* (channel settings)
+    share: bool = False  # a response_url answer offers *Share in channel* (not in DMs)
+    show_work: bool = True  # False in `auto` channels: no 👀 on a message that may get no answer
 
 
 class Intake:
@@ -159,10 +162,11 @@ class Intake:
 
     def _replier(self, question: Question, route: Route, resumed: bool):
         if route.response_url:
-            return ResponseUrlReplier(route.response_url)
+            return ResponseUrlReplier(route.response_url, share=route.share)
         return ThreadReplier(self.client, channel_id=question.channel_id, thread_ts=question.thread_ts,
                              message_ts=question.message_ts, user_id=question.user_id,
-                             private_notices=route.private_notices, check_thread_first=resumed)
+                             private_notices=route.private_notices, check_thread_first=resumed,
+                             private_answers=route.private_answers, show_work=route.show_work)
 
     # -- what this process holds ---------------------------------------------------------------------------------
 

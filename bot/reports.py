@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.knowledge_gaps import Gap, Vectorize, top_gaps
 from bot.store.feedback import AnswerRating, SurveyResponse
-from bot.store.models import TERMINAL_SOURCE, Conversation, Interaction
+from bot.store.channels import SharedAnswer
+from bot.store.models import AUTO_SOURCE, TERMINAL_SOURCE, Conversation, Interaction
 from bot.surveys import TEAMS
 
 PERIOD = timedelta(days=7)
@@ -34,6 +35,13 @@ class Figures:
     survey_responses: int = 0
     terminal: int = 0  # questions asked with `rollout ask` / `rollout chat`, in none of the figures above
     terminal_answered: int = 0
+    auto_answers: int = 0  # answers to questions asked without a mention in `auto` channels (issue 15)
+    auto_helpful: int = 0
+    auto_not_helpful: int = 0
+    private_answers: int = 0  # answers shown to the asker alone (/rollout, channels with private answers)
+    shares: int = 0  # private answers their askers shared in the channel
+    shared_helpful: int = 0  # votes on shared answers
+    shared_not_helpful: int = 0
 
     @property
     def answered_rate(self) -> float | None:
@@ -113,6 +121,11 @@ def build_report(sessions: sessionmaker[Session], until: datetime, since: dateti
         tickets = _ticket_statuses(session, since, until)
         responses = list(session.scalars(select(SurveyResponse).where(
             SurveyResponse.created_at >= since, SurveyResponse.created_at < until)))
+        shares = session.execute(select(SharedAnswer.conversation_id, SharedAnswer.posted_at)
+                                 .where(SharedAnswer.posted_at.isnot(None), SharedAnswer.posted_at >= before,
+                                        SharedAnswer.posted_at < until)).all()
+        shared_ids = set(session.scalars(select(SharedAnswer.conversation_id).where(
+            SharedAnswer.posted_at.isnot(None))))
     now_convs = [c for c in conversations if c.created_at >= since]
     now_ratings = [r for r in ratings if r.updated_at >= since]
     report = Report(
@@ -123,6 +136,13 @@ def build_report(sessions: sessionmaker[Session], until: datetime, since: dateti
                  [e for e in escalations if e.created_at < since], 0, [c for c in terminal if c.created_at < since]),
         teams=_teams(responses), documents=_documents(now_convs), days=_days(now_convs, now_ratings, since, until),
         tickets=tickets, recalls=_recalls(sessions, since, until))
+    auto_ids = {c.id for c in conversations if c.source == AUTO_SOURCE}
+    for figures, convs, rates, shared in ((report.current, now_convs, now_ratings,
+                                           [x for x in shares if x.posted_at >= since]),
+                                          (report.previous, [c for c in conversations if c.created_at < since],
+                                           [r for r in ratings if r.updated_at < since],
+                                           [x for x in shares if x.posted_at < since])):
+        _channel_figures(figures, convs, rates, len(shared), auto_ids, shared_ids)
     report.gaps = top_gaps(_gap_items(now_convs, now_ratings), gaps, vectorize)
     return report
 
@@ -133,6 +153,18 @@ def _recalls(sessions: sessionmaker[Session], since: datetime, until: datetime) 
 
     messages, answers = RecallStore(sessions).sent_between(since, until)
     return {"messages": messages, "answers": answers}
+
+
+def _channel_figures(figures: Figures, conversations, ratings, shares: int, auto_ids: set[int],
+                     shared_ids: set[int]) -> None:
+    """Auto-answers, private answers and shares, and the votes on auto-answers and on shared answers."""
+    figures.auto_answers = sum(c.source == AUTO_SOURCE for c in conversations)
+    figures.private_answers = sum(bool(c.private) for c in conversations)
+    figures.shares = shares
+    auto, shared = Counter(r.vote for r in ratings if r.conversation_id in auto_ids), Counter(
+        r.vote for r in ratings if r.conversation_id in shared_ids)
+    figures.auto_helpful, figures.auto_not_helpful = auto["helpful"], auto["not_helpful"]
+    figures.shared_helpful, figures.shared_not_helpful = shared["helpful"], shared["not_helpful"]
 
 
 def _escalations(session: Session, since: datetime, until: datetime) -> list:
@@ -239,6 +271,10 @@ def headline_lines(report: Report) -> list[str]:
         f"Survey responses: {cur.survey_responses}",
         f"Recalls sent: {report.recalls.get('messages', 0)} DMs about {report.recalls.get('answers', 0)} earlier "
         f"answers whose policy sections changed",
+        f"Auto-answers (no mention, auto channels): {cur.auto_answers} "
+        f"(👍 {cur.auto_helpful}, 👎 {cur.auto_not_helpful})",
+        f"Private answers: {cur.private_answers}; shared in channel: {cur.shares} "
+        f"(👍 {cur.shared_helpful}, 👎 {cur.shared_not_helpful} on shared answers)",
         f"Terminal questions (rollout ask/chat, not in the figures above): {cur.terminal}, "
         f"{cur.terminal_answered} answered",
     ]

@@ -22,6 +22,7 @@ from bot.store.work import WorkStore
 if TYPE_CHECKING:
     from bot.app import Services
     from bot.asking import Asking
+    from bot.channel_settings import Channels
     from bot.helpdesk import Desk
     from bot.recall import Recalls
     from bot.memberships import Memberships
@@ -85,6 +86,14 @@ class Runtime:
                        days=s.rollout_recall_days, helpdesk_channel=s.rollout_helpdesk_channel, clock=self.clock)
 
     @cached_property
+    def channels(self) -> Channels:
+        """Channel settings (answer mode, private answers, audiences, helpdesk channel), read from the database."""
+        from bot.channel_settings import Channels
+        from bot.store.channels import ChannelStore
+
+        return Channels(ChannelStore(self.sessions), self.settings.admin_ids, self.clock)
+
+    @cached_property
     def asking(self) -> Asking:
         """The answering workflow over the knowledge base and ROLLOUT_RATE_LIMIT (ValueError if malformed)."""
         from bot.asking import Asking, RateLimit
@@ -109,7 +118,7 @@ class Runtime:
         workers = Workers(s.rollout_workers)
         intake = Intake(self.asking, self.work, client, workers, lease=timedelta(seconds=s.rollout_work_lease_seconds),
                         limit=s.rollout_queue_limit, clock=self.clock)
-        return Services(self.asking, client, workers, intake)
+        return Services(self.asking, client, workers, intake, self.channels)
 
     @cached_property
     def desk(self) -> Desk:

@@ -21,6 +21,7 @@ from knowledge.answer import Answer, Source, citations
 
 log = logging.getLogger(__name__)
 
+SHARED_BY = "shared_by"  # the first block of a shared answer (bot/sharing.py): who shared it
 GONE = (":grey_question: I couldn't find that answer any more, so I can't show more of it. Please ask your question "
         "again and I'll answer it afresh.")
 
@@ -63,7 +64,8 @@ class ShowMore:
         conversation = self._conversation(click)
         if conversation is None:
             return self._tell(click, GONE)
-        text, new_blocks = message(conversation, click.expand, click.message_blocks)
+        share = click.ephemeral and bool(conversation.private)  # the private copy keeps *Share in channel*
+        text, new_blocks = message(conversation, click.expand, click.message_blocks, share=share)
         channel, ts = click.channel_id or conversation.channel_id, click.message_ts or conversation.reply_ts
         if click.ephemeral or not (channel and ts):
             return self._replace_through(click, text, new_blocks)
@@ -97,12 +99,18 @@ class ShowMore:
             self.client.chat_postEphemeral(channel=click.channel_id, user=click.user_id, text=text)
 
 
-def message(conversation: Conversation, expand: bool, shown: Sequence[dict] = ()) -> tuple[str, list[dict]]:
-    """The fallback text and blocks of a recorded answer, keeping the files note and vote status it was shown with."""
-    kept = {b.get("block_id"): b for b in shown if b.get("block_id") in (VOTE_STATUS, "files_note")}
+def message(conversation: Conversation, expand: bool, shown: Sequence[dict] = (),
+            share: bool = False) -> tuple[str, list[dict]]:
+    """The fallback text and blocks of a recorded answer, keeping the files note, vote status and who shared it
+    (bot/sharing.py) as it was shown with; `share` offers *Share in channel* (the private copy of an answer)."""
+    kept = {b.get("block_id"): b for b in shown if b.get("block_id") in (VOTE_STATUS, "files_note", SHARED_BY)}
     question = conversation.question if conversation.source == "command" else None  # as ResponseUrlReplier shows it
+    if SHARED_BY in kept:
+        question = None  # the shared copy names the question in its first line
     answer_blocks = blocks.answer_blocks(recorded_answer(conversation), conversation.id, question=question,
-                                         files_note="files_note" in kept, expanded=expand)
+                                         files_note="files_note" in kept, expanded=expand, share=share)
+    if SHARED_BY in kept:
+        answer_blocks.insert(0, kept[SHARED_BY])
     if VOTE_STATUS in kept:  # under the buttons, as the vote left it
         answer_blocks.append(kept[VOTE_STATUS])
     return blocks.fallback_text(blocks.to_mrkdwn(conversation.answer)), answer_blocks

@@ -68,9 +68,10 @@ def web_client(token: str | None, api_url: str | None = None) -> WebClient:
     return WebClient(token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers())
 
 
-def post_once(client: WebClient, *, channel: str, thread_ts: str, text: str, blocks: list[dict],
+def post_once(client: WebClient, *, channel: str, thread_ts: str | None, text: str, blocks: list[dict],
               marker: str) -> str | None:
-    """chat.postMessage in a thread, landing once: an unanswered post is re-sent only if the thread lacks it.
+    """chat.postMessage in a thread (or the channel, `thread_ts` None), landing once: an unanswered post is re-sent
+    only if the thread (the channel's latest messages) lacks it.
 
     `marker` is a block_id unique to this message. Returns the message ts, or None when delivery is unknown.
     """
@@ -91,10 +92,14 @@ def post_once(client: WebClient, *, channel: str, thread_ts: str, text: str, blo
     return client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)["ts"]
 
 
-def find_in_thread(client: WebClient, channel: str, thread_ts: str, marker: str) -> tuple[str | None, bool]:
-    """(ts of the thread's message carrying block `marker` or None, whether the thread could be read at all)."""
+def find_in_thread(client: WebClient, channel: str, thread_ts: str | None, marker: str) -> tuple[str | None, bool]:
+    """(ts of the thread's message carrying block `marker` or None, whether the thread could be read at all); with
+    `thread_ts` None, the channel's latest messages."""
     try:
-        replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+        if thread_ts is None:
+            replies = client.conversations_history(channel=channel, limit=50)
+        else:
+            replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
     except (SlackApiError, *UNANSWERED, URLError) as exc:
         log.warning("could not read thread %s in %s: %s", thread_ts, channel, _reason(exc))
         return None, False
@@ -104,32 +109,42 @@ def find_in_thread(client: WebClient, channel: str, thread_ts: str, marker: str)
     return None, True
 
 
-def render(reply: Reply, echo_question: bool = False) -> tuple[str, list[dict]]:
-    """The fallback text and blocks of a reply."""
+def render(reply: Reply, echo_question: bool = False, share: bool = False) -> tuple[str, list[dict]]:
+    """The fallback text and blocks of a reply (an answer with *Share in channel* when `share`)."""
     if reply.answer is None or reply.conversation_id is None:
         return blocks.fallback_text(reply.text), blocks.notice_blocks(reply.text)
     question = reply.question if echo_question else None
     answer_blocks = blocks.answer_blocks(reply.answer, reply.conversation_id, question=question,
-                                         files_note=reply.has_files)
+                                         files_note=reply.has_files, share=share)
     return blocks.fallback_text(blocks.to_mrkdwn(reply.text)), answer_blocks
 
 
 class ThreadReplier:
-    """Answers in the asking message's thread, with a 👀 while working; in channels, notices go to the asker only."""
+    """Answers in the asking message's thread, with a 👀 while working; in channels, notices go to the asker only,
+    and so do answers in a channel with private answers (`private_answers`), with *Share in channel*."""
 
     def __init__(self, client: WebClient, *, channel_id: str, thread_ts: str, message_ts: str, user_id: str,
-                 private_notices: bool, check_thread_first: bool = False):
+                 private_notices: bool, check_thread_first: bool = False, private_answers: bool = False,
+                 show_work: bool = True):
         self.client = client
         self.channel_id, self.thread_ts, self.message_ts = channel_id, thread_ts, message_ts
         self.user_id = user_id
         self.private_notices = private_notices
         self.check_thread_first = check_thread_first  # work taken again: its answer may have been posted already
+        self.private_answers = private_answers
+        self.show_work = show_work  # False in `auto` channels: no 👀 on a message that may get no answer
 
     def working(self) -> None:
-        quietly(self.client.reactions_add, channel=self.channel_id, timestamp=self.message_ts, name=WORKING_EMOJI)
+        if self.show_work:
+            quietly(self.client.reactions_add, channel=self.channel_id, timestamp=self.message_ts,
+                    name=WORKING_EMOJI)
 
     def send(self, reply: Reply) -> str | None:
-        text, reply_blocks = render(reply)
+        text, reply_blocks = render(reply, share=self.private_answers)
+        if reply.is_answer and self.private_answers:  # an ephemeral message has no ts that buttons could find
+            self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, thread_ts=self.thread_ts,
+                                           text=text, blocks=reply_blocks)
+            return None
         if reply.is_answer:
             marker = blocks.answer_marker(reply.conversation_id)
             if self.check_thread_first and (posted := find_in_thread(self.client, self.channel_id, self.thread_ts,
@@ -146,21 +161,24 @@ class ThreadReplier:
                                             blocks=reply_blocks)["ts"]
 
     def finished(self) -> None:
-        quietly(self.client.reactions_remove, channel=self.channel_id, timestamp=self.message_ts,
-                name=WORKING_EMOJI)
+        if self.show_work:
+            quietly(self.client.reactions_remove, channel=self.channel_id, timestamp=self.message_ts,
+                    name=WORKING_EMOJI)
 
 
 class ResponseUrlReplier:
-    """Answers a slash command to the asker only, through the command's response_url."""
+    """Answers a slash command to the asker only, through the command's response_url; with *Share in channel*
+    (`share`) where there is a channel to share in."""
 
-    def __init__(self, response_url: str):
+    def __init__(self, response_url: str, share: bool = False):
         self.response_url = response_url
+        self.share = share
 
     def working(self) -> None:
         """The command's ack already said "Looking it up…"."""
 
     def send(self, reply: Reply) -> str | None:
-        text, reply_blocks = render(reply, echo_question=True)
+        text, reply_blocks = render(reply, echo_question=True, share=self.share)
         respond(self.response_url, text, reply_blocks)
         return None
 

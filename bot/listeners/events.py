@@ -1,10 +1,12 @@
-"""Events API listeners: DMs and mentions become questions answered in their thread; every other event is acked."""
+"""Events API listeners: DMs and mentions become questions answered in their thread, and top-level questions in
+channels whose answer mode is `auto`; every other event is acked."""
 from __future__ import annotations
 
 import re
 
 from slack_bolt import App, BoltContext
 
+from bot.channel_questions import is_question
 from bot.listeners.parsing import message_question
 
 
@@ -13,17 +15,25 @@ def register(app: App, services) -> None:
 
     @app.event("app_mention")
     def on_mention(event: dict, context: BoltContext) -> None:
-        """@Rollout in a channel: answer in the thread of the mentioning message."""
+        """@Rollout in a channel: answered as the channel's settings say (in the thread, privately, or not)."""
         if question := message_question(event, context.bot_user_id, in_channel=True):
-            services.answer_in_thread(question, private_notices=True)
+            services.answer_mention(question)
 
     @app.event("message")
     def on_message(event: dict, context: BoltContext) -> None:
-        """A direct message; channel messages are answered through their app_mention event, so ignored here."""
-        if event.get("channel_type") != "im":
+        """A direct message; or a channel's top-level question, answered if the channel's mode is `auto`. Messages
+        mentioning the bot are answered through their app_mention event, and threads only when mentioned there."""
+        if event.get("channel_type") == "im":
+            if question := message_question(event, context.bot_user_id, in_channel=False):
+                services.answer_in_thread(question, private_notices=False)
             return
-        if question := message_question(event, context.bot_user_id, in_channel=False):
-            services.answer_in_thread(question, private_notices=False)
+        if event.get("channel_type") not in ("channel", "group") or event.get("thread_ts"):
+            return
+        if f"<@{context.bot_user_id}" in (event.get("text") or ""):
+            return
+        question = message_question(event, context.bot_user_id, in_channel=True)
+        if question and is_question(question.text):
+            services.answer_if_auto(question)
 
     @app.event(re.compile(".*"))
     def on_other_event() -> None:

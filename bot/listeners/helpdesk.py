@@ -26,7 +26,8 @@ def register(app: App, desk) -> None:
 
     @app.middleware  # returns its own 200: the `resp` Bolt passes a global middleware is None, which Bolt answers 404
     def escalations_and_relay(body: dict, context, next):
-        if desk.escalations.channel and (action := escalate_action(body)):  # else: recorded and thanked as before
+        # With no helpdesk channel anywhere, the click is recorded and thanked as before.
+        if (action := escalate_action(body)) and desk.escalations.routes_anywhere():
             workers.quick(escalate, desk, body, action)
             return BoltResponse(status=200, body="")  # acked: nothing else handles this click
         event = body.get("event") or {}
@@ -60,20 +61,20 @@ def register(app: App, desk) -> None:
     def on_add_faq(ack: Ack, body: dict, action: dict) -> None:
         ack()
         ticket = desk.store.ticket(int(action["value"]))
-        if ticket is None or not desk.escalations.may_handle(user_of(body)):
+        if ticket is None or not desk.escalations.may_handle(user_of(body), ticket):
             return tell(desk, body, "Sorry, only members of the helpdesk channel can add to the knowledge base.")
         app.client.views_open(trigger_id=body["trigger_id"], view=blocks.faq_modal(ticket))
 
     @app.view(blocks.FAQ_MODAL)
     def on_faq_submit(ack: Ack, body: dict, view: dict) -> None:
         user_id = user_of(body)
-        if not desk.escalations.may_handle(user_id):
+        ticket_id = int(view["private_metadata"]) if str(view.get("private_metadata", "")).isdigit() else None
+        if not desk.escalations.may_handle(user_id, desk.store.ticket(ticket_id) if ticket_id else None):
             return ack(response_action="errors", errors={"answer": "Only helpdesk members can add FAQ entries."})
         values = {block: next(iter(f.values()), {}).get("value") or "" for block, f in view["state"]["values"].items()}
         if not values.get("question", "").strip() or not values.get("answer", "").strip():
             return ack(response_action="errors", errors={"answer": "Both the question and the answer are needed."})
         ack()
-        ticket_id = int(view["private_metadata"]) if str(view.get("private_metadata", "")).isdigit() else None
         workers.quick(add_faq, desk, user_id, values["question"], values["answer"], ticket_id)
 
     @app.action(re.compile(f"^{blocks.TICKET_RATE}_[1-5]$"))
@@ -121,7 +122,7 @@ def _escalate(desk, body: dict, action: dict) -> None:
 
 def help_me(desk, user_id: str, text: str, channel_id: str) -> None:
     try:
-        desk.escalations.help_me(user_id, text)
+        desk.escalations.help_me(user_id, text, channel_id)
     except HelpdeskError as exc:
         desk.services.client.chat_postEphemeral(channel=channel_id, user=user_id, text=f":warning: {exc}")
     except Exception:  # after the ack: say so rather than let them wait for a person nobody told

@@ -4,13 +4,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 TERMINAL_SOURCE = "terminal"  # `rollout ask` and `rollout chat`; reports count it apart from Slack
-SOURCES = frozenset({"dm", "mention", "thread", "command", TERMINAL_SOURCE})
+AUTO_SOURCE = "auto"  # a top-level question in a channel whose answer mode is `auto`, asked without a mention
+SOURCES = frozenset({"dm", "mention", "thread", "command", AUTO_SOURCE, TERMINAL_SOURCE})
 
 # Explicit constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -104,6 +106,9 @@ class Conversation(Base):
     answerer: Mapped[str] = mapped_column(String(64))
     prompt_version: Mapped[str | None] = mapped_column(String(64))
     reply_ts: Mapped[str | None] = mapped_column(String(32))
+    # Shown to the asker alone (`/rollout`, or a channel with private answers), with *Share in channel*. The
+    # database's default, not Python's: rows written without the column (before 0007) read as false.
+    private: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
     def __repr__(self) -> str:

@@ -39,18 +39,19 @@ class Store:
         self, *, user_id: str, channel_id: str, thread_ts: str | None, source: str, question: str,
         answer: str, answered: bool, latency_ms: int, answerer: str, sources: Sequence[dict[str, Any]] = (),
         message_ts: str | None = None, prompt_version: str | None = None, created_at: datetime | None = None,
-        more: str | None = None, cited: Sequence = (),
+        more: str | None = None, cited: Sequence = (), private: bool = False,
     ) -> Conversation:
         """Store a question (already redacted), its answer and the answer's longer extract (`more`, "" or None when
         there is none), with the text of each section it cites (`cited`: knowledge.base.CitedSection), in one
-        transaction; the same Slack message is stored once."""
+        transaction, and whether it was shown to the asker alone (`private`); the same Slack message is stored
+        once."""
         if source not in SOURCES:
             raise ValueError(f"unknown conversation source {source!r}; expected one of {sorted(SOURCES)}")
         values = dict(
             user_id=user_id, channel_id=channel_id, thread_ts=thread_ts, message_ts=message_ts, source=source,
             question=question, answer=answer, more=more or None, sources=[dict(s) for s in sources],
             answered=answered, latency_ms=latency_ms, answerer=answerer, prompt_version=prompt_version,
-            created_at=created_at or utc_now(),
+            created_at=created_at or utc_now(), private=private,
         )
         with self._sessions.begin() as session:
             new_id = _insert_new(session, Conversation.__table__, values, ["channel_id", "message_ts"])

@@ -1,0 +1,281 @@
+"""Channel settings and private answers through signed requests and the fake Slack (issue 15)."""
+from __future__ import annotations
+
+import threading
+
+from bot.blocks import SHARE_ANSWER
+from bot.channel_blocks import SETTINGS_MODAL
+from bot.store import Conversation
+from bot.store.channels import SharedAnswer
+from bot.store.feedback import AnswerRating
+from bot.store.helpdesk import Ticket
+from tests.channels.conftest import ADMIN, ASKER, HELPDESK, OTHER, POLICY, TEAM_HELPDESK
+from tests.fakes.payloads import BOT_USER_ID, message_event, new_ts
+from tests.scenario.conftest import ANSWERABLE, UNANSWERABLE, ack_json, action_ids, button_value, section_texts
+
+
+def configure(rollout, channel=POLICY, **settings):
+    """As `rollout channels set` does, through the running process's own service."""
+    return rollout.runtime.channels.change(channel, ADMIN, **settings)
+
+
+def ephemeral_answers(rollout):
+    return [c for c in rollout.slack.calls_to("chat.postEphemeral") if c.ok and SHARE_ANSWER in str(c.params)]
+
+
+# -- answer mode off ------------------------------------------------------------------------------------------------
+
+def test_in_a_channel_with_answers_off_a_mention_gets_a_private_note_and_nothing_is_answered(rollout):
+    configure(rollout, answer_mode="off")
+    event, reply = rollout.mention(ANSWERABLE, channel=POLICY)
+    rollout.sender.event(event, retry_num=1, retry_reason="http_timeout")  # Slack's retry: still one note
+
+    [note] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    assert reply.status == 200
+    assert (note.params["channel"], note.params["user"], note.params["thread_ts"]) == (POLICY, ASKER, event["ts"])
+    assert "Answers are turned off in this channel" in note.params["text"]
+    assert rollout.posts() == [] and rollout.rows(Conversation) == []
+    assert len(rollout.slack.calls_to("chat.postEphemeral")) == 1
+
+    rollout.dm(ANSWERABLE)  # a DM is still answered
+    rollout.slack.wait_for("chat.postMessage")
+
+
+def test_in_a_channel_with_answers_off_rollout_says_so_privately(rollout):
+    configure(rollout, answer_mode="off")
+    rollout.sender.command(text=ANSWERABLE, channel_id=POLICY, response_url=rollout.slack.response_url("off"))
+    [note] = rollout.slack.wait_for("response_url")
+    rollout.settle()
+    assert "Answers are turned off" in note.params["text"] and rollout.rows(Conversation) == []
+
+
+# -- private answers and Share --------------------------------------------------------------------------------------
+
+def test_a_private_answer_is_shared_in_the_thread_once_however_often_share_is_pressed(rollout_on_each_db):
+    rollout = rollout_on_each_db
+    configure(rollout, private_answers=True)
+    event, _ = rollout.mention(ANSWERABLE, channel=POLICY)
+
+    [private] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    assert (private.params["channel"], private.params["user"], private.params["thread_ts"]) == (
+        POLICY, ASKER, event["ts"])
+    assert "Data Protection Officer" in section_texts(private.params["blocks"])
+    assert action_ids(private.params["blocks"])[:4] == [
+        "feedback_helpful", "feedback_not_helpful", "escalate", SHARE_ANSWER]
+    assert rollout.posts() == []  # nothing in the channel yet
+    [conversation] = rollout.rows(Conversation)
+    assert conversation.private and conversation.reply_ts is None
+
+    value = button_value(private.params["blocks"], SHARE_ANSWER)
+    clicks = [threading.Thread(target=rollout.sender.block_action, args=(SHARE_ANSWER, value), kwargs=dict(
+        user_id=ASKER, channel_id=POLICY, ephemeral=True, response_url=rollout.slack.response_url(f"s{n}")))
+        for n in range(3)]  # a double click and Slack's retry, at once
+    for click in clicks:
+        click.start()
+    for click in clicks:
+        click.join()
+    [shared] = rollout.slack.wait_for("chat.postMessage")
+    rollout.slack.wait_for("response_url", count=3)
+    rollout.settle()
+
+    assert (shared.params["channel"], shared.params["thread_ts"]) == (POLICY, event["ts"])
+    assert shared.params["blocks"][0]["block_id"] == "shared_by"
+    assert f"<@{ASKER}> shared an answer" in section_texts(shared.params["blocks"])
+    assert "Data Protection Officer" in section_texts(shared.params["blocks"])
+    assert SHARE_ANSWER not in action_ids(shared.params["blocks"])
+    assert len(rollout.posts()) == 1
+    [share] = rollout.rows(SharedAnswer)
+    assert (share.conversation_id, share.shared_by, share.posted_ts) == (conversation.id, ASKER,
+                                                                          shared.response["ts"])
+    assert rollout.rows(Conversation)[0].reply_ts == shared.response["ts"]
+    replies = [c.params for c in rollout.slack.calls_to("response_url")]
+    assert sum(bool(r.get("replace_original")) for r in replies) == 1  # the private copy became a note, once
+    assert rollout.slack.violations == []
+
+
+def test_only_the_asker_can_share_their_answer(rollout):
+    configure(rollout, private_answers=True)
+    rollout.mention(ANSWERABLE, channel=POLICY)
+    [private] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    rollout.sender.block_action(SHARE_ANSWER, button_value(private.params["blocks"], SHARE_ANSWER), user_id=OTHER,
+                                channel_id=POLICY, ephemeral=True, response_url=rollout.slack.response_url("x"))
+    [refusal] = rollout.slack.wait_for("response_url")
+    rollout.settle()
+    assert "Only the person who asked" in refusal.params["text"] and rollout.posts() == []
+
+
+def test_a_rollout_answer_is_private_with_share_which_posts_it_in_the_channel_with_the_question(rollout):
+    rollout.sender.command(text=ANSWERABLE, channel_id=POLICY, response_url=rollout.slack.response_url("cmd"))
+    [answer] = rollout.slack.wait_for("response_url")
+    rollout.settle()
+    assert SHARE_ANSWER in action_ids(answer.params["blocks"])
+    assert rollout.rows(Conversation)[0].private
+
+    rollout.sender.block_action(SHARE_ANSWER, button_value(answer.params["blocks"], SHARE_ANSWER), user_id=ASKER,
+                                channel_id=POLICY, ephemeral=True, response_url=rollout.slack.response_url("s"))
+    [shared] = rollout.slack.wait_for("chat.postMessage")
+    rollout.settle()
+    assert shared.params["channel"] == POLICY and not shared.params.get("thread_ts")
+    first = section_texts(shared.params["blocks"][:1])
+    assert f"<@{ASKER}>" in first and "When does the DPO" in first
+
+
+def test_a_rollout_answer_in_a_dm_has_no_share_button(rollout):
+    rollout.sender.command(text=ANSWERABLE, channel_id="D0ALICE", response_url=rollout.slack.response_url("dm"))
+    [answer] = rollout.slack.wait_for("response_url")
+    rollout.settle()
+    assert SHARE_ANSWER not in action_ids(answer.params["blocks"])
+
+
+def test_votes_count_on_private_and_shared_answers_alike(rollout):
+    configure(rollout, private_answers=True)
+    rollout.mention(ANSWERABLE, channel=POLICY)
+    [private] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    value = button_value(private.params["blocks"], "feedback_helpful")
+    rollout.sender.block_action("feedback_helpful", value, user_id=ASKER, channel_id=POLICY, ephemeral=True,
+                                response_url=rollout.slack.response_url("v1"))
+    rollout.sender.block_action(SHARE_ANSWER, value, user_id=ASKER, channel_id=POLICY, ephemeral=True,
+                                response_url=rollout.slack.response_url("s1"))
+    [shared] = rollout.slack.wait_for("chat.postMessage")
+    rollout.sender.block_action("feedback_not_helpful", button_value(shared.params["blocks"], "feedback_not_helpful"),
+                                user_id=OTHER, channel_id=POLICY, message_ts=shared.response["ts"],
+                                blocks=shared.params["blocks"], response_url=rollout.slack.response_url("v2"))
+    rollout.slack.wait_for("response_url", count=3)
+    rollout.settle()
+    assert sorted((r.user_id, r.vote) for r in rollout.rows(AnswerRating)) == [
+        (ASKER, "helpful"), (OTHER, "not_helpful")]
+
+
+def test_a_private_answer_escalates_to_the_channels_own_helpdesk_and_is_followed_up_in_a_dm(rollout):
+    configure(rollout, private_answers=True, escalate_to=TEAM_HELPDESK)
+    event, _ = rollout.mention(ANSWERABLE, channel=POLICY)
+    [private] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    reply = rollout.sender.block_action("escalate", button_value(private.params["blocks"], "escalate"),
+                                        user_id=ASKER, channel_id=POLICY, ephemeral=True,
+                                        response_url=rollout.slack.response_url("e"))
+    assert (reply.status, reply.body) == (200, "")
+    rollout.slack.wait_for("chat.postMessage", count=2)
+    rollout.settle()
+    [ticket] = rollout.rows(Ticket)
+    assert ticket.helpdesk_channel == TEAM_HELPDESK and rollout.posts(channel=HELPDESK) == []
+    [follow_up] = [p for p in rollout.posts() if p.params["channel"] != TEAM_HELPDESK]
+    assert follow_up.params["channel"].startswith("D") and follow_up.params.get("thread_ts") is None
+    assert rollout.posts(channel=POLICY) == []  # nothing about it in the channel's thread
+
+
+def test_help_me_from_a_channel_goes_to_its_own_helpdesk(rollout):
+    configure(rollout, escalate_to=TEAM_HELPDESK)
+    rollout.sender.command(text="help-me my Copilot licence is missing", channel_id=POLICY,
+                           response_url=rollout.slack.response_url("h"))
+    [posted] = rollout.slack.wait_for("chat.postMessage", predicate=lambda c: c.params["channel"] == TEAM_HELPDESK)
+    rollout.settle()
+    assert "Copilot licence" in str(posted.params)
+
+
+# -- answer mode auto -----------------------------------------------------------------------------------------------
+
+def channel_message(rollout, text, channel=POLICY, **fields):
+    event = message_event(text, channel=channel, **fields)
+    return event, rollout.deliver(event)
+
+
+def test_auto_answers_top_level_questions_it_can_answer_and_nothing_else(rollout):
+    configure(rollout, answer_mode="auto")
+    asked, _ = channel_message(rollout, "when does the DPO have to be told if an AI incident involves personal data")
+    channel_message(rollout, "thanks everyone, the session yesterday was great")  # chatter
+    channel_message(rollout, UNANSWERABLE)  # a question the documents don't answer: silence
+    channel_message(rollout, ANSWERABLE, thread_ts=asked["ts"])  # a thread it was not asked in
+    channel_message(rollout, ANSWERABLE, channel="C0ELSEWHERE")  # a channel in mention mode
+
+    [answer] = rollout.slack.wait_for("chat.postMessage")
+    rollout.settle()
+    assert (answer.params["channel"], answer.params["thread_ts"]) == (POLICY, asked["ts"])
+    assert "Data Protection Officer" in section_texts(answer.params["blocks"])
+    assert len(rollout.posts()) == 1 and rollout.slack.calls_to("chat.postEphemeral") == []
+    assert rollout.slack.calls_to("reactions.add") == []  # no 👀 on messages that may get no answer
+    [conversation] = rollout.rows(Conversation)
+    assert conversation.source == "auto" and conversation.answered
+
+
+def test_a_mention_in_an_auto_channel_is_answered_once(rollout):
+    configure(rollout, answer_mode="auto")
+    event, _ = rollout.mention(ANSWERABLE, channel=POLICY)
+    rollout.deliver({**event, "type": "message", "channel_type": "channel"})  # Slack sends both events
+    rollout.slack.wait_for("chat.postMessage")
+    rollout.settle()
+    assert len(rollout.posts()) == 1 and rollout.rows(Conversation)[0].source == "mention"
+
+
+def test_auto_with_private_answers_answers_the_asker_alone(rollout):
+    configure(rollout, answer_mode="auto", private_answers=True)
+    channel_message(rollout, ANSWERABLE)
+    [private] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    assert private.params["user"] == ASKER and SHARE_ANSWER in action_ids(private.params["blocks"])
+    assert rollout.posts() == []
+
+
+def test_a_secret_in_an_auto_channel_is_warned_about_privately(rollout):
+    configure(rollout, answer_mode="auto")
+    channel_message(rollout, "can I paste AKIAIOSFODNN7EXAMPLE into ChatGPT?")
+    [warning] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    assert warning.params["user"] == ASKER and rollout.posts() == [] and rollout.rows(Conversation) == []
+
+
+# -- /rollout settings ----------------------------------------------------------------------------------------------
+
+def test_rollout_settings_is_for_admins_only(rollout):
+    reply = rollout.sender.command(text="settings", user_id=ASKER, channel_id=POLICY)
+    assert reply.status == 200 and "Only Rollout admins" in ack_json(reply)["text"]
+    assert rollout.slack.calls_to("views.open") == []
+    refused = rollout.sender.view_submission(SETTINGS_MODAL, {}, user_id=ASKER, private_metadata=POLICY)
+    assert "Only Rollout admins" in str(ack_json(refused)) and rollout.runtime.channels.store.all() == []
+
+
+def test_the_settings_modal_opens_with_the_stored_settings_and_saves_for_every_process(start, sqlite_url):
+    first, second = start(sqlite_url), start(sqlite_url)
+    configure(first, audience="pilot")
+    assert first.sender.command(text="settings", user_id=ADMIN, channel_id=POLICY).status == 200
+    [opened] = first.slack.wait_for("views.open")
+    view = opened.params["view"]
+    assert view["callback_id"] == SETTINGS_MODAL and view["private_metadata"] == POLICY
+    audience = next(b for b in view["blocks"] if b["block_id"] == "audience")
+    assert audience["element"]["initial_value"] == "pilot"
+
+    values = {"answer_mode": {"answer_mode": {"type": "static_select", "selected_option": {"value": "mention"}}},
+              "private_answers": {"private_answers": {"type": "checkboxes", "selected_options": [
+                  {"value": "private"}]}},
+              "audience": {"audience": {"type": "plain_text_input", "value": "pilot, engineering"}},
+              "escalate_to": {"escalate_to": {"type": "conversations_select", "selected_conversation": None}}}
+    bad = first.sender.view_submission(SETTINGS_MODAL, {**values, "audience": {"audience": {
+        "type": "plain_text_input", "value": "<!channel>"}}}, user_id=ADMIN, private_metadata=POLICY)
+    assert "audience" in ack_json(bad)["errors"]
+    saved = first.sender.view_submission(SETTINGS_MODAL, values, user_id=ADMIN, private_metadata=POLICY)
+    assert (saved.status, saved.body) == (200, "")
+    [confirmation] = first.slack.wait_for("chat.postEphemeral")
+    assert confirmation.params["user"] == ADMIN and "Saved the settings" in confirmation.params["text"]
+
+    second.mention(ANSWERABLE, channel=POLICY)  # the other process answers as the new settings say
+    second.slack.wait_for("chat.postEphemeral", count=2)
+    second.settle()
+    assert second.posts() == [] and second.rows(Conversation)[0].private
+    assert second.runtime.channels.audiences_for_channel(POLICY) == ["pilot", "engineering"]
+
+
+def test_admins_see_channel_settings_in_the_app_home(rollout):
+    configure(rollout, answer_mode="auto", escalate_to=TEAM_HELPDESK)
+    for user in (ADMIN, ASKER):
+        rollout.sender.event({"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home",
+                              "event_ts": new_ts()})
+    published = {c.params["user_id"]: c.params["view"]["blocks"] for c in rollout.slack.wait_for("views.publish",
+                                                                                                  count=2)}
+    admin = next(b for b in published[ADMIN] if b["block_id"] == "home_channels")["text"]["text"]
+    assert f"<#{POLICY}>" in admin and "every question (auto)" in admin and f"<#{TEAM_HELPDESK}>" in admin
+    assert "home_channels" not in {b["block_id"] for b in published[ASKER]}
+    assert BOT_USER_ID not in admin
