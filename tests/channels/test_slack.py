@@ -279,3 +279,35 @@ def test_admins_see_channel_settings_in_the_app_home(rollout):
     assert f"<#{POLICY}>" in admin and "every question (auto)" in admin and f"<#{TEAM_HELPDESK}>" in admin
     assert "home_channels" not in {b["block_id"] for b in published[ASKER]}
     assert BOT_USER_ID not in admin
+
+
+def test_a_share_slack_refuses_is_not_recorded_and_pressing_again_posts_it(rollout):
+    configure(rollout, private_answers=True)
+    rollout.mention(ANSWERABLE, channel=POLICY)
+    [private] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    value = button_value(private.params["blocks"], SHARE_ANSWER)
+    rollout.slack.fail_next("chat.postMessage", times=2, status=500)  # the post, and the re-post after the check
+
+    rollout.sender.block_action(SHARE_ANSWER, value, user_id=ASKER, channel_id=POLICY, ephemeral=True,
+                                response_url=rollout.slack.response_url("s1"))
+    [sorry] = rollout.slack.wait_for("response_url")
+    rollout.settle()
+    assert "couldn't share the answer" in sorry.params["text"] and "Nothing was posted" in sorry.params["text"]
+    assert rollout.posts() == [] and rollout.rows(SharedAnswer) == []
+
+    rollout.sender.block_action(SHARE_ANSWER, value, user_id=ASKER, channel_id=POLICY, ephemeral=True,
+                                response_url=rollout.slack.response_url("s2"))
+    rollout.slack.wait_for("response_url", count=2)
+    rollout.settle()
+    assert len(rollout.posts(channel=POLICY)) == 1 and rollout.rows(SharedAnswer)[0].posted_ts
+
+
+def test_a_mention_whose_channel_settings_cannot_be_read_gets_an_apology(rollout):
+    with rollout.engine.begin() as connection:  # the database lost the table
+        connection.exec_driver_sql("DROP TABLE channel_settings")
+    rollout.mention(ANSWERABLE, channel=POLICY)
+    [sorry] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    assert sorry.params["user"] == ASKER and "something went wrong on my side" in sorry.params["text"]
+    assert rollout.posts() == []
