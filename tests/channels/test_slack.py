@@ -44,10 +44,10 @@ def test_in_a_channel_with_answers_off_a_mention_gets_a_private_note_and_nothing
 
 def test_in_a_channel_with_answers_off_rollout_says_so_privately(rollout):
     configure(rollout, answer_mode="off")
-    rollout.sender.command(text=ANSWERABLE, channel_id=POLICY, response_url=rollout.slack.response_url("off"))
-    [note] = rollout.slack.wait_for("response_url")
+    reply = rollout.sender.command(text=ANSWERABLE, channel_id=POLICY, response_url=rollout.slack.response_url("x"))
     rollout.settle()
-    assert "Answers are turned off" in note.params["text"] and rollout.rows(Conversation) == []
+    assert reply.status == 200 and "Answers are turned off" in ack_json(reply)["text"]
+    assert rollout.rows(Conversation) == [] and rollout.slack.calls_to("response_url") == []
 
 
 # -- private answers and Share --------------------------------------------------------------------------------------
