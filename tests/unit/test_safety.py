@@ -298,3 +298,70 @@ def _timed(function, text: str) -> float:
     started = time.perf_counter()
     function(text)
     return time.perf_counter() - started
+
+
+# What issue 13 listed beyond the first screen, found through detect-secrets' plugins or the patterns it lacks.
+MORE_SECRETS = [  # (kind, text, the part that must go)
+    ("private_key", "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF0abc\n-----END PGP PRIVATE KEY BLOCK-----",
+     "lQOYBF0abc"),
+    ("private_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----",
+     "b3BlbnNzaC1rZXk"),
+    ("private_key", "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBv\n-----END EC PRIVATE KEY-----", "MHcCAQEEIBv"),
+    ("password", "ftp://:Sup3rSecret@files.example.com", "Sup3rSecret"),
+    ("authorization", "curl -H 'Authorization: Bearer q9Xv2LmT8sR4pW7zN1cK' https://api.example.com",
+     "q9Xv2LmT8sR4pW7zN1cK"),
+    ("authorization", "Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+    ("password", "my password is hunter2horse, can I share it with IT?", "hunter2horse"),
+    ("password", "the root passcode was 4471-xyz", "4471-xyz"),
+    ("password", "pw: S3cr3t!x9", "S3cr3t!x9"),
+    ("api_key", "the token is 9f8e7d6c5b4a39281706f5e4", "9f8e7d6c5b4a39281706f5e4"),
+    ("stripe_access_key", "stripe sk_live_" + "a1B2c3D4e5F6g7H8i9J0k1L2", "sk_live_a1B2c3D4e5F6g7H8i9J0k1L2"),
+    ("npm_token", "//registry.npmjs.org/:_authToken=npm_" + "a" * 18 + "B1" * 9, "aaaaB1B1"),
+    ("jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+     "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),  # the signature too, not only the lazy plugin match
+]
+# Ordinary questions carry numbers, dates, versions, ids, addresses and colours: none is a secret.
+ORDINARY_QUESTIONS = [
+    "Is policy 4.2.1 still in force after 2026-12-01?",
+    "Call the Security Desk on +44 20 7946 0958 or ext. 4471",
+    "are IP addresses like 203.0.113.7 and account IDs sensitive info?",
+    "Ticket INC-0012345 and JIRA ROLL-982 are about the same leak",
+    "We upgraded from 3.11.7 to 3.12.1 and the colour is #ff00aa",
+    "see https://intranet.example.com/policies/ai-use?section=3#tools",
+    "my password is expired, who resets it?",
+    "The password is at least 14 characters, right?",
+    "what is the token limit for Kestrel Copilot? the secret is good prompts",
+    "our API key rotation policy says every 90 days",
+    "the key is to classify data before pasting it",
+    "my pin is not working on the badge reader",
+    "Can I use a bearer of bad news template in Copilot?",
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "secret"), MORE_SECRETS)
+def test_finds_each_further_kind_and_leaves_none_of_it(kind: str, text: str, secret: str) -> None:
+    assert kind in [f.kind for f in find_secrets(text)]
+    assert secret not in redact_secrets(text)
+    assert f"[REDACTED:{kind}]" in redact_secrets(text)
+
+
+@pytest.mark.parametrize("text", ORDINARY_QUESTIONS)
+def test_no_false_positive_on_ordinary_questions(text: str) -> None:
+    assert find_secrets(text) == [], redact_secrets(text)
+
+
+def test_every_credential_plugin_of_detect_secrets_is_used_or_left_out_for_a_reason() -> None:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    from bot.safety import _LEFT_OUT, _secret_patterns
+
+    used = {type(plugin).__name__ for _, _, plugin in _secret_patterns() if plugin is not None}
+    regex_plugins = {c.__name__ for c in get_mapping_from_secret_type_to_class().values()
+                     if issubclass(c, RegexBasedDetector)}
+    assert used == regex_plugins - _LEFT_OUT and "AWSKeyDetector" in used
+
+
+def test_a_warning_names_a_kind_only_detect_secrets_knows() -> None:
+    warning = secret_warning(find_secrets("sk_live_a1B2c3D4e5F6g7H8i9J0k1L2"))
+    assert "a Stripe Access Key" in warning and "sk_live" not in warning
