@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from datetime import datetime
 
 from slack_sdk import WebClient
@@ -20,6 +21,10 @@ RATE_LIMIT_RETRIES = 10
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                               "request_timeout"})
 HISTORY_LOOKBACK_SECONDS = 120
+
+
+# How long the list of user groups is trusted for a handle it does not hold (a group created since).
+USERGROUP_LIST_SECONDS = 60.0
 
 
 class PacedRateLimitHandler(RateLimitErrorRetryHandler):
@@ -63,6 +68,7 @@ class SlackDelivery:
         self.reader = WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=5)])
         self._groups: dict[str, str] | None = None
+        self._groups_read = 0.0  # time.monotonic() of the last usergroups.list
         self._lock = threading.Lock()
 
     # -- posting -----------------------------------------------------------------------------------------------
@@ -146,9 +152,13 @@ class SlackDelivery:
 
     def _usergroup_id(self, handle: str) -> str | None:
         with self._lock:
-            if self._groups is None or handle not in self._groups:
+            # One list answers every handle: read again for an unknown handle only once the list is old, so the
+            # audiences a question is checked against ("pilot", "engineering") cost one call, not one each.
+            stale = time.monotonic() - self._groups_read >= USERGROUP_LIST_SECONDS
+            if self._groups is None or (handle not in self._groups and stale):
                 groups = self.reader.usergroups_list()["usergroups"]
                 self._groups = {g["handle"]: g["id"] for g in groups} | {g["id"]: g["id"] for g in groups}
+                self._groups_read = time.monotonic()
             return self._groups.get(handle)
 
 
