@@ -1,4 +1,4 @@
-"""Shared fixtures: `db_url` runs a test once on SQLite and once on PostgreSQL."""
+"""Shared fixtures: `db_url` runs a test once on SQLite and once on PostgreSQL; `sessions` opens it migrated."""
 from __future__ import annotations
 
 import uuid
@@ -37,6 +37,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'data' / 'rollout.db'}"  # 'data/' does not exist yet: make_engine creates it
         return
     yield from _postgres_schema(request.getfixturevalue("postgres_database"))
+
+
+@pytest.fixture
+def sessions(db_url):
+    """A session factory on a migrated, empty database (each backend in turn)."""
+    from bot.store import make_engine, migrate, session_factory
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 def _postgres_schema(database_url: str) -> Iterator[str]:

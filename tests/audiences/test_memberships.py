@@ -11,7 +11,6 @@ from bot.comms_errors import BadTarget
 from bot.delivery import SlackDelivery
 from bot.memberships import Memberships, UserGroupCache, asker_audiences, audience_name, member_entry
 from bot.pacing import SendPacer
-from bot.store import make_engine, migrate, session_factory
 from bot.store.announcement_store import AudienceMembers, PilotCohort
 from tests.fakes.slack_api import FakeSlack
 
@@ -31,14 +30,6 @@ class Clock:
 def slack():
     with FakeSlack(usergroups=GROUPS) as fake:
         yield fake
-
-
-@pytest.fixture
-def sessions(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def memberships(sessions, slack, clock=None) -> Memberships:

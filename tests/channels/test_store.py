@@ -6,17 +6,9 @@ from datetime import timedelta
 import pytest
 
 from bot.channel_settings import ChannelSettingsError, Channels
-from bot.store import Store, make_engine, migrate, session_factory
+from bot.store import Store
 from bot.store.channels import SHARE_TAKEOVER, ChannelStore
 from bot.store.models import utc_now
-
-
-@pytest.fixture
-def sessions(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

@@ -5,20 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store import Interaction, Store, make_engine, migrate, session_factory
+from bot.store import Interaction, Store
 from bot.store.feedback import FeedbackStore
 
 NOW = datetime(2027, 2, 8, 9, 0, tzinfo=UTC)  # a Monday morning: the report covers Feb 1-7
 HANDBOOK = {"path": "handbook.md", "title": "AI Handbook", "section": "Access", "score": 0.8, "number": 1, "url": None}
 DATA = {"path": "data.md", "title": "Data Policy", "section": "Customer data", "score": 0.7, "number": 2, "url": None}
-
-
-@pytest.fixture
-def sessions(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def ask(store: Store, question: str, *, answered: bool = True, when: datetime, user: str = "U0ALICE",

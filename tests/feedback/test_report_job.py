@@ -17,7 +17,7 @@ from jobs.scheduler import KINDS
 from tests.comms.conftest import Clock, job_context, settings_for
 from tests.comms.conftest import engine, slack  # noqa: F401  (fixtures)
 from tests.feedback.conftest import NOW
-from tests.feedback.conftest import pilot_week, sessions  # noqa: F401  (fixtures)
+from tests.feedback.conftest import pilot_week  # noqa: F401  (fixture)
 
 CHANNEL = "C0REPORTS"
 
