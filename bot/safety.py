@@ -228,12 +228,13 @@ def _find(text: str, patterns, accept: Callable[[str, str], bool]) -> list[Findi
     taken: list[Finding] = []  # sorted by start, never overlapping
     for kind, pattern, *plugin in patterns:
         detector = plugin[0] if plugin else None
+        group = "value" if "value" in pattern.groupindex else 0
         for match in pattern.finditer(text):
             if detector is not None:
                 if any(True for _ in detector.analyze_string(match.group(0))):  # the plugin's own checks
                     _take(taken, Finding(kind, *_secret_span(match)))
-            elif accept(kind, match.group("value" if "value" in pattern.groupindex else 0)):
-                _take(taken, Finding(kind, *match.span("value" if "value" in pattern.groupindex else 0)))
+            elif accept(kind, match.group(group)):
+                _take(taken, Finding(kind, *match.span(group)))
     return taken
 
 
