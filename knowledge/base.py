@@ -79,6 +79,13 @@ class KnowledgeBase:
             return  # `ask` will say what is wrong with it
         self.index.embedder.prefetch(follow_up_query(question, ()))
 
+    def as_retriever(self, audiences: Sequence[str] = (), k: int = MAX_SOURCES):
+        """This knowledge base's hybrid retrieval as a langchain `BaseRetriever` (knowledge/langchain_retriever.py):
+        the best `k` passages as Documents with source, title, section, url and score, for an organisation's chains."""
+        from knowledge.langchain_retriever import HybridRetriever  # langchain_core stays out of the answer path
+
+        return HybridRetriever(knowledge_base=self, audiences=tuple(audiences), k=k)
+
     def ingest(self, paths: Sequence[Path], prune: bool = False, **options) -> IngestSummary:
         return Ingestor(self.index, max_chars=self.max_chars, **options).run(list(paths), prune=prune)
 
