@@ -106,6 +106,14 @@ def warm(args) -> dict:
             "breakdown_mismatches": mismatches}
 
 
+def _langchain_store(index):
+    """langchain-chroma's vector store over the index's collection, as retrieval read it before c111adf: only this
+    comparison builds one (Rollout reaches Chroma through chromadb's client; the query needs no embedding function)."""
+    from langchain_chroma import Chroma
+
+    return Chroma(client=index._client, collection_name=index._name)  # noqa: SLF001  (the collection, not a copy)
+
+
 def _timed_steps(kb, question: str, clock: Stopwatch) -> list[str]:
     """One question through the public steps `Retriever.retrieve` and `ask` take, each timed; the cited paths."""
     from knowledge.base import numbered_sources
@@ -117,7 +125,8 @@ def _timed_steps(kb, question: str, clock: Stopwatch) -> list[str]:
     with clock("Chroma query k=30, ids+distances"):
         dense_ids = [cid for cid, _ in index.nearest_ids(vector, retriever.candidates)]
     with clock(COMPARISON + "langchain query k=30 with documents+metadata (before c111adf)"):
-        index.dense_search(vector, retriever.candidates)
+        _langchain_store(index).similarity_search_by_vector_with_relevance_scores(vector.tolist(),
+                                                                                   k=retriever.candidates)
     with clock("lexical index generation check"):
         lexical = index.lexical()
     with clock("BM25 scores (all chunks)"):

@@ -51,8 +51,7 @@ def precision_for(cpuinfo: str) -> str:
 
 
 class Embedder:
-    """A sentence-transformers model loaded offline, usable directly and as a langchain Embeddings (it has
-    `embed_documents` and `embed_query`; not a subclass, as importing langchain_core costs `rollout ask` ~0.3 s)."""
+    """A sentence-transformers model loaded offline: passages with `encode`, questions with `encode_query`."""
 
     def __init__(self, model: str | None = None, precision: str | None = None):
         self.model_name = model or default_model_path()
@@ -173,12 +172,6 @@ class Embedder:
         import torch
 
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(list(texts)).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.encode_query(text).tolist()
 
 
 class _Packer:

@@ -2,8 +2,8 @@
 
 This is the only module that imports chromadb. Ingest and retrieval reach Chroma through the chromadb client itself
 (an embedded `PersistentClient`, or an `HttpClient` for a Chroma server): every read, write and nearest-neighbour
-query, and creating the collection (cosine distance), as langchain-chroma creates it. langchain-chroma's `Chroma` is
-constructed only for `dense_search`, which the benchmark alone calls: importing it costs `rollout ask` ~0.5 s of CPU.
+query, and creating the collection (cosine distance). langchain composes with retrieval above this module
+(`KnowledgeBase.as_retriever`), never with the collection itself.
 Chroma is the source of truth; the lexical index is derived from it and rebuilt whenever the collection's generation
 (bumped on every change) differs from the one it was built at.
 """
@@ -140,14 +140,6 @@ class KnowledgeIndex:
         self._lock = threading.Lock()
         self._chunks: OrderedDict[str, tuple[StoredChunk, np.ndarray]] = OrderedDict()  # see CHUNK_CACHE_SIZE
 
-    @cached_property
-    def store(self):
-        """The collection as langchain-chroma's vector store (for `dense_search`)."""
-        from langchain_chroma import Chroma
-
-        return Chroma(client=self._client, collection_name=self._name, embedding_function=self.embedder,
-                      collection_configuration=COLLECTION_CONFIGURATION)
-
     # -- reading ---------------------------------------------------------------------------------------------
     @property
     def collection(self):
@@ -229,13 +221,6 @@ class KnowledgeIndex:
         found = self.collection.query(query_embeddings=[vector.tolist()], n_results=k, include=["distances"],
                                       where=where)
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(found["ids"][0], found["distances"][0])]
-
-    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]:
-        """Top-k chunks by cosine similarity (1 - cosine distance)."""
-        if k <= 0:
-            return []
-        hits = self.store.similarity_search_by_vector_with_relevance_scores(vector.tolist(), k=k)
-        return [(StoredChunk(doc.id, doc.page_content, doc.metadata), 1.0 - float(dist)) for doc, dist in hits]
 
     def lexical_search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Top-k chunk ids by BM25 score."""
