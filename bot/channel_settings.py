@@ -38,7 +38,7 @@ class Channels:
 
     def channel_for(self, channel_id: str | None, default: str | None) -> str | None:
         """Where tickets from `channel_id` go: its own helpdesk channel if set, else `default` (the escalation
-        Route of bot.escalation)."""
+        Route of bot.helpdesk.escalation)."""
         if channel_id and CHANNEL_ID.fullmatch(channel_id):
             return self.store.get(channel_id).escalate_to or default
         return default

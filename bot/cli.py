@@ -10,7 +10,9 @@ from pathlib import Path
 
 import click
 
-from bot import cli_audiences, cli_channels, cli_comms, cli_feedback, cli_helpdesk, cli_recall
+from bot import cli_audiences, cli_channels, cli_comms, cli_feedback, cli_recall
+
+from bot.helpdesk import cli as cli_helpdesk
 from bot.cli_context import Context, llm_options, pass_context
 
 # Nothing may reach for a model hub at run time; set before any model library is imported.

@@ -30,7 +30,7 @@ def _EXPLAINERS():  # noqa: N802  (imports deferred: `rollout --help` need not l
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     from bot.comms_errors import CommsError
-    from bot.helpdesk_errors import HelpdeskError
+    from bot.helpdesk.errors import HelpdeskError
     from bot.transport import ServeError
     from knowledge.errors import KnowledgeError
 

@@ -169,7 +169,7 @@ def _channel_figures(figures: Figures, conversations, ratings, shares: int, auto
 
 def _escalations(session: Session, since: datetime, until: datetime) -> list:
     """Helpdesk tickets opened, and escalate clicks recorded without a ticket (no helpdesk channel set)."""
-    from bot.store.helpdesk import Ticket
+    from bot.helpdesk.tables import Ticket
 
     tickets = session.execute(select(Ticket.created_at, Ticket.conversation_id).where(
         Ticket.created_at >= since, Ticket.created_at < until)).all()
@@ -181,7 +181,7 @@ def _escalations(session: Session, since: datetime, until: datetime) -> list:
 
 def _ticket_statuses(session: Session, since: datetime, until: datetime) -> dict[str, int]:
     """Tickets opened in the period by where they are now: open, claimed, resolved (as `rollout tickets list`)."""
-    from bot.store.helpdesk import Ticket
+    from bot.helpdesk.tables import Ticket
 
     rows = session.execute(select(Ticket.status, func.count(Ticket.id)).where(
         Ticket.created_at >= since, Ticket.created_at < until).group_by(Ticket.status)).all()

@@ -23,12 +23,12 @@ if TYPE_CHECKING:
     from bot.app import Services
     from bot.asking import Asking
     from bot.channel_settings import Channels
-    from bot.helpdesk import Desk
+    from bot.helpdesk.desk import Desk
     from bot.recall import Recalls
     from bot.memberships import Memberships
     from bot.scheduling import Comms
     from bot.store.feedback import FeedbackStore
-    from bot.store.helpdesk_store import HelpdeskStore
+    from bot.helpdesk.store import HelpdeskStore
     from bot.store.recall_store import RecallStore
 
 
@@ -64,7 +64,7 @@ class Runtime:
     @cached_property
     def helpdesk_store(self) -> HelpdeskStore:
         """Tickets, incidents, FAQ entries and their audit trail."""
-        from bot.store.helpdesk_store import HelpdeskStore
+        from bot.helpdesk.store import HelpdeskStore
 
         return HelpdeskStore(self.sessions)
 
@@ -123,7 +123,7 @@ class Runtime:
     @cached_property
     def desk(self) -> Desk:
         """Tickets, incidents and FAQ entries, sharing the answering services' workers and client."""
-        from bot.helpdesk import build_desk
+        from bot.helpdesk.desk import build_desk
 
         return build_desk(self.settings, self.services, self.helpdesk_store, self.knowledge_base)
 

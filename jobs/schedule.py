@@ -129,7 +129,8 @@ def _wall(moment: datetime, tz) -> datetime:
 
 def helpdesk_jobs(desk) -> list[tuple[str, float, object]]:
     """The helpdesk's periodic jobs for a serving process: SLA re-announcements and incident (re)posting."""
-    from jobs import escalations, incidents
+    from bot.helpdesk import escalation_jobs as escalations
+    from bot.helpdesk import incident_jobs as incidents
 
     return [
         (escalations.JOB_ID, escalations.EVERY_SECONDS,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.store.helpdesk import FaqEntry, Ticket
+from bot.helpdesk.tables import FaqEntry, Ticket
 from bot.store.models import Conversation
 from bot.store.recall import (
     HELPDESK, PERSON, AnswerCitation, FaqReview, Recall, RecallMessage, RecordedChange, SectionText,

@@ -8,7 +8,7 @@ from bot.channel_blocks import SETTINGS_MODAL
 from bot.store import Conversation
 from bot.store.channels import SharedAnswer
 from bot.store.feedback import AnswerRating
-from bot.store.helpdesk import Ticket
+from bot.helpdesk.tables import Ticket
 from tests.channels.conftest import ADMIN, ASKER, HELPDESK, OTHER, POLICY, TEAM_HELPDESK
 from tests.fakes.payloads import BOT_USER_ID, message_event, new_ts
 from tests.scenario.conftest import ANSWERABLE, UNANSWERABLE, ack_json, action_ids, button_value, section_texts

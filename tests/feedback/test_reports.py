@@ -93,7 +93,7 @@ def test_the_chart_is_a_real_png(sessions, pilot_week):
 def test_helpdesk_tickets_are_the_escalations_counted_once_with_their_statuses(sessions, pilot_week):
     from datetime import timedelta
 
-    from bot.store.helpdesk import Ticket
+    from bot.helpdesk.tables import Ticket
     from bot.store.models import Conversation
 
     with sessions.begin() as session:

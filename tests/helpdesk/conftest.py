@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.app import create_app
-from bot.helpdesk import Desk
+from bot.helpdesk.desk import Desk
 from bot.runtime import build_runtime
 from bot.transport import HttpServer
 from bot.store import make_engine

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from click.testing import CliRunner
 
-import bot.cli_helpdesk  # noqa: F401  (registers the commands on main)
+import bot.helpdesk.cli  # noqa: F401  (registers the commands on main)
 from bot.cli import main
 from bot.store import make_engine, migrate, session_factory
-from bot.store.helpdesk_store import HelpdeskStore
+from bot.helpdesk.store import HelpdeskStore
 from bot.store.models import utc_now
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from bot.store import Interaction
-from bot.store.helpdesk import AuditEntry, Ticket
-from jobs.escalations import reannounce_overdue_tickets
+from bot.helpdesk.tables import AuditEntry, Ticket
+from bot.helpdesk.escalation_jobs import reannounce_overdue_tickets
 from tests.helpdesk.conftest import AGENT, ASKER, HELPDESK, STRANGER, escalated
 from tests.helpdesk.conftest import button_value
 from tests.scenario.conftest import ANSWERABLE, action_ids, section_texts

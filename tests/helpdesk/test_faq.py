@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store.helpdesk import FaqEntry, Ticket
+from bot.helpdesk.tables import FaqEntry, Ticket
 from knowledge.base import KnowledgeBase
 from tests.helpdesk.conftest import AGENT, HELPDESK, STRANGER, escalated
 from tests.scenario.conftest import POLICIES, section_texts

@@ -19,7 +19,7 @@ from bot.cli import main
 from bot.reports import build_report
 from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.store.helpdesk import FaqEntry, Ticket
+from bot.helpdesk.tables import FaqEntry, Ticket
 from bot.store.recall import AnswerCitation, Recall, RecallMessage
 from knowledge.base import KnowledgeBase
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bot.fake_slack.block_kit import view_errors
 from bot.fake_slack.screen import message_lines, plain, view_lines
-from bot.helpdesk_blocks import incident_modal
+from bot.helpdesk.blocks import incident_modal
 
 
 def test_links_mentions_broadcasts_emoji_and_entities_read_as_a_person_reads_them():

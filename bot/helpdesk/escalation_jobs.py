@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.escalation import Escalations
+from bot.helpdesk.escalation import Escalations
 
 JOB_ID = "helpdesk-sla"
 EVERY_SECONDS = 60

@@ -1,7 +1,7 @@
 """The audit log read back: every ticket, incident and FAQ state change with who and when."""
 from __future__ import annotations
 
-from bot.store.helpdesk import AuditEntry
+from bot.helpdesk.tables import AuditEntry
 
 
 def audit_line(entry: AuditEntry) -> str:

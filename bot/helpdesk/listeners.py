@@ -1,6 +1,6 @@
 """Helpdesk listeners: the answer's `escalate` button and `/rollout help-me` open tickets; Claim, Resolve, Add to
 knowledge base and the asker's rating; and the relay of messages in ticket threads. `register(app, desk)` with a
-bot.helpdesk.Desk. The escalate button and ticket-thread messages are taken by a middleware, ahead of the answering
+bot.helpdesk.desk.Desk. The escalate button and ticket-thread messages are taken by a middleware, ahead of the answering
 listeners, so a relayed message is never answered as a question."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import uuid
 from slack_bolt import Ack, App
 from slack_bolt.response import BoltResponse
 
-from bot import helpdesk_blocks as blocks
-from bot.helpdesk_errors import HelpdeskError
+from bot.helpdesk import blocks
+from bot.helpdesk.errors import HelpdeskError
 from bot.listeners.commands import COMMAND, subcommand
 from bot.listeners.parsing import is_from_a_person, plain_text
 

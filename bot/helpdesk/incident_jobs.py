@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.incidents import Incidents
+from bot.helpdesk.incidents import Incidents
 
 JOB_ID = "incident-delivery"
 EVERY_SECONDS = 60

@@ -7,10 +7,10 @@ import uuid
 
 from slack_bolt import Ack, App
 
-from bot import helpdesk_blocks as blocks
+from bot.helpdesk import blocks
 from bot.blocks import INCIDENT_REPORT
 from bot.listeners.commands import COMMAND, subcommand
-from bot.listeners.helpdesk import run_safely, user_of
+from bot.helpdesk.listeners import run_safely, user_of
 
 
 log = logging.getLogger(__name__)

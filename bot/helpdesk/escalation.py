@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot import helpdesk_blocks as blocks
-from bot.helpdesk_errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured, NotFound
+from bot.helpdesk import blocks
+from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured, NotFound
 from bot.safety import redact, redact_secrets
-from bot.store.helpdesk import Ticket
-from bot.store.helpdesk_store import HelpdeskStore
+from bot.helpdesk.tables import Ticket
+from bot.helpdesk.store import HelpdeskStore
 from bot.store.models import utc_now
 
 log = logging.getLogger(__name__)

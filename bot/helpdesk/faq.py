@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from bot.helpdesk_errors import HelpdeskError, NotFound
+from bot.helpdesk.errors import HelpdeskError, NotFound
 from bot.safety import redact
-from bot.store.helpdesk import FaqEntry
-from bot.store.helpdesk_store import HelpdeskStore
+from bot.helpdesk.tables import FaqEntry
+from bot.helpdesk.store import HelpdeskStore
 from bot.store.models import utc_now
 
 FAQ_TITLE = "Helpdesk FAQ"

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.store.helpdesk import AuditEntry, FaqEntry, Incident, Ticket
+from bot.helpdesk.tables import AuditEntry, FaqEntry, Incident, Ticket
 from bot.store.models import utc_now
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from bot.escalation import Escalations
-from bot.faq import Faq
-from bot.incidents import Incidents
+from bot.helpdesk.escalation import Escalations
+from bot.helpdesk.faq import Faq
+from bot.helpdesk.incidents import Incidents
 from bot.settings import Settings
-from bot.store.helpdesk_store import HelpdeskStore
+from bot.helpdesk.store import HelpdeskStore
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot import helpdesk_blocks as blocks
+from bot.helpdesk import blocks
 from bot.blocks import context, shown_sources, sources_text, text_sections, to_mrkdwn
-from bot.escalation import Notifier
-from bot.helpdesk_errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured, NotFound
+from bot.helpdesk.escalation import Notifier
+from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured, NotFound
 from bot.safety import redact
-from bot.store.helpdesk import Incident
-from bot.store.helpdesk_store import HelpdeskStore
+from bot.helpdesk.tables import Incident
+from bot.helpdesk.store import HelpdeskStore
 from bot.store.models import utc_now
 
 log = logging.getLogger(__name__)

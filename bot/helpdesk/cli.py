@@ -5,10 +5,10 @@ from datetime import datetime
 
 import click
 
-from bot.audit import audit_line
+from bot.helpdesk.audit import audit_line
 from bot.cli_context import SINCE, Context, pass_context
-from bot.store.helpdesk import TICKET_STATUSES
-from bot.store.helpdesk_store import HelpdeskStore
+from bot.helpdesk.tables import TICKET_STATUSES
+from bot.helpdesk.store import HelpdeskStore
 
 
 def helpdesk_store(obj: Context) -> HelpdeskStore:
@@ -62,7 +62,7 @@ def faq_list(obj: Context):
 @pass_context
 def faq_remove(obj: Context, entry_id: int):
     """Delete an FAQ entry, its document and its place in the index."""
-    from bot.faq import Faq
+    from bot.helpdesk.faq import Faq
 
     entry = Faq(helpdesk_store(obj), obj.knowledge_base(), obj.settings.data_dir).remove(entry_id, "cli")
     click.echo(f"Removed FAQ entry {entry.id}: {entry.question[:80]}")
