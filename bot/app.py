@@ -18,7 +18,8 @@ from bot.channel_settings import Channels
 from bot.comms_blocks import announcement_list
 from bot import recall_blocks
 from bot.intake import Intake, Route
-from bot.listeners import actions, announce, channels, commands, events, feedback, recall
+from bot.listeners import actions, announce, channels, commands, events, recall
+from bot.feedback import listeners as feedback
 from bot.helpdesk import listeners as helpdesk
 from bot.helpdesk import incident_listeners as incidents
 from bot.runtime import Runtime

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import click
 
-from bot import cli_audiences, cli_channels, cli_comms, cli_feedback, cli_recall
+from bot import cli_audiences, cli_channels, cli_comms, cli_recall
+
+from bot.feedback import cli as cli_feedback
 
 from bot.helpdesk import cli as cli_helpdesk
 from bot.cli_context import Context, llm_options, pass_context

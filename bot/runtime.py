@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from bot.recall import Recalls
     from bot.memberships import Memberships
     from bot.scheduling import Comms
-    from bot.store.feedback import FeedbackStore
+    from bot.feedback.store import FeedbackStore
     from bot.helpdesk.store import HelpdeskStore
     from bot.store.recall_store import RecallStore
 
@@ -57,7 +57,7 @@ class Runtime:
     @cached_property
     def feedback(self) -> FeedbackStore:
         """Answer ratings, survey responses and pulse schedules."""
-        from bot.store.feedback import FeedbackStore
+        from bot.feedback.store import FeedbackStore
 
         return FeedbackStore(self.sessions)
 

@@ -20,7 +20,7 @@ from bot.comms_errors import CommsError
 from bot.delivery import SlackDelivery
 from bot.memberships import Memberships, UserGroupCache
 from bot.pacing import SendPacer
-from bot.report_delivery import weekly_report
+from bot.feedback.report_delivery import weekly_report
 from bot.settings import Settings
 from bot.store.ack_store import AckStore
 from bot.store.announcement_store import AnnouncementStore, AudienceMembers, PilotCohort

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
-from bot.feedback_blocks import VOTE_STATUS
+from bot.feedback.blocks import VOTE_STATUS
 from bot.slack_client import respond
 from bot.store import Conversation, Store
 from knowledge.answer import Answer, Source, citations

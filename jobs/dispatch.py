@@ -16,13 +16,13 @@ from bot.audiences import Directory
 from bot.store.ack_store import AckStore
 from bot.store.announcement_store import AnnouncementStore, PilotCohort
 from bot.store.comms import ScheduledRun
-from bot.store.feedback import FeedbackStore
+from bot.feedback.store import FeedbackStore
 from bot.store.repositories import Store
 from bot.store.runs import RunLog
 from jobs.delivery import Interrupted, Sender
 
 if TYPE_CHECKING:
-    from jobs.reports import WeeklyReport
+    from bot.feedback.report_job import WeeklyReport
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,8 @@ class JobContext:
     clock: Callable[[], datetime]
     report: Callable[[str], None]  # tell the admins (log, and the report channel when there is one)
     stopping: threading.Event = field(default_factory=threading.Event)  # set on shutdown: leave runs to resume
-    feedback: FeedbackStore | None = None  # pulse-survey schedules and responses (jobs/surveys.py)
-    weekly: WeeklyReport | None = None  # the weekly report's settings and Slack calls (jobs/reports.py)
+    feedback: FeedbackStore | None = None  # pulse-survey schedules and responses (bot/feedback/survey_jobs.py)
+    weekly: WeeklyReport | None = None  # the weekly report's settings and Slack calls (bot/feedback/report_job.py)
     events: Store | None = None  # processed Slack events, pruned daily (jobs/processed_events.py)
     audience_people: Callable[[str], list[str]] | None = None  # a document audience's people (`audience:NAME`)
 

@@ -7,7 +7,7 @@ from bot.blocks import SHARE_ANSWER
 from bot.channel_blocks import SETTINGS_MODAL
 from bot.store import Conversation
 from bot.store.channels import SharedAnswer
-from bot.store.feedback import AnswerRating
+from bot.feedback.store import AnswerRating
 from bot.helpdesk.tables import Ticket
 from tests.channels.conftest import ADMIN, ASKER, HELPDESK, OTHER, POLICY, TEAM_HELPDESK
 from tests.fakes.payloads import BOT_USER_ID, message_event, new_ts

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.store import Interaction, Store
-from bot.store.feedback import FeedbackStore
+from bot.feedback.store import FeedbackStore
 
 NOW = datetime(2027, 2, 8, 9, 0, tzinfo=UTC)  # a Monday morning: the report covers Feb 1-7
 HANDBOOK = {"path": "handbook.md", "title": "AI Handbook", "section": "Access", "score": 0.8, "number": 1, "url": None}

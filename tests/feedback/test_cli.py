@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import bot.cli_feedback  # noqa: F401  (registers the commands on main)
+import bot.feedback.cli  # noqa: F401  (registers the commands on main)
 from bot.cli import main
 from bot.store import Store, session_factory, make_engine
-from bot.store.feedback import FeedbackStore
+from bot.feedback.store import FeedbackStore
 from tests.comms.conftest import environment, settings_for
 from tests.feedback.conftest import NOW, ask
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)

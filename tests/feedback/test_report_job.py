@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from bot.delivery import SlackDelivery
 from bot.pacing import SendPacer
-from bot.report_delivery import weekly_report
+from bot.feedback.report_delivery import weekly_report
 from bot.store.runs import DueRun
-from jobs import reports
+from bot.feedback import report_job as reports
 from jobs.dispatch import Dispatcher
 from jobs.schedule import next_runs
 from jobs.scheduler import KINDS
@@ -80,7 +80,7 @@ def test_without_a_report_channel_the_run_is_skipped_with_a_log_line(engine, sla
                                                                     caplog) -> None:
     ctx = context(engine, slack, db_url, tmp_path, sessions, Clock(NOW), channel=None)
     due(ctx, NOW)
-    with caplog.at_level(logging.INFO, logger="jobs.reports"):
+    with caplog.at_level(logging.INFO, logger="bot.feedback.report_job"):
         assert Dispatcher(ctx, KINDS).run_once() is True
     assert "ROLLOUT_REPORT_CHANNEL is not set" in caplog.text
     assert slack.posts() == [] and slack.calls_to("files.getUploadURLExternal") == []

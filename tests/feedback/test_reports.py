@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import struct
 
-from bot.knowledge_gaps import top_gaps
-from bot.report_chart import NO_DATA, chart_figure, chart_png
-from bot.reports import build_report, render
+from bot.feedback.knowledge_gaps import top_gaps
+from bot.feedback.report_chart import NO_DATA, chart_figure, chart_png
+from bot.feedback.reports import build_report, render
 from tests.feedback.conftest import NOW
 
 

@@ -7,13 +7,13 @@ import pytest
 from sqlalchemy import text
 from slack_bolt import App
 
-from bot.feedback_blocks import REASON_MODAL, SURVEY_MODAL
+from bot.feedback.blocks import REASON_MODAL, SURVEY_MODAL
 from bot.listeners import actions, commands, events
-from bot.listeners import feedback as feedback_listeners
+from bot.feedback import listeners as feedback_listeners
 from bot.runtime import build_runtime
 from bot.transport import HttpServer
 from bot.store.models import utc_now
-from bot.store.feedback import AnswerRating, FeedbackStore, SurveyResponse
+from bot.feedback.store import AnswerRating, FeedbackStore, SurveyResponse
 from tests.fakes.signing import SlackSender
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 from tests.feedback.conftest import NOW, ask

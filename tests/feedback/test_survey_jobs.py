@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.feedback_blocks import SURVEY_OPEN
+from bot.feedback.blocks import SURVEY_OPEN
 from bot.store import session_factory
-from bot.store.feedback import FeedbackStore
+from bot.feedback.store import FeedbackStore
 from bot.store.runs import DueRun
-from jobs import surveys
+from bot.feedback import survey_jobs as surveys
 from jobs.dispatch import Dispatcher
 from jobs.schedule import next_runs
 from jobs.scheduler import KINDS

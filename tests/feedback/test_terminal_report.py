@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot.reports import build_report, render
+from bot.feedback.reports import build_report, render
 from bot.store import Store
 from tests.feedback.conftest import HANDBOOK, NOW
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.store.feedback import AnswerRating
+from bot.feedback.store import AnswerRating
 from bot.store.models import Interaction, utc_now
 from bot.store.recall import RecallMessage
 from knowledge.base import CitedSection

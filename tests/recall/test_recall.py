@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.asking import Asking, Question, RateLimit
 from bot.cli import main
-from bot.reports import build_report
+from bot.feedback.reports import build_report
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.helpdesk.tables import FaqEntry, Ticket

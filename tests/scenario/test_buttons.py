@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.store import Interaction
-from bot.store.feedback import AnswerRating
+from bot.feedback.store import AnswerRating
 from tests.scenario.conftest import ANSWERABLE, UNANSWERABLE, button_value
 
 

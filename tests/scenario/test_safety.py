@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import make_url, text
 
-from bot.feedback_blocks import SURVEY_MODAL
+from bot.feedback.blocks import SURVEY_MODAL
 from bot.store import Conversation, ProcessedEvent
 from tests.fakes.payloads import block_actions, event_callback, message_event
 from tests.fakes.signing import FORM, JSON, SlackSender, sign

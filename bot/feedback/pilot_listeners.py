@@ -12,7 +12,7 @@ from bot.listeners.commands import subcommand
 from bot.slack_client import respond
 from bot.store.announcement_store import PilotCohort
 from bot.store.models import utc_now
-from bot.surveys import resolve_people
+from bot.feedback.surveys import resolve_people
 
 USAGE = "/rollout pilot add|remove|list [@person …] [@group …]"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.feedback_blocks import pulse_message
+from bot.feedback.blocks import pulse_message
 from bot.store.comms import ScheduledRun
-from bot.store.feedback import FeedbackStore
+from bot.feedback.store import FeedbackStore
 from bot.store.runs import DueRun
 from jobs.delivery import CHUNK, fan_out
 from jobs.dispatch import JobContext, Outcome

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from bot.reports import Report  # noqa: E402
+from bot.feedback.reports import Report  # noqa: E402
 
 _DRAWING = threading.Lock()  # matplotlib's font cache and text layout are not thread-safe
 NO_DATA = "No questions asked in Slack in this period yet"

@@ -21,7 +21,7 @@ JOB_ID, CHART_JOB_ID = "report:weekly", "report-chart:weekly"
 
 @dataclass(frozen=True)
 class WeeklyReport:
-    """Where and when the weekly report goes, and how to build and upload it (bot/report_delivery.py)."""
+    """Where and when the weekly report goes, and how to build and upload it (bot/feedback/report_delivery.py)."""
 
     channel: str | None
     cron: str

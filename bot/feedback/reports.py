@@ -1,5 +1,5 @@
 """Pilot reports from the database: usage, answer quality, survey averages per team, escalations, knowledge gaps,
-most-cited documents and week-over-week change; rendered as text, JSON, Markdown (the chart: bot/report_chart.py).
+most-cited documents and week-over-week change; rendered as text, JSON, Markdown (the chart: bot/feedback/report_chart.py).
 
 Every figure is about Slack, where the pilot happens; questions asked in a terminal (`rollout ask`, `rollout chat`:
 often the team trying things out) are counted apart, so they never dilute Slack's rates, gaps or documents."""
@@ -14,11 +14,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.knowledge_gaps import Gap, Vectorize, top_gaps
-from bot.store.feedback import AnswerRating, SurveyResponse
+from bot.feedback.knowledge_gaps import Gap, Vectorize, top_gaps
+from bot.feedback.store import AnswerRating, SurveyResponse
 from bot.store.channels import SharedAnswer
 from bot.store.models import AUTO_SOURCE, TERMINAL_SOURCE, Conversation, Interaction
-from bot.surveys import TEAMS
+from bot.feedback.surveys import TEAMS
 
 PERIOD = timedelta(days=7)
 

@@ -1,5 +1,5 @@
 """The App Home tab's content, Slack-free: everyone's recent questions, and for admins this week's headline figures
-and top knowledge gaps (from bot/reports.py)."""
+and top knowledge gaps (from bot/feedback/reports.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.feedback_blocks import home_view
-from bot.reports import build_report, gap_lines, headline_lines
+from bot.feedback.blocks import home_view
+from bot.feedback.reports import build_report, gap_lines, headline_lines
 from bot.store import Store
 from bot.store.models import utc_now
 

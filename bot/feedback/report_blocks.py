@@ -1,9 +1,9 @@
-"""Block Kit for the weekly pilot report (jobs/reports.py posts it): headlines, survey averages per team, knowledge
+"""Block Kit for the weekly pilot report (bot/feedback/report_job.py posts it): headlines, survey averages per team, knowledge
 gaps and most-cited documents. Pure functions of a `Report`."""
 from __future__ import annotations
 
 from bot.blocks import escape, shorten, text_sections
-from bot.reports import Report, gap_lines, headline_lines
+from bot.feedback.reports import Report, gap_lines, headline_lines
 
 
 def report_message(report: Report) -> dict:

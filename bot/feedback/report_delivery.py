@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import SlackDelivery
-from bot.report_blocks import report_message
-from bot.reports import build_report
+from bot.feedback.report_blocks import report_message
+from bot.feedback.reports import build_report
 from bot.settings import Settings
-from jobs.reports import WeeklyReport
+from bot.feedback.report_job import WeeklyReport
 
 
 def weekly_report(settings: Settings, sessions: sessionmaker[Session], slack: SlackDelivery) -> WeeklyReport:
@@ -20,7 +20,7 @@ def weekly_report(settings: Settings, sessions: sessionmaker[Session], slack: Sl
         return report_message(build_report(sessions, until))
 
     def chart(until: datetime) -> bytes:
-        from bot.report_chart import chart_png  # matplotlib, only when a chart is drawn
+        from bot.feedback.report_chart import chart_png  # matplotlib, only when a chart is drawn
 
         return chart_png(build_report(sessions, until))
 

@@ -1,13 +1,13 @@
 """Block Kit for pilot feedback: the vote acknowledgement under an answer, the 👎 reason modal, the survey modal, the
-pulse-survey DM and the App Home tab. Small pure functions; bot/listeners/feedback.py sends what they build."""
+pulse-survey DM and the App Home tab. Small pure functions; bot/feedback/listeners.py sends what they build."""
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
 from bot.blocks import answer_marker, button, context, escape, shorten, text_sections
-from bot.feedback import COMMENT_LIMIT, REASON_LABELS
-from bot.surveys import SAVED_TIME, TEAMS, TEXT_LIMIT
+from bot.feedback.ratings import COMMENT_LIMIT, REASON_LABELS
+from bot.feedback.surveys import SAVED_TIME, TEAMS, TEXT_LIMIT
 
 REASON_MODAL, SURVEY_MODAL, SURVEY_OPEN = "feedback_reason", "survey", "survey_open"
 VOTE_STATUS = "feedback_status"

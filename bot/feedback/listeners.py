@@ -9,14 +9,14 @@ import uuid
 from slack_bolt import Ack, App
 from slack_sdk.webhook import WebhookClient
 
-from bot import feedback_blocks as blocks
-from bot.feedback import Feedback, UnknownAnswer
-from bot.home import Home
-from bot.listeners import pilot
+from bot.feedback import blocks
+from bot.feedback.ratings import Feedback, UnknownAnswer
+from bot.feedback.home import Home
+from bot.feedback import pilot_listeners as pilot
 from bot.listeners.commands import subcommand
 from bot.slack_client import respond
-from bot.store.feedback import FeedbackStore
-from bot.surveys import SurveyAnswers, Surveys
+from bot.feedback.store import FeedbackStore
+from bot.feedback.surveys import SurveyAnswers, Surveys
 
 log = logging.getLogger(__name__)
 

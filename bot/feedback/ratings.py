@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.safety import redact
 from bot.store import Store
-from bot.store.feedback import REASONS, FeedbackStore
+from bot.feedback.store import REASONS, FeedbackStore
 from bot.store.models import utc_now
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ class FeedbackServices:
     def __init__(self, obj: Context):
         from bot.scheduling import slack_delivery
         from bot.store.announcement_store import PilotCohort
-        from bot.surveys import Surveys
+        from bot.feedback.surveys import Surveys
 
         runtime = obj.runtime()
         self.sessions = runtime.sessions
@@ -69,7 +69,7 @@ def pilot_remove(obj: Context, people):
 
 def _resolved(s, people) -> list[str]:
     """User ids from ids and @handles (handles resolved through the Web API when a bot token is set)."""
-    from bot.surveys import resolve_people
+    from bot.feedback.surveys import resolve_people
 
     return resolve_people(list(people), s.slack.usergroup_members if s.slack else None)
 
@@ -102,7 +102,7 @@ def survey():
 @pass_context
 def survey_schedule(obj: Context, cron: str, tz: str | None, remind_after: int):
     """Schedule a pulse survey of the pilot cohort (the running scheduler picks it up)."""
-    from bot.surveys import describe_schedule
+    from bot.feedback.surveys import describe_schedule
 
     schedule = services(obj).surveys.schedule(cron, tz, remind_after, created_by="cli")
     click.echo(f"Scheduled pulse survey {describe_schedule(schedule)}.")
@@ -112,7 +112,7 @@ def survey_schedule(obj: Context, cron: str, tz: str | None, remind_after: int):
 @pass_context
 def survey_list(obj: Context):
     """The active pulse surveys."""
-    from bot.surveys import describe_schedule
+    from bot.feedback.surveys import describe_schedule
 
     schedules = services(obj).surveys.schedules()
     click.echo("\n".join(map(describe_schedule, schedules)) if schedules else "No pulse surveys scheduled.")
@@ -142,7 +142,7 @@ def feedback():
 @pass_context
 def feedback_export(obj: Context, fmt: str, since: datetime | None):
     """Write every feedback record (answer ratings and survey responses) to stdout."""
-    from bot.feedback import EXPORT_FIELDS, export_records
+    from bot.feedback.ratings import EXPORT_FIELDS, export_records
 
     records = export_records(services(obj).feedback, since)
     if fmt == "json":
@@ -162,7 +162,7 @@ def feedback_export(obj: Context, fmt: str, since: datetime | None):
 @pass_context
 def report(obj: Context, since: datetime | None, fmt: str, png: Path | None):
     """The pilot report: usage, answer quality, surveys, escalations, knowledge gaps, week-over-week change."""
-    from bot.reports import build_report, render
+    from bot.feedback.reports import build_report, render
 
     if png is not None:
         _check_png(png)
@@ -173,7 +173,7 @@ def report(obj: Context, since: datetime | None, fmt: str, png: Path | None):
     built = build_report(services(obj).sessions, now, start)
     click.echo(render(built, fmt))
     if png is not None:
-        from bot.report_chart import chart_png
+        from bot.feedback.report_chart import chart_png
 
         png.write_bytes(chart_png(built))
         click.echo(f"Chart written to {png}", err=True)

@@ -1,5 +1,5 @@
 """Pilot surveys, Slack-free: the survey's questions and their validation, storing responses once, and pulse-survey
-schedules (the scheduler DMs the pilot cohort on them: jobs/surveys.py)."""
+schedules (the scheduler DMs the pilot cohort on them: bot/feedback/survey_jobs.py)."""
 from __future__ import annotations
 
 import re
@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.comms_errors import BadSchedule, BadTarget
 from bot.safety import redact
-from bot.store.feedback import FeedbackStore, SurveySchedule
+from bot.feedback.store import FeedbackStore, SurveySchedule
 from bot.store.models import utc_now
 from jobs.schedule import cron_trigger, describe
 
