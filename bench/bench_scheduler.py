@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import ROOT, machine, save
-from bot.scheduling import open_comms
+from bot.comms.scheduling import open_comms
 from bot.settings import Settings
 from tests.fakes.slack_api import FakeSlack
 

@@ -15,10 +15,11 @@ from slack_sdk import WebClient
 from bot.asking import Asking, Question, RateLimit, Reply, failed
 from bot.channel_blocks import channel_settings_home
 from bot.channel_settings import Channels
-from bot.comms_blocks import announcement_list
+from bot.comms.blocks import announcement_list
 from bot import recall_blocks
 from bot.intake import Intake, Route
-from bot.listeners import actions, announce, channels, commands, events, recall
+from bot.listeners import actions, channels, commands, events, recall
+from bot.comms import listeners as announce
 from bot.feedback import listeners as feedback
 from bot.helpdesk import listeners as helpdesk
 from bot.helpdesk import incident_listeners as incidents

@@ -113,7 +113,7 @@ class Asking:
         self.knowledge_base = knowledge_base
         self.limit = limit
         self.clock = clock
-        self.audiences = audiences  # user id -> the document audiences they belong to (bot/memberships.py)
+        self.audiences = audiences  # user id -> the document audiences they belong to (bot/comms/memberships.py)
 
     def answer_question(self, question: Question, replier: Replier) -> Reply | None:
         """Both steps in one go; None when the question was not accepted (already handled, or a notice sent)."""

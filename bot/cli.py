@@ -10,7 +10,11 @@ from pathlib import Path
 
 import click
 
-from bot import cli_audiences, cli_channels, cli_comms, cli_recall
+from bot import cli_channels, cli_recall
+
+from bot.comms import cli_audiences
+
+from bot.comms import cli as cli_comms
 
 from bot.feedback import cli as cli_feedback
 
@@ -116,8 +120,8 @@ def ask(obj: Context, question: str, as_json: bool, more: bool, as_audiences: tu
 
 
 def _audiences(names: tuple[str, ...]) -> tuple[str, ...]:
-    from bot.comms_errors import BadTarget
-    from bot.memberships import audience_name
+    from bot.comms.errors import BadTarget
+    from bot.comms.memberships import audience_name
 
     try:
         return tuple(dict.fromkeys(audience_name(n) for n in names))

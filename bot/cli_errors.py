@@ -29,7 +29,7 @@ def _EXPLAINERS():  # noqa: N802  (imports deferred: `rollout --help` need not l
     from slack_sdk.errors import SlackApiError, SlackClientError
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from bot.comms_errors import CommsError
+    from bot.comms.errors import CommsError
     from bot.helpdesk.errors import HelpdeskError
     from bot.transport import ServeError
     from knowledge.errors import KnowledgeError

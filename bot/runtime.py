@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from bot.channel_settings import Channels
     from bot.helpdesk.desk import Desk
     from bot.recall import Recalls
-    from bot.memberships import Memberships
-    from bot.scheduling import Comms
+    from bot.comms.memberships import Memberships
+    from bot.comms.scheduling import Comms
     from bot.feedback.store import FeedbackStore
     from bot.helpdesk.store import HelpdeskStore
     from bot.store.recall_store import RecallStore
@@ -97,7 +97,7 @@ class Runtime:
     def asking(self) -> Asking:
         """The answering workflow over the knowledge base and ROLLOUT_RATE_LIMIT (ValueError if malformed)."""
         from bot.asking import Asking, RateLimit
-        from bot.memberships import asker_audiences
+        from bot.comms.memberships import asker_audiences
 
         return Asking(self.store, self.knowledge_base, RateLimit.parse(self.settings.rollout_rate_limit),
                       audiences=asker_audiences(self.memberships, self.knowledge_base))
@@ -130,7 +130,7 @@ class Runtime:
     @cached_property
     def comms(self) -> Comms:
         """Announcements, acknowledgement campaigns and the pilot cohort (Slack only with SLACK_BOT_TOKEN)."""
-        from bot.scheduling import build_comms
+        from bot.comms.scheduling import build_comms
 
         return build_comms(self.settings, self.engine, self.sessions, self.clock)
 

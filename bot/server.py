@@ -87,7 +87,7 @@ def start_background(runtime: Runtime, scheduler: bool, echo: Callable[[str], No
     resume = ("questions:resume", RESUME_SECONDS, runtime.services.resume)  # at start, then every few seconds
     stops = [Periodic([resume, *helpdesk_jobs(runtime.desk)]).start().stop]
     if scheduler:
-        from bot.scheduling import run_scheduler
+        from bot.comms.scheduling import run_scheduler
 
         stops.append(run_scheduler(runtime).shutdown)
         echo("Scheduled announcements, surveys and reports run in this process (--no-scheduler to leave them to "

@@ -48,7 +48,7 @@ class Interrupted(Exception):
 
 
 class Sender(Protocol):
-    """Posting and finding messages (Slack in production: bot/delivery.py)."""
+    """Posting and finding messages (Slack in production: bot/comms/delivery.py)."""
 
     def post(self, recipient: str, text: str, blocks: list[dict]) -> Posted:
         """Post to a channel id, or DM a user id."""

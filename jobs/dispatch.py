@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.audiences import Directory
-from bot.store.ack_store import AckStore
-from bot.store.announcement_store import AnnouncementStore, PilotCohort
-from bot.store.comms import ScheduledRun
+from bot.comms.audiences import Directory
+from bot.comms.ack_store import AckStore
+from bot.comms.announcement_store import AnnouncementStore, PilotCohort
+from bot.comms.tables import ScheduledRun
 from bot.feedback.store import FeedbackStore
 from bot.store.repositories import Store
 from bot.store.runs import RunLog
@@ -37,7 +37,7 @@ class Outcome:
 
 @dataclass
 class JobContext:
-    """Everything job functions use; built once per process (bot/scheduling.py) and handed in."""
+    """Everything job functions use; built once per process (bot/comms/scheduling.py) and handed in."""
 
     runs: RunLog
     announcements: AnnouncementStore

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.store.comms import ScheduledRun
+from bot.comms.tables import ScheduledRun
 from jobs.dispatch import JobContext, Outcome
 from jobs.schedule import cron_trigger
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from bot.comms_errors import BadSchedule
+from bot.comms.errors import BadSchedule
 from bot.store.runs import DueRun
 
 

@@ -26,7 +26,9 @@ from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import Connection, Engine
 
 from bot.store.runs import Found, Leases
-from jobs import acknowledgements, announcements, processed_events
+from jobs import processed_events
+from bot.comms import ack_jobs as acknowledgements
+from bot.comms import announcement_job as announcements
 from bot.feedback import report_job as reports
 from bot.feedback import survey_jobs as surveys
 from jobs.dispatch import Dispatcher, JobContext, JobKind

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from slack_bolt import Ack, App
 
-from bot.comms_errors import BadTarget
+from bot.comms.errors import BadTarget
 from bot.listeners.commands import subcommand
 from bot.slack_client import respond
-from bot.store.announcement_store import PilotCohort
+from bot.comms.announcement_store import PilotCohort
 from bot.store.models import utc_now
 from bot.feedback.surveys import resolve_people
 
@@ -60,7 +60,7 @@ def usergroups(settings):
     """User group handle → members through the Web API, or None without a bot token."""
     if not settings.slack_bot_token:
         return None
-    from bot.scheduling import slack_delivery
+    from bot.comms.scheduling import slack_delivery
 
     return slack_delivery(settings).usergroup_members
 

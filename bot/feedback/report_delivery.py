@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import SlackDelivery
+from bot.comms.delivery import SlackDelivery
 from bot.feedback.report_blocks import report_message
 from bot.feedback.reports import build_report
 from bot.settings import Settings

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.store.comms import ScheduledRun
+from bot.comms.tables import ScheduledRun
 from bot.store.runs import DueRun, Settled
 from jobs.delivery import fan_out
 from jobs.dispatch import JobContext, Outcome

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.feedback.blocks import pulse_message
-from bot.store.comms import ScheduledRun
+from bot.comms.tables import ScheduledRun
 from bot.feedback.store import FeedbackStore
 from bot.store.runs import DueRun
 from jobs.delivery import CHUNK, fan_out

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.comms_errors import BadSchedule, BadTarget
+from bot.comms.errors import BadSchedule, BadTarget
 from bot.safety import redact
 from bot.feedback.store import FeedbackStore, SurveySchedule
 from bot.store.models import utc_now

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, func, or_, se
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.store.comms import Announcement, Delivery, ScheduledRun, SchedulerLease
+from bot.comms.tables import Announcement, Delivery, ScheduledRun, SchedulerLease
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 OPEN_DELIVERY = ("pending", "sending")

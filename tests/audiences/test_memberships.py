@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.comms_errors import BadTarget
-from bot.delivery import SlackDelivery
-from bot.memberships import Memberships, UserGroupCache, asker_audiences, audience_name, member_entry
+from bot.comms.errors import BadTarget
+from bot.comms.delivery import SlackDelivery
+from bot.comms.memberships import Memberships, UserGroupCache, asker_audiences, audience_name, member_entry
 from bot.pacing import SendPacer
-from bot.store.announcement_store import AudienceMembers, PilotCohort
+from bot.comms.announcement_store import AudienceMembers, PilotCohort
 from tests.fakes.slack_api import FakeSlack
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -68,7 +68,7 @@ def test_user_groups_are_read_once_per_expiry_and_a_failure_falls_back_to_the_ge
     assert len(slack.calls_to("usergroups.users.list")) == calls  # from the cache
     clock.now += 601
     slack.fail_next("usergroups.users.list", status=500)
-    with caplog.at_level(logging.WARNING, logger="bot.memberships"):
+    with caplog.at_level(logging.WARNING, logger="bot.comms.memberships"):
         assert m.audiences_of("U0BOB", {"engineering"}) == set()
     assert "could not read user group @engineering from Slack" in caplog.text
     clock.now += 30

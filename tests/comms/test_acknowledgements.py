@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.acknowledgements import summarise_policy
+from bot.comms.acknowledgements import summarise_policy
 from bot.cli import main
-from bot.comms_blocks import ACK_ACCEPT
-from bot.comms_errors import CommsError
+from bot.comms.blocks import ACK_ACCEPT
+from bot.comms.errors import CommsError
 from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
 from jobs.scheduler import KINDS
@@ -65,7 +65,7 @@ def test_the_summary_is_cited_and_versioned_by_the_indexed_content_hash(summary,
 
 def test_a_campaign_asks_everyone_then_reminds_only_those_who_have_not_accepted(engine, slack: StrictSlack, clock,
                                                                                summary) -> None:
-    from bot.acknowledgements import AckService
+    from bot.comms.acknowledgements import AckService
 
     ctx = job_context(engine, slack, clock)
     service = AckService(ctx.acks, ctx.runs, ctx.directory, ctx.pilot, clock, "Europe/London")
@@ -119,7 +119,7 @@ def test_a_campaign_asks_everyone_then_reminds_only_those_who_have_not_accepted(
 
 
 def test_the_scheduler_runs_reminders_until_the_deadline(engine, slack: StrictSlack, clock, summary) -> None:
-    from bot.acknowledgements import AckService
+    from bot.comms.acknowledgements import AckService
     from bot.store.runs import Leases
     from jobs.scheduler import Scheduler
 

@@ -7,14 +7,14 @@ from collections import Counter
 
 import pytest
 
-from bot.audiences import Target, parse_target, parse_targets
-from bot.comms_errors import BadTarget
-from bot.delivery import SlackDelivery
-from bot.memberships import Memberships, UserGroupCache
+from bot.comms.audiences import Target, parse_target, parse_targets
+from bot.comms.errors import BadTarget
+from bot.comms.delivery import SlackDelivery
+from bot.comms.memberships import Memberships, UserGroupCache
 from bot.pacing import SendPacer
 from bot.store import session_factory
-from bot.store.announcement_store import AudienceMembers, PilotCohort
-from bot.store.comms import Announcement
+from bot.comms.announcement_store import AudienceMembers, PilotCohort
+from bot.comms.tables import Announcement
 from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
 from jobs.scheduler import KINDS
@@ -57,7 +57,7 @@ def test_an_announcement_to_an_audience_reaches_its_people_once_when_it_is_sent(
 
 
 def test_an_acknowledgement_campaign_can_ask_an_audience(engine, slack: StrictSlack, clock) -> None:
-    from bot.acknowledgements import AckService
+    from bot.comms.acknowledgements import AckService
 
     sessions = session_factory(engine)
     ctx = job_context(engine, slack, clock)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.store import session_factory
-from bot.store.comms import Announcement
+from bot.comms.tables import Announcement
 from tests.comms.conftest import StrictSlack, environment, settings_for
 from tests.comms.test_plans import EXAMPLE, GROUPS
 

@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.comms_errors import PlanError
-from bot.plans import PlanService, move_plan
+from bot.comms.errors import PlanError
+from bot.comms.plans import PlanService, move_plan
 from bot.store import session_factory
-from bot.store.announcement_store import AnnouncementStore
-from bot.delivery import SlackDelivery
+from bot.comms.announcement_store import AnnouncementStore
+from bot.comms.delivery import SlackDelivery
 from bot.pacing import SendPacer
 from tests.comms.conftest import StrictSlack, environment, settings_for
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.scheduling import open_comms
+from bot.comms.scheduling import open_comms
 from tests.comms.conftest import RolloutProcess, StrictSlack, settings_for, wait_until
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.audiences import Target, parse_targets
-from bot.comms_errors import BadSchedule, BadTarget
+from bot.comms.audiences import Target, parse_targets
+from bot.comms.errors import BadSchedule, BadTarget
 from bot.pacing import SendPacer
 from jobs.schedule import check_schedule, classify_due, cron_trigger, next_runs, parse_at, zone
 

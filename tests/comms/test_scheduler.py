@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.scheduling import open_comms, start_scheduler
+from bot.comms.scheduling import open_comms, start_scheduler
 from bot.store.runs import DueRun, Settled
 from jobs.delivery import delivery_marker, marked
 from jobs.dispatch import Dispatcher
@@ -110,7 +110,7 @@ def test_a_half_sent_run_resumes_without_duplicates_or_gaps(engine, slack: Stric
     dispatcher = Dispatcher(ctx, KINDS)
     # A first process claimed it, resolved the audience, sent two, was sending two more, then died.
     run = ctx.runs.claim(ctx.runs.claimable(clock.now)[0], "dead-process", clock.now, timedelta(seconds=5))
-    from bot.comms_blocks import announcement_message
+    from bot.comms.blocks import announcement_message
 
     payload, _ = ctx.runs.prepare(run.id, announcement_message("Phase 2 starts"), [
         ("U0BOB", "engineering"), ("U0CAROL", "engineering"), ("U0DAN", "engineering"), ("U0ALICE", "pilot-team"),
@@ -158,7 +158,7 @@ def test_permanent_failures_are_recorded_and_do_not_stop_the_others(engine, slac
 
 
 def _announcement(ctx, clock, targets):
-    from bot.store.comms import Announcement
+    from bot.comms.tables import Announcement
 
     return ctx.announcements.add(Announcement(
         id=f"ann-{len(targets)}{int(time.monotonic() * 1000) % 100000}", text="Phase 2 starts", targets=targets,

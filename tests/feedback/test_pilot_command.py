@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store.announcement_store import PilotCohort
+from bot.comms.announcement_store import PilotCohort
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 from tests.feedback.test_slack import Running
 

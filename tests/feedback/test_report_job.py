@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from bot.delivery import SlackDelivery
+from bot.comms.delivery import SlackDelivery
 from bot.pacing import SendPacer
 from bot.feedback.report_delivery import weekly_report
 from bot.store.runs import DueRun

@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 from bot.store import session_factory
-from bot.store.announcement_store import AudienceMembers, PilotCohort
+from bot.comms.announcement_store import AudienceMembers, PilotCohort
 from tests.scenario.conftest import section_texts
 
 RETENTION = "How long are prompts and responses stored?"
@@ -59,7 +59,7 @@ def test_when_slack_cannot_say_who_is_in_a_group_the_answer_is_the_general_one_a
                                                                                                    caplog):
     rollout.slack.workspace.add_usergroup("engineering", ["U0CAROL"])
     rollout.slack.fail_next("usergroups.list", times=3, status=500)
-    with caplog.at_level(logging.WARNING, logger="bot.memberships"):
+    with caplog.at_level(logging.WARNING, logger="bot.comms.memberships"):
         rollout.dm(GATEWAY_KEY, user="U0CAROL")
         text = answers(rollout, 1)["DU0CAROL"]
     assert "Azure Key Vault" in text and "As a member of engineering" not in text

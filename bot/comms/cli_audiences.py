@@ -1,5 +1,5 @@
 """`rollout audiences add|remove|list|of`: who belongs to the audiences documents are restricted to
-(knowledge/audiences.py). Thin commands over bot/memberships.py; added to `main` by bot/cli.py."""
+(knowledge/audiences.py). Thin commands over bot/comms/memberships.py; added to `main` by bot/cli.py."""
 from __future__ import annotations
 
 import json
@@ -21,7 +21,7 @@ def audiences():
 @pass_context
 def audiences_add(obj: Context, name: str, members):
     """Add Slack user ids (U…) or user groups (@handle, their members when asked) to audience NAME."""
-    from bot.memberships import audience_name, member_entry
+    from bot.comms.memberships import audience_name, member_entry
 
     name, entries = audience_name(name), [member_entry(m) for m in members]
     added = obj.runtime().memberships.listed.add(name, entries, "cli", utc_now())
@@ -34,7 +34,7 @@ def audiences_add(obj: Context, name: str, members):
 @pass_context
 def audiences_remove(obj: Context, name: str, members):
     """Take user ids or @groups out of audience NAME."""
-    from bot.memberships import audience_name, member_entry
+    from bot.comms.memberships import audience_name, member_entry
 
     name, entries = audience_name(name), [member_entry(m) for m in members]
     removed = obj.runtime().memberships.listed.remove(name, entries)
@@ -66,7 +66,7 @@ def audiences_list(obj: Context, as_json: bool):
 @pass_context
 def audiences_of(obj: Context, user_id: str):
     """The audiences USER_ID belongs to, among those the indexed documents name (what their answers use)."""
-    from bot.memberships import member_entry
+    from bot.comms.memberships import member_entry
 
     user = member_entry(user_id)
     named = obj.knowledge_base().audiences()

@@ -1,5 +1,5 @@
 """Who an announcement reaches: a target is a channel id, a user group handle (each member gets a DM), `pilot` (the
-pilot cohort), `audience:NAME` (everyone in a document audience when it is sent: bot/memberships.py) or a user id.
+pilot cohort), `audience:NAME` (everyone in a document audience when it is sent: bot/comms/memberships.py) or a user id.
 Each kind is one small `Audience` in the registry below; adding one is adding a class."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.comms_errors import BadTarget, TargetsUnchecked
+from bot.comms.errors import BadTarget, TargetsUnchecked
 
 
 class Directory(Protocol):
@@ -203,7 +203,7 @@ def check_targets(targets: Sequence[Target], directory: Directory | None, offlin
 def resolve(targets: Sequence[Target], directory: Directory, pilot: Callable[[], list[str]],
             people: bool = False, audience_people: Callable[[str], list[str]] | None = None) -> list[tuple[str, str]]:
     """(recipient, target it came through) pairs, each recipient once, in target order; `audience_people`: the
-    people of a document audience (bot/memberships.py), for `audience:NAME` targets."""
+    people of a document audience (bot/comms/memberships.py), for `audience:NAME` targets."""
     found: dict[str, str] = {}
     for target in targets:
         kind = _kind(target)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.comms_blocks import ack_request_message
-from bot.store.comms import ScheduledRun
+from bot.comms.blocks import ack_request_message
+from bot.comms.tables import ScheduledRun
 from jobs.delivery import CHUNK, fan_out
 from jobs.dispatch import JobContext, Outcome
 

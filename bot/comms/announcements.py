@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.audiences import Directory, check_targets, parse_targets
-from bot.comms_blocks import announcement_message
-from bot.comms_errors import BadSchedule, CommsError, NotFound
-from bot.store.announcement_store import AnnouncementStore
-from bot.store.comms import Announcement, Delivery, ScheduledRun
+from bot.comms.audiences import Directory, check_targets, parse_targets
+from bot.comms.blocks import announcement_message
+from bot.comms.errors import BadSchedule, CommsError, NotFound
+from bot.comms.announcement_store import AnnouncementStore
+from bot.comms.tables import Announcement, Delivery, ScheduledRun
 from bot.store.runs import RunLog
 from jobs.schedule import check_schedule, describe, next_runs, parse_at, trigger_for, zone
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.store.comms import AckCampaign, AckMember, Acknowledgement
+from bot.comms.tables import AckCampaign, AckMember, Acknowledgement
 from bot.store.runs import insert_ignoring
 
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
 
-from bot.audiences import Directory, check_targets, parse_targets, resolve
-from bot.comms_errors import BadSchedule, CommsError, NotFound
-from bot.store.ack_store import AckStore
-from bot.store.announcement_store import PilotCohort
-from bot.store.comms import AckCampaign, Acknowledgement
+from bot.comms.audiences import Directory, check_targets, parse_targets, resolve
+from bot.comms.errors import BadSchedule, CommsError, NotFound
+from bot.comms.ack_store import AckStore
+from bot.comms.announcement_store import PilotCohort
+from bot.comms.tables import AckCampaign, Acknowledgement
 from bot.store.runs import DueRun, RunLog
 from jobs.schedule import cron_trigger, next_runs, zone
 
@@ -82,7 +82,7 @@ class AckService:
                  audience_people: Callable[[str], list[str]] | None = None):
         self.store, self.runs, self.directory, self.pilot, self.clock = store, runs, directory, pilot, clock
         self.default_tz = default_tz
-        self.audience_people = audience_people  # `audience:NAME` targets (bot/memberships.py)
+        self.audience_people = audience_people  # `audience:NAME` targets (bot/comms/memberships.py)
 
     def check_start(self, targets: Sequence[str], deadline: str, remind: str | None = None,
                     tz: str | None = None) -> tuple[datetime, list[tuple[str, str]]]:

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.functional_validators import AfterValidator
 
-from bot.comms_errors import PlanError
+from bot.comms.errors import PlanError
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")

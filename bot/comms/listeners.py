@@ -1,6 +1,6 @@
 """`/rollout announce` (admins): a modal, a preview DM with Schedule / Discard, Cancel buttons for the App Home,
 and the acknowledgement campaigns' "I have read and accept" button. `register(app, comms, later)` with a
-bot.scheduling.Comms; each listener acks first (within Slack's 3 seconds, also when the app processes before
+bot.comms.scheduling.Comms; each listener acks first (within Slack's 3 seconds, also when the app processes before
 responding), and the rest runs after the ack."""
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 
-from bot import comms_blocks as blocks
-from bot.comms_errors import BadTarget, CommsError
+from bot.comms import blocks
+from bot.comms.errors import BadTarget, CommsError
 from bot.listeners.commands import subcommand
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """`rollout scheduler`, `rollout announce ...`, `rollout plan ...` and `rollout ack ...`: thin commands over the
-communication services (bot/scheduling.py, built by bot/runtime.py). Added to `main` by bot/cli.py from COMMANDS."""
+communication services (bot/comms/scheduling.py, built by bot/runtime.py). Added to `main` by bot/cli.py from COMMANDS."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from bot.cli_context import Context, pass_context
-from bot.comms_errors import CommsError, TargetsUnchecked
+from bot.comms.errors import CommsError, TargetsUnchecked
 
 
 class Targets(click.Option):
@@ -62,7 +62,7 @@ def read_text(text: str | None, file: Path | None) -> str | None:
 @pass_context
 def scheduler(obj: Context):
     """Run scheduled announcements and acknowledgement campaigns until stopped (Procfile: scheduler)."""
-    from bot.scheduling import run_scheduler
+    from bot.comms.scheduling import run_scheduler
 
     handle = run_scheduler(obj.runtime(), on_shutdown=obj.runtime().close)
     stop = threading.Event()
@@ -220,7 +220,7 @@ def announce_history(obj: Context, announcement_id: str | None):
 
 
 def plans(obj: Context):
-    from bot.plans import PlanService
+    from bot.comms.plans import PlanService
 
     c = comms(obj)
     return PlanService(c.announcements.store, c.slack, c.clock, obj.settings.rollout_timezone)
@@ -239,7 +239,7 @@ def plan():
 @pass_context
 def plan_init(obj: Context, path: Path, start: str | None, force: bool):
     """Write the example plan to PATH (default: rollout-plan.yml), every date moved so phase 0 starts ahead."""
-    from bot.plans import EXAMPLE_PLAN, LEAD_DAYS, move_plan, parse_day, today_in
+    from bot.comms.plans import EXAMPLE_PLAN, LEAD_DAYS, move_plan, parse_day, today_in
 
     first = parse_day(start) if start is not None else None
     if path.is_dir():
@@ -346,7 +346,7 @@ def ack():
 @pass_context
 def ack_start(obj: Context, policy: Path, targets, deadline: str, remind: str | None, tz: str | None):
     """DM each person a cited summary, the link and an "I have read and accept" button."""
-    from bot.acknowledgements import summarise_policy
+    from bot.comms.acknowledgements import summarise_policy
 
     service = comms(obj).acknowledgements
     service.check_start(targets, deadline, remind, tz)  # before the model loads: bad input fails fast
@@ -363,7 +363,7 @@ def ack_start(obj: Context, policy: Path, targets, deadline: str, remind: str | 
 @pass_context
 def ack_status(obj: Context, as_csv: bool, campaign_id: int | None):
     """Who has accepted and who has not, per team."""
-    from bot.acknowledgements import status_csv
+    from bot.comms.acknowledgements import status_csv
 
     statuses = comms(obj).acknowledgements.status(campaign_id)
     if as_csv:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.store.comms import Announcement, AudienceMember, PilotMember
+from bot.comms.tables import Announcement, AudienceMember, PilotMember
 from bot.store.runs import insert_ignoring
 
 SCHEDULE_FIELDS = frozenset({"at", "cron", "tz", "starts_at", "ends_at", "status"})

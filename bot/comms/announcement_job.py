@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.audiences import parse_targets, resolve
-from bot.comms_blocks import announcement_message
-from bot.store.comms import ScheduledRun
+from bot.comms.audiences import parse_targets, resolve
+from bot.comms.blocks import announcement_message
+from bot.comms.tables import ScheduledRun
 from jobs.delivery import CHUNK, fan_out
 from jobs.dispatch import JobContext, Outcome
 
