@@ -16,9 +16,10 @@ from bot.asking import Asking, Question, RateLimit, Reply, failed
 from bot.channel_blocks import channel_settings_home
 from bot.channel_settings import Channels
 from bot.comms.blocks import announcement_list
-from bot import recall_blocks
+from bot.recall import blocks as recall_blocks
 from bot.intake import Intake, Route
-from bot.listeners import actions, channels, commands, events, recall
+from bot.listeners import actions, channels, commands, events
+from bot.recall import listeners as recall
 from bot.comms import listeners as announce
 from bot.feedback import listeners as feedback
 from bot.helpdesk import listeners as helpdesk

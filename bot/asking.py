@@ -207,7 +207,7 @@ class Asking:
         return reply
 
     def _cited(self, answer: Answer) -> list:
-        """The text of each section the answer cites, kept with it so a later change can be recalled (bot/recall.py);
+        """The text of each section the answer cites, kept with it so a later change can be recalled (bot/recall/recalls.py);
         none when the knowledge base cannot tell (the answer is given all the same)."""
         sections = getattr(self.knowledge_base, "cited_sections", None)
         if sections is None:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import click
 
-from bot import cli_channels, cli_recall
+from bot import cli_channels
+
+from bot.recall import cli as cli_recall
 
 from bot.comms import cli_audiences
 

@@ -17,7 +17,7 @@ class Context:
         self.settings = Settings()
         self._kb = None
         self._runtime = None
-        self.recall_runs: list = []  # what `rollout ingest` recorded for policy-change recall (bot/cli_recall.py)
+        self.recall_runs: list = []  # what `rollout ingest` recorded for policy-change recall (bot/recall/cli.py)
 
     def runtime(self, knowledge_base=None):
         """The process's runtime (bot/runtime.py), built on first use."""

@@ -24,12 +24,12 @@ if TYPE_CHECKING:
     from bot.asking import Asking
     from bot.channel_settings import Channels
     from bot.helpdesk.desk import Desk
-    from bot.recall import Recalls
+    from bot.recall.recalls import Recalls
     from bot.comms.memberships import Memberships
     from bot.comms.scheduling import Comms
     from bot.feedback.store import FeedbackStore
     from bot.helpdesk.store import HelpdeskStore
-    from bot.store.recall_store import RecallStore
+    from bot.recall.store import RecallStore
 
 
 @dataclass(eq=False)
@@ -71,15 +71,15 @@ class Runtime:
     @cached_property
     def recall_store(self) -> RecallStore:
         """Cited sections, section changes, recalls and their messages."""
-        from bot.store.recall_store import RecallStore
+        from bot.recall.store import RecallStore
 
         return RecallStore(self.sessions)
 
     @cached_property
     def recalls(self) -> Recalls:
         """Policy-change recall (no sending without SLACK_BOT_TOKEN)."""
-        from bot.recall import Recalls
-        from bot.recall_slack import SlackRecallPoster
+        from bot.recall.recalls import Recalls
+        from bot.recall.poster import SlackRecallPoster
 
         s = self.settings
         return Recalls(self.recall_store, SlackRecallPoster(self.client) if self.client else None,

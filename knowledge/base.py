@@ -154,7 +154,7 @@ class KnowledgeBase:
 
     def cited_sections(self, answer: Answer) -> list[CitedSection]:
         """The whole text of each section the answer cites, as indexed now: what it relied on, kept with it so that a
-        later change to the section can be found and shown (bot/recall.py)."""
+        later change to the section can be found and shown (bot/recall/recalls.py)."""
         cited = answer.shown_sources(expanded=True) if answer.answered else []
         out = []
         for source in cited:

@@ -148,8 +148,8 @@ def build_report(sessions: sessionmaker[Session], until: datetime, since: dateti
 
 
 def _recalls(sessions: sessionmaker[Session], since: datetime, until: datetime) -> dict[str, int]:
-    """Policy-change recall DMs sent in the period and the answers they listed (bot/recall.py)."""
-    from bot.store.recall_store import RecallStore
+    """Policy-change recall DMs sent in the period and the answers they listed (bot/recall/recalls.py)."""
+    from bot.recall.store import RecallStore
 
     messages, answers = RecallStore(sessions).sent_between(since, until)
     return {"messages": messages, "answers": answers}

@@ -9,6 +9,6 @@ from bot.store import channels as _channels  # noqa: E402,F401,I001  (channel se
 from bot.comms import tables as _comms  # noqa: E402,F401  (announcements, runs, campaigns, pilot cohort)
 from bot.feedback import store as _feedback  # noqa: E402,F401  (answer ratings, survey responses, pulse schedules)
 from bot.helpdesk import tables as _helpdesk  # noqa: E402,F401  (tickets, incidents, FAQ entries, audit log)
-from bot.store import recall as _recall  # noqa: E402,F401  (cited sections, section changes, recalls)
+from bot.recall import tables as _recall  # noqa: E402,F401  (cited sections, section changes, recalls)
 
 __all__ = ["Conversation", "Interaction", "ProcessedEvent", "Store", "make_engine", "migrate", "session_factory"]

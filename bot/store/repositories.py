@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import SOURCES, Conversation, Interaction, ProcessedEvent, utc_now
-from bot.store.recall import AnswerCitation, SectionText
+from bot.recall.tables import AnswerCitation, SectionText
 from knowledge.sections import text_hash
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

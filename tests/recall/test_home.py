@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.feedback.store import AnswerRating
 from bot.store.models import Interaction, utc_now
-from bot.store.recall import RecallMessage
+from bot.recall.tables import RecallMessage
 from knowledge.base import CitedSection
 from knowledge.sections import SectionChange
 from tests.scenario.conftest import (  # noqa: F401  (fixtures)

@@ -20,7 +20,7 @@ from bot.feedback.reports import build_report
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.helpdesk.tables import FaqEntry, Ticket
-from bot.store.recall import AnswerCitation, Recall, RecallMessage
+from bot.recall.tables import AnswerCitation, Recall, RecallMessage
 from knowledge.base import KnowledgeBase
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 

@@ -1,5 +1,5 @@
 """`rollout recall preview|send|list`: policy-change recalls waiting for approval, approving and sending them, and
-their history. Thin commands over bot/recall.py; `rollout ingest` records the recalls (`record_ingest_changes`)."""
+their history. Thin commands over bot/recall/recalls.py; `rollout ingest` records the recalls (`record_ingest_changes`)."""
 from __future__ import annotations
 
 import html
@@ -8,8 +8,8 @@ import json
 import click
 
 from bot.cli_context import Context, pass_context
-from bot.recall import RecallError
-from bot.store.recall import MESSAGE_STATUSES
+from bot.recall.recalls import RecallError
+from bot.recall.tables import MESSAGE_STATUSES
 
 PREVIEWED = ("pending", "approved", "failed")  # what `send` would send
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot import recall_blocks
-from bot.store.recall import HELPDESK
-from bot.store.recall_store import RecallStats, RecallStore
+from bot.recall import blocks as recall_blocks
+from bot.recall.tables import HELPDESK
+from bot.recall.store import RecallStats, RecallStore
 from bot.store.models import utc_now
 from knowledge.sections import SectionChange, is_real_change
 
@@ -31,7 +31,7 @@ class RecallError(Exception):
 
 
 class Poster:
-    """How recall messages reach Slack (bot/recall_slack.py): post, and find an earlier post by its marker."""
+    """How recall messages reach Slack (bot/recall/poster.py): post, and find an earlier post by its marker."""
 
     def post(self, recipient: str, text: str, blocks: list[dict]) -> tuple[str, str]: ...
 

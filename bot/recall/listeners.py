@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from slack_bolt import Ack, App
 
-from bot.recall_blocks import RECALL_APPROVE, ROW_ACTION
+from bot.recall.blocks import RECALL_APPROVE, ROW_ACTION
 
 log = logging.getLogger(__name__)
 

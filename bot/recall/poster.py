@@ -11,7 +11,7 @@ HISTORY_LOOKBACK_SECONDS = 120
 
 
 class SlackRecallPoster:
-    """bot.recall.Poster over a WebClient (chat:write, im:write, im:history)."""
+    """bot.recall.recalls.Poster over a WebClient (chat:write, im:write, im:history)."""
 
     def __init__(self, client: WebClient):
         self.client = client

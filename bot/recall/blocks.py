@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from itertools import groupby
 
 from bot.blocks import answer_buttons, button, context, escape, shorten, text_sections
-from bot.store.recall_store import FaqItem, RecallItem
+from bot.recall.store import FaqItem, RecallItem
 from knowledge.chunking import SECTION_SEPARATOR
 from knowledge.sections import changed_lines
 
 RECALL_APPROVE = "recall_approve"  # App Home: approve a run's recalls and send them
 # A DM lists several answers, each with 👍/👎/Ask a person, and Slack wants action ids unique within a message: each
-# row's ids carry ".recall.<conversation id>", which bot/listeners/recall.py maps back before any listener sees them.
+# row's ids carry ".recall.<conversation id>", which bot/recall/listeners.py maps back before any listener sees them.
 ROW_SUFFIX = ".recall."
 ROW_ACTION = re.compile(r"^(feedback_helpful|feedback_not_helpful|escalate)\.recall\.\d+$")
 MAX_ANSWERS = 8  # answers shown in full in one DM (each ~6 blocks; Slack allows 50)

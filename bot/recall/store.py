@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.helpdesk.tables import FaqEntry, Ticket
 from bot.store.models import Conversation
-from bot.store.recall import (
+from bot.recall.tables import (
     HELPDESK, PERSON, AnswerCitation, FaqReview, Recall, RecallMessage, RecordedChange, SectionText,
 )
 from bot.store.repositories import _insert_new
