@@ -12,13 +12,16 @@ from slack_bolt import App
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 
-from bot.asking import Asking, Question, RateLimit, Reply, failed
-from bot.channel_blocks import channel_settings_home
-from bot.channel_settings import Channels
+from bot.answering.asking import Asking, Question, RateLimit, Reply, failed
+from bot.answering.channel_blocks import channel_settings_home
+from bot.answering.channel_settings import Channels
 from bot.comms.blocks import announcement_list
 from bot.recall import blocks as recall_blocks
-from bot.intake import Intake, Route
-from bot.listeners import actions, channels, commands, events
+from bot.answering.intake import Intake, Route
+from bot.listeners import commands
+from bot.answering import buttons as actions
+from bot.answering import channel_listeners as channels
+from bot.answering import events
 from bot.recall import listeners as recall
 from bot.comms import listeners as announce
 from bot.feedback import listeners as feedback
@@ -26,7 +29,7 @@ from bot.helpdesk import listeners as helpdesk
 from bot.helpdesk import incident_listeners as incidents
 from bot.runtime import Runtime
 from bot.slack_client import ThreadReplier, respond
-from bot.store.channels import ChannelSettings
+from bot.answering.channel_store import ChannelSettings
 from bot.store.models import AUTO_SOURCE
 
 log = logging.getLogger(__name__)
@@ -87,7 +90,7 @@ class Workers:
             self._pending += 1
         try:
             pool.submit(self._run, work, args)
-        except RuntimeError:  # shut down: what was not started is handed back by its owner (bot.intake)
+        except RuntimeError:  # shut down: what was not started is handed back by its owner (bot.answering.intake)
             log.info("not starting %s: stopping", getattr(work, "__name__", work))
             self._done()
 
@@ -112,7 +115,7 @@ ANSWERS_OFF = (":no_entry_sign: Answers are turned off in this channel. Send me 
 
 @dataclass
 class Services:
-    """What listeners hand work to: answering (recorded before the ack, bot.intake) and recording clicks, run by the
+    """What listeners hand work to: answering (recorded before the ack, bot.answering.intake) and recording clicks, run by the
     workers after the ack; each channel's settings (`channels`, read from the database for every question) decide
     how a channel is answered."""
 
@@ -154,7 +157,7 @@ class Services:
 
     def answer_if_auto(self, question: Question) -> None:
         """A top-level question in a channel, not addressed to the bot: recorded only where the answer mode is
-        `auto`, and answered only when the documents answer it (bot.asking.Question.quiet); failures are logged,
+        `auto`, and answered only when the documents answer it (bot.answering.asking.Question.quiet); failures are logged,
         never announced to a channel that did not ask."""
         try:
             settings = self._channel(question.channel_id)

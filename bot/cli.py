@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bot import cli_channels
+from bot.answering import cli_channels
 
 from bot.recall import cli as cli_recall
 
@@ -105,7 +105,7 @@ def ask(obj: Context, question: str, as_json: bool, more: bool, as_audiences: tu
 
     Screened, redacted and recorded (source terminal) as in Slack; every question starts its own thread.
     """
-    from bot.terminal import TerminalReplier, TerminalSession, answer_lines
+    from bot.answering.terminal import TerminalReplier, TerminalSession, answer_lines
     from knowledge.base import validate_question
 
     if question != "-":
@@ -177,8 +177,8 @@ def chat(obj: Context):
 
     Line editing and history (kept in the data dir); the model loads while the prompt waits for the first question.
     """
-    from bot.terminal import TerminalSession, run_chat
-    from bot.terminal_input import HISTORY_FILE, LineReader, Warming
+    from bot.answering.terminal import TerminalSession, run_chat
+    from bot.answering.terminal_input import HISTORY_FILE, LineReader, Warming
 
     session = TerminalSession(obj.asking())
     warming = Warming(obj.knowledge_base().warm_up).start()

@@ -45,7 +45,7 @@ class Context:
 
     def asking(self):
         """The Slack answering workflow over the knowledge base and the database, for `ask` and `chat`."""
-        from bot.terminal import opening_database
+        from bot.answering.terminal import opening_database
 
         kb = self.knowledge_base()
         warn_if_empty(kb)

@@ -17,12 +17,12 @@ from bot.settings import Settings
 from bot.slack_client import web_client
 from bot.store import Store, make_engine, migrate, session_factory
 from bot.store.models import utc_now
-from bot.store.work import WorkStore
+from bot.answering.work_store import WorkStore
 
 if TYPE_CHECKING:
     from bot.app import Services
-    from bot.asking import Asking
-    from bot.channel_settings import Channels
+    from bot.answering.asking import Asking
+    from bot.answering.channel_settings import Channels
     from bot.helpdesk.desk import Desk
     from bot.recall.recalls import Recalls
     from bot.comms.memberships import Memberships
@@ -88,15 +88,15 @@ class Runtime:
     @cached_property
     def channels(self) -> Channels:
         """Channel settings (answer mode, private answers, audiences, helpdesk channel), read from the database."""
-        from bot.channel_settings import Channels
-        from bot.store.channels import ChannelStore
+        from bot.answering.channel_settings import Channels
+        from bot.answering.channel_store import ChannelStore
 
         return Channels(ChannelStore(self.sessions), self.settings.admin_ids, self.clock)
 
     @cached_property
     def asking(self) -> Asking:
         """The answering workflow over the knowledge base and ROLLOUT_RATE_LIMIT (ValueError if malformed)."""
-        from bot.asking import Asking, RateLimit
+        from bot.answering.asking import Asking, RateLimit
         from bot.comms.memberships import asker_audiences
 
         return Asking(self.store, self.knowledge_base, RateLimit.parse(self.settings.rollout_rate_limit),
@@ -111,7 +111,7 @@ class Runtime:
     def services(self) -> Services:
         """What Slack listeners hand work to: answering and recording, on the process's workers."""
         from bot.app import Services, Workers
-        from bot.intake import Intake
+        from bot.answering.intake import Intake
 
         s = self.settings
         client = self.client or web_client(s.slack_bot_token, s.slack_api_url)

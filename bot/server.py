@@ -11,9 +11,9 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import create_app
-from bot.intake import RESUME_SECONDS
+from bot.answering.intake import RESUME_SECONDS
 from bot.runtime import Runtime, build_runtime
-from bot.safety import install_redacting_filter
+from bot.answering.safety import install_redacting_filter
 from bot.settings import Settings
 from bot.slack_client import web_client
 from bot.transport import EVENTS_PATH, HEALTH_PATH, HttpServer, ServeError, SocketModeServer

@@ -15,7 +15,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
 from bot import blocks
-from bot.asking import Reply
+from bot.answering.asking import Reply
 
 log = logging.getLogger(__name__)
 

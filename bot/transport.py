@@ -38,7 +38,7 @@ class SlackEvents(SlackRequestHandler):
     """Bolt's ASGI adapter, hardened: GET /healthz, a body limit, bad input as 4xx, dispatch off the event loop.
 
     Every request, Events API callbacks included, is answered with Bolt's own response once its listener has
-    returned: a question's listener records it in the database first (bot.intake), so an ack always means the work
+    returned: a question's listener records it in the database first (bot.answering.intake), so an ack always means the work
     is durable. Slow work runs on the workers after the ack.
     """
 

@@ -54,7 +54,7 @@ class JobContext:
     stopping: threading.Event = field(default_factory=threading.Event)  # set on shutdown: leave runs to resume
     feedback: FeedbackStore | None = None  # pulse-survey schedules and responses (bot/feedback/survey_jobs.py)
     weekly: WeeklyReport | None = None  # the weekly report's settings and Slack calls (bot/feedback/report_job.py)
-    events: Store | None = None  # processed Slack events, pruned daily (jobs/processed_events.py)
+    events: Store | None = None  # processed Slack events, pruned daily (bot/answering/processed_events_job.py)
     audience_people: Callable[[str], list[str]] | None = None  # a document audience's people (`audience:NAME`)
 
 

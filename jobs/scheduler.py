@@ -26,7 +26,7 @@ from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import Connection, Engine
 
 from bot.store.runs import Found, Leases
-from jobs import processed_events
+from bot.answering import processed_events_job as processed_events
 from bot.comms import ack_jobs as acknowledgements
 from bot.comms import announcement_job as announcements
 from bot.feedback import report_job as reports

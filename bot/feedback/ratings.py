@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.safety import redact
+from bot.answering.safety import redact
 from bot.store import Store
 from bot.feedback.store import REASONS, FeedbackStore
 from bot.store.models import utc_now

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.feedback.knowledge_gaps import Gap, Vectorize, top_gaps
 from bot.feedback.store import AnswerRating, SurveyResponse
-from bot.store.channels import SharedAnswer
+from bot.answering.channel_store import SharedAnswer
 from bot.store.models import AUTO_SOURCE, TERMINAL_SOURCE, Conversation, Interaction
 from bot.feedback.surveys import TEAMS
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from bot.helpdesk import blocks
 from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured, NotFound
-from bot.safety import redact, redact_secrets
+from bot.answering.safety import redact, redact_secrets
 from bot.helpdesk.tables import Ticket
 from bot.helpdesk.store import HelpdeskStore
 from bot.store.models import utc_now
@@ -33,7 +33,7 @@ class NotPassedOn(HelpdeskError):
 
 
 class Route(Protocol):
-    """Per-channel helpdesk channels (bot.channel_settings)."""
+    """Per-channel helpdesk channels (bot.answering.channel_settings)."""
 
     def channel_for(self, channel_id: str | None, default: str | None) -> str | None:
         """Where tickets from `channel_id` go."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.helpdesk.errors import HelpdeskError, NotFound
-from bot.safety import redact
+from bot.answering.safety import redact
 from bot.helpdesk.tables import FaqEntry
 from bot.helpdesk.store import HelpdeskStore
 from bot.store.models import utc_now

@@ -18,7 +18,7 @@ from bot.helpdesk import blocks
 from bot.blocks import context, shown_sources, sources_text, text_sections, to_mrkdwn
 from bot.helpdesk.escalation import Notifier
 from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured, NotFound
-from bot.safety import redact
+from bot.answering.safety import redact
 from bot.helpdesk.tables import Incident
 from bot.helpdesk.store import HelpdeskStore
 from bot.store.models import utc_now

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from slack_bolt import Ack, App
 
 from bot import blocks
-from bot.asking import Question
+from bot.answering.asking import Question
 from bot.listeners.parsing import plain_text
 
 COMMAND = "/rollout"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from bot.asking import Question
+from bot.answering.asking import Question
 
 # Message subtypes that are an employee writing to us; every other subtype (edits, deletions, joins, bots) is not.
 QUESTION_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})

@@ -54,7 +54,7 @@ def recall():
 @pass_context
 def recall_preview(obj: Context, run_id: str | None, as_json: bool):
     """The messages `rollout recall send` would send, as they would read."""
-    from bot.terminal import plain
+    from bot.answering.terminal import plain
 
     previews = obj.runtime().recalls.previews(PREVIEWED, run_id)
     if as_json:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channel_questions import is_question
+from bot.answering.channel_questions import is_question
 
 MESSAGES = [json.loads(line) for line in
             (Path(__file__).resolve().parents[1] / "data" / "channel_messages.jsonl").read_text().splitlines()]

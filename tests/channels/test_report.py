@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from bot.cli import main
 from bot.feedback.reports import build_report, render
 from bot.store import Store, make_engine, migrate, session_factory
-from bot.store.channels import ChannelStore
+from bot.answering.channel_store import ChannelStore
 from bot.feedback.store import FeedbackStore
 
 NOW = datetime(2027, 2, 10, 12, tzinfo=UTC)

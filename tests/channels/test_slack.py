@@ -4,9 +4,9 @@ from __future__ import annotations
 import threading
 
 from bot.blocks import SHARE_ANSWER
-from bot.channel_blocks import SETTINGS_MODAL
+from bot.answering.channel_blocks import SETTINGS_MODAL
 from bot.store import Conversation
-from bot.store.channels import SharedAnswer
+from bot.answering.channel_store import SharedAnswer
 from bot.feedback.store import AnswerRating
 from bot.helpdesk.tables import Ticket
 from tests.channels.conftest import ADMIN, ASKER, HELPDESK, OTHER, POLICY, TEAM_HELPDESK

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.channel_settings import ChannelSettingsError, Channels
+from bot.answering.channel_settings import ChannelSettingsError, Channels
 from bot.store import Store
-from bot.store.channels import SHARE_TAKEOVER, ChannelStore
+from bot.answering.channel_store import SHARE_TAKEOVER, ChannelStore
 from bot.store.models import utc_now
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.store import ProcessedEvent, Store, session_factory
 from bot.store.runs import DueRun, Leases
-from jobs import processed_events
+from bot.answering import processed_events_job as processed_events
 from jobs.dispatch import Dispatcher
 from jobs.schedule import next_runs
 from jobs.scheduler import KINDS, Scheduler

@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, insert, inspect
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from bot.asking import HISTORY_TURNS
+from bot.answering.asking import HISTORY_TURNS
 from bot.store import Store, make_engine, migrate, session_factory
 from bot.store.db import alembic_config, lock_for_migration
 from bot.store.models import Base, Conversation

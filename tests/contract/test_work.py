@@ -1,4 +1,4 @@
-"""Acked work's contract (bot.store.work), on SQLite and PostgreSQL: one holder at a time, leases that run out,
+"""Acked work's contract (bot.answering.work_store), on SQLite and PostgreSQL: one holder at a time, leases that run out,
 work handed back, finished once."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from bot.store import Store, session_factory
 from bot.store.models import WORK_ABANDONED
-from bot.store.work import WorkStore
+from bot.answering.work_store import WorkStore
 from tests.contract.test_store import at_once, bare_engine, engine  # noqa: F401  (fixtures)
 
 NOW = datetime(2025, 11, 27, 9, 30, tzinfo=UTC)

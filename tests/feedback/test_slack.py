@@ -8,7 +8,9 @@ from sqlalchemy import text
 from slack_bolt import App
 
 from bot.feedback.blocks import REASON_MODAL, SURVEY_MODAL
-from bot.listeners import actions, commands, events
+from bot.listeners import commands
+from bot.answering import buttons as actions
+from bot.answering import events
 from bot.feedback import listeners as feedback_listeners
 from bot.runtime import build_runtime
 from bot.transport import HttpServer

@@ -86,7 +86,7 @@ def test_serve_wiring_opens_one_engine_and_migrates_once(sqlite_url, use, fake_s
     ["tickets", "list"],  # bot/helpdesk/cli.py
     ["pilot", "list"],  # bot/feedback/cli.py
     ["announce", "list"],  # bot/comms/cli.py
-    ["ask", "Which AI tools are approved?"],  # bot/terminal.py
+    ["ask", "Which AI tools are approved?"],  # bot/answering/terminal.py
 ], ids=lambda args: args[0])
 def test_each_cli_group_opens_one_engine_and_migrates_once(sqlite_url, use, fake_slack, tmp_path, monkeypatch,
                                                            args):

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from bot.cli import main
 from bot.settings import Settings
 from bot.store import Conversation, ProcessedEvent, make_engine, session_factory
-from bot.terminal import NEW_TOPIC, TerminalSession, open_asking, run_chat, terminal_user
-from bot.terminal_input import LOADING, Warming
+from bot.answering.terminal import NEW_TOPIC, TerminalSession, open_asking, run_chat, terminal_user
+from bot.answering.terminal_input import LOADING, Warming
 from knowledge.answer import Answer, make_answerer
 from knowledge.base import KnowledgeBase
 from knowledge.index import KnowledgeIndex

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.asking import Asking, Question, RateLimit
+from bot.answering.asking import Asking, Question, RateLimit
 from bot.cli import main
 from bot.feedback.reports import build_report
 from bot.runtime import build_runtime

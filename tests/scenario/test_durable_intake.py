@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import make_engine, session_factory
-from bot.store.work import WorkStore
+from bot.answering.work_store import WorkStore
 from tests.fakes.payloads import message_event
 from tests.fakes.signing import SlackSender
 from tests.scenario.conftest import ANSWERABLE, BOT_TOKEN, SIGNING_SECRET

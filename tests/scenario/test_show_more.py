@@ -14,7 +14,7 @@ from sqlalchemy import delete
 
 from bot.blocks import SHOW_LESS, SHOW_MORE, to_mrkdwn
 from knowledge.answer import citations
-from bot.show_more import GONE
+from bot.answering.show_more import GONE
 from bot.store import Conversation
 from bot.store.db import session_factory
 from tests.scenario.conftest import ANSWERABLE, action_ids, button_value, section_texts

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.asking import Asking, Question, RateLimit, Reply
+from bot.answering.asking import Asking, Question, RateLimit, Reply
 from bot.store import Store, make_engine, migrate, session_factory
 from sqlalchemy import text
 from knowledge.answer import Answer

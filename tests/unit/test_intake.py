@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 
 from bot.app import Workers
-from bot.intake import GIVE_UP, Intake, Route
+from bot.answering.intake import GIVE_UP, Intake, Route
 from bot.store import session_factory
 from bot.store.models import ProcessedEvent
-from bot.store.work import WorkStore
+from bot.answering.work_store import WorkStore
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 from tests.unit.test_asking import NOW, CannedKnowledgeBase, asking, question, store  # noqa: F401  (fixture)
 

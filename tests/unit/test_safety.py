@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.safety import (
+from bot.answering.safety import (
     Finding,
     RedactingFilter,
     find_personal_data,
@@ -354,7 +354,7 @@ def test_every_credential_plugin_of_detect_secrets_is_used_or_left_out_for_a_rea
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.plugins.base import RegexBasedDetector
 
-    from bot.safety import _LEFT_OUT, _secret_patterns
+    from bot.answering.safety import _LEFT_OUT, _secret_patterns
 
     used = {type(plugin).__name__ for _, _, plugin in _secret_patterns() if plugin is not None}
     regex_plugins = {c.__name__ for c in get_mapping_from_secret_type_to_class().values()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from bot.asking import RateLimit, Reply, failed, rate_limit_text
-from bot.safety import find_secrets, secret_warning
-from bot.terminal import TerminalReplier, answer_text, chat_text, notice_text
+from bot.answering.asking import RateLimit, Reply, failed, rate_limit_text
+from bot.answering.safety import find_secrets, secret_warning
+from bot.answering.terminal import TerminalReplier, answer_text, chat_text, notice_text
 from knowledge.answer import Answer, Source
 
 SOURCES = (Source(1, "training.md", "AI Training", "Core modules", 0.9),

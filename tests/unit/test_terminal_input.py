@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.terminal_input import LineReader
+from bot.answering.terminal_input import LineReader
 
 readline = pytest.importorskip("readline")
 

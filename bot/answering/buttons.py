@@ -6,9 +6,9 @@ import re
 
 from slack_bolt import Ack, App
 
-from bot.asking import BUTTON_ACTIONS
+from bot.answering.asking import BUTTON_ACTIONS
 from bot.blocks import SHOW_LESS, SHOW_MORE
-from bot.show_more import Click, ShowMore
+from bot.answering.show_more import Click, ShowMore
 
 
 def register(app: App, services) -> None:

@@ -15,10 +15,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
-from bot.show_more import SHARED_BY, recorded_answer
+from bot.answering.show_more import SHARED_BY, recorded_answer
 from bot.slack_client import post_once, respond
 from bot.store import Conversation, Store
-from bot.store.channels import ChannelStore
+from bot.answering.channel_store import ChannelStore
 from bot.store.models import utc_now
 
 log = logging.getLogger(__name__)

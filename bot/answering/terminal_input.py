@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.safety import has_secret, redact_personal_data
+from bot.answering.safety import has_secret, redact_personal_data
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App
 
-from bot import channel_blocks as blocks
+from bot.answering import channel_blocks as blocks
 from bot.blocks import SHARE_ANSWER
-from bot.channel_settings import ChannelSettingsError
+from bot.answering.channel_settings import ChannelSettingsError
 from bot.listeners.commands import COMMAND, subcommand
-from bot.sharing import ShareClick, Sharing
+from bot.answering.sharing import ShareClick, Sharing
 
 
 

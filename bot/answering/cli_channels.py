@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from bot.channel_settings import KEEP, ChannelSettingsError, check_channel, describe
+from bot.answering.channel_settings import KEEP, ChannelSettingsError, check_channel, describe
 from bot.cli_context import Context, pass_context
-from bot.store.channels import ANSWER_MODES
+from bot.answering.channel_store import ANSWER_MODES
 
 
 @click.group()

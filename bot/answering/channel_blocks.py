@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.blocks import context, escape, text_sections
-from bot.channel_settings import describe
-from bot.store.channels import ANSWER_MODES, ChannelSettings
+from bot.answering.channel_settings import describe
+from bot.answering.channel_store import ANSWER_MODES, ChannelSettings
 
 SETTINGS_MODAL = "channel_settings"
 MODE_LABELS = {"mention": "When mentioned (default)", "auto": "Every question it can answer (auto)",

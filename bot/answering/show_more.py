@@ -21,7 +21,7 @@ from knowledge.answer import Answer, Source, citations
 
 log = logging.getLogger(__name__)
 
-SHARED_BY = "shared_by"  # the first block of a shared answer (bot/sharing.py): who shared it
+SHARED_BY = "shared_by"  # the first block of a shared answer (bot/answering/sharing.py): who shared it
 GONE = (":grey_question: I couldn't find that answer any more, so I can't show more of it. Please ask your question "
         "again and I'll answer it afresh.")
 
@@ -102,7 +102,7 @@ class ShowMore:
 def message(conversation: Conversation, expand: bool, shown: Sequence[dict] = (),
             share: bool = False) -> tuple[str, list[dict]]:
     """The fallback text and blocks of a recorded answer, keeping the files note, vote status and who shared it
-    (bot/sharing.py) as it was shown with; `share` offers *Share in channel* (the private copy of an answer)."""
+    (bot/answering/sharing.py) as it was shown with; `share` offers *Share in channel* (the private copy of an answer)."""
     kept = {b.get("block_id"): b for b in shown if b.get("block_id") in (VOTE_STATUS, "files_note", SHARED_BY)}
     question = conversation.question if conversation.source == "command" else None  # as ResponseUrlReplier shows it
     if SHARED_BY in kept:

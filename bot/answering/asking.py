@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.safety import find_secrets, redact, secret_warning
+from bot.answering.safety import find_secrets, redact, secret_warning
 from bot.store import Store
 from bot.store.models import AUTO_SOURCE, utc_now
 from knowledge.answer import Answer
@@ -134,7 +134,7 @@ class Asking:
         return self.begin(question, replier)
 
     def begin(self, question: Question, replier: Replier) -> bool:
-        """For a question already claimed (bot.intake records it before the ack): turn away secrets, files and the
+        """For a question already claimed (bot.answering.intake records it before the ack): turn away secrets, files and the
         over-limit, show work has begun; True when it should now be answered."""
         try:
             if notice := self._screen(question):

@@ -1,6 +1,6 @@
 """Channel settings, Slack-free (issue 15): answer mode, private answers, audiences and the helpdesk channel for one
 channel, keyed on its id. Changed from `/rollout settings`, `rollout channels set` and read in every process from the
-database (bot/store/channels.py), so a change applies at once everywhere."""
+database (bot/answering/channel_store.py), so a change applies at once everywhere."""
 from __future__ import annotations
 
 import re
@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from bot.store.channels import ANSWER_MODES, ChannelSettings, ChannelStore
+from bot.answering.channel_store import ANSWER_MODES, ChannelSettings, ChannelStore
 from bot.store.models import utc_now
 
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,30}")

@@ -1,4 +1,4 @@
-"""`rollout ask` and `rollout chat`: the Slack answering workflow (`bot.asking.Asking`) in a terminal.
+"""`rollout ask` and `rollout chat`: the Slack answering workflow (`bot.answering.asking.Asking`) in a terminal.
 
 The same secret screen, redaction, rate limit and thread history as Slack, and every answer recorded with source
 `terminal`. Each `rollout ask` question starts its own thread; a chat session is one thread until `new`, so a
@@ -17,11 +17,11 @@ import click
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.asking import Asking, Question, Reply
-from bot.safety import redact
+from bot.answering.asking import Asking, Question, Reply
+from bot.answering.safety import redact
 from bot.settings import Settings
 from bot.store.models import TERMINAL_SOURCE
-from bot.terminal_input import Warming
+from bot.answering.terminal_input import Warming
 from knowledge.answer import Answer, Source
 
 CHANNEL = "terminal"

@@ -6,7 +6,7 @@ import re
 
 from slack_bolt import App, BoltContext
 
-from bot.channel_questions import is_question
+from bot.answering.channel_questions import is_question
 from bot.listeners.parsing import message_question
 
 

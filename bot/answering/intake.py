@@ -1,7 +1,7 @@
 """Durable intake: a question is recorded in the database before Slack gets its ack, and stays there until answered.
 
 `take` runs in the listener, so the record is written before the ack leaves (Bolt acks once the listener returns):
-one insert that is both the dedupe claim and the work record (bot.store.work). While this process holds the item it
+one insert that is both the dedupe claim and the work record (bot.answering.work_store). While this process holds the item it
 renews a lease on it; a process that dies stops renewing, and once the lease runs out `resume` in any process (at
 start and every few seconds) takes it again. Beyond `limit` items held in memory new work is recorded unleased and
 left to `resume`, so a burst waits in the database, not in this process's memory. Work older than GIVE_UP is not
@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
-from bot.asking import Asking, Question, Reply
-from bot.safety import Finding, find_secrets, redact, secret_warning
+from bot.answering.asking import Asking, Question, Reply
+from bot.answering.safety import Finding, find_secrets, redact, secret_warning
 from bot.slack_client import ResponseUrlReplier, ThreadReplier
 from bot.store.models import WORK_ABANDONED, utc_now
-from bot.store.work import WorkItem, WorkStore
+from bot.answering.work_store import WorkItem, WorkStore
 
 log = logging.getLogger(__name__)
 
