@@ -194,7 +194,7 @@ def chat(obj: Context):
 @pass_context
 def serve(obj: Context, http: bool, port: int, host: str, no_scheduler: bool):
     """Run the Slack bot: Socket Mode by default, or an HTTP server with --http."""
-    from bot.server import run
+    from bot.slack.server import run
 
     run(obj.settings, http=http, host=host, port=port, open_knowledge_base=obj.knowledge_base, echo=click.echo,
         scheduler=not no_scheduler)

@@ -31,7 +31,7 @@ def _EXPLAINERS():  # noqa: N802  (imports deferred: `rollout --help` need not l
 
     from bot.comms.errors import CommsError
     from bot.helpdesk.errors import HelpdeskError
-    from bot.transport import ServeError
+    from bot.slack.transport import ServeError
     from knowledge.errors import KnowledgeError
 
     return (

@@ -38,10 +38,10 @@ class DemoError(Exception):
 
 def run_demo(workdir: Path, echo: Callable[[str], None], progress: bool | None = None) -> None:
     """Start everything under `workdir`, walk the five flows, print what each party sees, stop everything."""
-    from bot.app import create_app
+    from bot.slack.app import create_app
     from bot.runtime import build_runtime
-    from bot.server import start_background
-    from bot.transport import HttpServer
+    from bot.slack.server import start_background
+    from bot.slack.transport import HttpServer
     from knowledge.base import KnowledgeBase
 
     with FakeSlack() as slack:

@@ -14,13 +14,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
-from bot.slack_client import web_client
+from bot.slack.client import web_client
 from bot.store import Store, make_engine, migrate, session_factory
 from bot.store.models import utc_now
 from bot.answering.work_store import WorkStore
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.slack.app import Services
     from bot.answering.asking import Asking
     from bot.answering.channel_settings import Channels
     from bot.helpdesk.desk import Desk
@@ -110,7 +110,7 @@ class Runtime:
     @cached_property
     def services(self) -> Services:
         """What Slack listeners hand work to: answering and recording, on the process's workers."""
-        from bot.app import Services, Workers
+        from bot.slack.app import Services, Workers
         from bot.answering.intake import Intake
 
         s = self.settings

@@ -7,7 +7,7 @@ import re
 from slack_bolt import Ack, App
 
 from bot.answering.asking import BUTTON_ACTIONS
-from bot.blocks import SHOW_LESS, SHOW_MORE
+from bot.slack.blocks import SHOW_LESS, SHOW_MORE
 from bot.answering.show_more import Click, ShowMore
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.blocks import context, escape, text_sections
+from bot.slack.blocks import context, escape, text_sections
 from bot.answering.channel_settings import describe
 from bot.answering.channel_store import ANSWER_MODES, ChannelSettings
 

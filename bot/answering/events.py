@@ -7,7 +7,7 @@ import re
 from slack_bolt import App, BoltContext
 
 from bot.answering.channel_questions import is_question
-from bot.listeners.parsing import message_question
+from bot.slack.parsing import message_question
 
 
 def register(app: App, services) -> None:

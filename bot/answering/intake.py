@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 
 from bot.answering.asking import Asking, Question, Reply
 from bot.answering.safety import Finding, find_secrets, redact, secret_warning
-from bot.slack_client import ResponseUrlReplier, ThreadReplier
+from bot.slack.client import ResponseUrlReplier, ThreadReplier
 from bot.store.models import WORK_ABANDONED, utc_now
 from bot.answering.work_store import WorkItem, WorkStore
 

@@ -14,9 +14,9 @@ from datetime import datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
+from bot.slack import blocks
 from bot.answering.show_more import SHARED_BY, recorded_answer
-from bot.slack_client import post_once, respond
+from bot.slack.client import post_once, respond
 from bot.store import Conversation, Store
 from bot.answering.channel_store import ChannelStore
 from bot.store.models import utc_now

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
+from bot.slack import blocks
 from bot.feedback.blocks import VOTE_STATUS
-from bot.slack_client import respond
+from bot.slack.client import respond
 from bot.store import Conversation, Store
 from knowledge.answer import Answer, Source, citations
 

@@ -1,11 +1,11 @@
 """Block Kit for deployment communications: announcements, acknowledgement requests, the announce modal and the
-admin's list. Small pure functions over the shared builders in bot/blocks.py."""
+admin's list. Small pure functions over the shared builders in bot/slack/blocks.py."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.blocks import button, context, escape, fallback_text, shorten, text_sections, to_mrkdwn
+from bot.slack.blocks import button, context, escape, fallback_text, shorten, text_sections, to_mrkdwn
 
 ACK_ACCEPT = "ack_accept"
 ANNOUNCE_MODAL = "announce_modal"

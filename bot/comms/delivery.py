@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.pacing import SendPacer, Slot
+from bot.slack.pacing import SendPacer, Slot
 from jobs.delivery import Posted, SendFailed
 
 log = logging.getLogger(__name__)

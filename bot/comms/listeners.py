@@ -16,7 +16,7 @@ from slack_bolt import Ack, App
 
 from bot.comms import blocks
 from bot.comms.errors import BadTarget, CommsError
-from bot.listeners.commands import subcommand
+from bot.slack.commands import subcommand
 
 log = logging.getLogger(__name__)
 _POOL = ThreadPoolExecutor(2, thread_name_prefix="rollout-announce")

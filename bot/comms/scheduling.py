@@ -19,7 +19,7 @@ from bot.comms.announcements import AnnouncementService
 from bot.comms.errors import CommsError
 from bot.comms.delivery import SlackDelivery
 from bot.comms.memberships import Memberships, UserGroupCache
-from bot.pacing import SendPacer
+from bot.slack.pacing import SendPacer
 from bot.feedback.report_delivery import weekly_report
 from bot.settings import Settings
 from bot.comms.ack_store import AckStore

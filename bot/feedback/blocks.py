@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.blocks import answer_marker, button, context, escape, shorten, text_sections
+from bot.slack.blocks import answer_marker, button, context, escape, shorten, text_sections
 from bot.feedback.ratings import COMMENT_LIMIT, REASON_LABELS
 from bot.feedback.surveys import SAVED_TIME, TEAMS, TEXT_LIMIT
 

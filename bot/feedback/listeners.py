@@ -13,8 +13,8 @@ from bot.feedback import blocks
 from bot.feedback.ratings import Feedback, UnknownAnswer
 from bot.feedback.home import Home
 from bot.feedback import pilot_listeners as pilot
-from bot.listeners.commands import subcommand
-from bot.slack_client import respond
+from bot.slack.commands import subcommand
+from bot.slack.client import respond
 from bot.feedback.store import FeedbackStore
 from bot.feedback.surveys import SurveyAnswers, Surveys
 

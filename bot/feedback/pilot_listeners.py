@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from slack_bolt import Ack, App
 
 from bot.comms.errors import BadTarget
-from bot.listeners.commands import subcommand
-from bot.slack_client import respond
+from bot.slack.commands import subcommand
+from bot.slack.client import respond
 from bot.comms.announcement_store import PilotCohort
 from bot.store.models import utc_now
 from bot.feedback.surveys import resolve_people

@@ -2,7 +2,7 @@
 gaps and most-cited documents. Pure functions of a `Report`."""
 from __future__ import annotations
 
-from bot.blocks import escape, shorten, text_sections
+from bot.slack.blocks import escape, shorten, text_sections
 from bot.feedback.reports import Report, gap_lines, headline_lines
 
 

@@ -1,7 +1,7 @@
 """Block Kit for the helpdesk and incident reports: small pure functions, checkable without Slack."""
 from __future__ import annotations
 
-from bot.blocks import button, context, escape, shorten, text_sections
+from bot.slack.blocks import button, context, escape, shorten, text_sections
 
 TICKET_CLAIM, TICKET_RESOLVE, TICKET_ADD_FAQ, TICKET_RATE = "ticket_claim", "ticket_resolve", "ticket_add_faq", \
     "ticket_rate"

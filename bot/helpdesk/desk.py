@@ -56,7 +56,7 @@ class Desk:
     incidents: Incidents
     faq: Faq
     store: HelpdeskStore
-    services: object  # bot.app.Services: its workers run the slow work, its store holds the conversations
+    services: object  # bot.slack.app.Services: its workers run the slow work, its store holds the conversations
 
 
 def build_desk(settings: Settings, services, store: HelpdeskStore, knowledge_base=None) -> Desk:

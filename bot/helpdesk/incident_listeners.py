@@ -8,8 +8,8 @@ import uuid
 from slack_bolt import Ack, App
 
 from bot.helpdesk import blocks
-from bot.blocks import INCIDENT_REPORT
-from bot.listeners.commands import COMMAND, subcommand
+from bot.slack.blocks import INCIDENT_REPORT
+from bot.slack.commands import COMMAND, subcommand
 from bot.helpdesk.listeners import run_safely, user_of
 
 

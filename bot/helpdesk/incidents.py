@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.helpdesk import blocks
-from bot.blocks import context, shown_sources, sources_text, text_sections, to_mrkdwn
+from bot.slack.blocks import context, shown_sources, sources_text, text_sections, to_mrkdwn
 from bot.helpdesk.escalation import Notifier
 from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured, NotFound
 from bot.answering.safety import redact

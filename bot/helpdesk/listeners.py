@@ -13,8 +13,8 @@ from slack_bolt.response import BoltResponse
 
 from bot.helpdesk import blocks
 from bot.helpdesk.errors import HelpdeskError
-from bot.listeners.commands import COMMAND, subcommand
-from bot.listeners.parsing import is_from_a_person, plain_text
+from bot.slack.commands import COMMAND, subcommand
+from bot.slack.parsing import is_from_a_person, plain_text
 
 log = logging.getLogger(__name__)
 ESCALATE = "escalate"

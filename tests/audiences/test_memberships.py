@@ -10,7 +10,7 @@ import pytest
 from bot.comms.errors import BadTarget
 from bot.comms.delivery import SlackDelivery
 from bot.comms.memberships import Memberships, UserGroupCache, asker_audiences, audience_name, member_entry
-from bot.pacing import SendPacer
+from bot.slack.pacing import SendPacer
 from bot.comms.announcement_store import AudienceMembers, PilotCohort
 from tests.fakes.slack_api import FakeSlack
 

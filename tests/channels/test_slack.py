@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from bot.blocks import SHARE_ANSWER
+from bot.slack.blocks import SHARE_ANSWER
 from bot.answering.channel_blocks import SETTINGS_MODAL
 from bot.store import Conversation
 from bot.answering.channel_store import SharedAnswer

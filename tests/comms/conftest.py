@@ -157,7 +157,7 @@ class RolloutProcess:
 def job_context(engine: Engine, slack: FakeSlack, clock, **overrides):
     """A JobContext over the test database and the fake Slack (the scheduler's, built by hand)."""
     from bot.comms.delivery import SlackDelivery
-    from bot.pacing import SendPacer
+    from bot.slack.pacing import SendPacer
     from bot.comms.ack_store import AckStore
     from bot.comms.announcement_store import AnnouncementStore, PilotCohort
     from bot.store.runs import RunLog

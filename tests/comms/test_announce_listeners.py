@@ -12,7 +12,7 @@ from slack_bolt import App
 
 from bot.comms.acknowledgements import PolicySummary
 from bot.comms.blocks import ACK_ACCEPT, ANNOUNCE_CANCEL, ANNOUNCE_CONFIRM, ANNOUNCE_MODAL
-from bot.listeners import commands
+from bot.slack import commands
 from bot.comms import listeners as announce
 from bot.comms.scheduling import open_comms
 from tests.comms.conftest import StrictSlack, settings_for
@@ -23,7 +23,7 @@ from tests.fakes.test_fakes import SIGNING_SECRET, served
 def app(db_url: str, slack: StrictSlack, tmp_path: Path):
     """A Bolt app with the /rollout command and the announce listeners; yields (sender, comms)."""
     comms = open_comms(settings_for(db_url, slack, tmp_path))
-    bolt = App(client=slack.client(), signing_secret=SIGNING_SECRET, process_before_response=True)  # as bot/app.py
+    bolt = App(client=slack.client(), signing_secret=SIGNING_SECRET, process_before_response=True)  # as bot/slack/app.py
     commands.register(bolt, SimpleNamespace())
     announce.register(bolt, comms)
     with served(bolt) as sender:

@@ -11,7 +11,7 @@ from bot.comms.audiences import Target, parse_target, parse_targets
 from bot.comms.errors import BadTarget
 from bot.comms.delivery import SlackDelivery
 from bot.comms.memberships import Memberships, UserGroupCache
-from bot.pacing import SendPacer
+from bot.slack.pacing import SendPacer
 from bot.store import session_factory
 from bot.comms.announcement_store import AudienceMembers, PilotCohort
 from bot.comms.tables import Announcement

@@ -16,7 +16,7 @@ from bot.comms.plans import PlanService, move_plan
 from bot.store import session_factory
 from bot.comms.announcement_store import AnnouncementStore
 from bot.comms.delivery import SlackDelivery
-from bot.pacing import SendPacer
+from bot.slack.pacing import SendPacer
 from tests.comms.conftest import StrictSlack, environment, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]

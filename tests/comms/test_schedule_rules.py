@@ -8,7 +8,7 @@ import pytest
 
 from bot.comms.audiences import Target, parse_targets
 from bot.comms.errors import BadSchedule, BadTarget
-from bot.pacing import SendPacer
+from bot.slack.pacing import SendPacer
 from jobs.schedule import check_schedule, classify_due, cron_trigger, next_runs, parse_at, zone
 
 LONDON = ZoneInfo("Europe/London")

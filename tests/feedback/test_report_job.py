@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 from bot.comms.delivery import SlackDelivery
-from bot.pacing import SendPacer
+from bot.slack.pacing import SendPacer
 from bot.feedback.report_delivery import weekly_report
 from bot.store.runs import DueRun
 from bot.feedback import report_job as reports

@@ -8,12 +8,12 @@ from sqlalchemy import text
 from slack_bolt import App
 
 from bot.feedback.blocks import REASON_MODAL, SURVEY_MODAL
-from bot.listeners import commands
+from bot.slack import commands
 from bot.answering import buttons as actions
 from bot.answering import events
 from bot.feedback import listeners as feedback_listeners
 from bot.runtime import build_runtime
-from bot.transport import HttpServer
+from bot.slack.transport import HttpServer
 from bot.store.models import utc_now
 from bot.feedback.store import AnswerRating, FeedbackStore, SurveyResponse
 from tests.fakes.signing import SlackSender

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.app import create_app
+from bot.slack.app import create_app
 from bot.helpdesk.desk import Desk
 from bot.runtime import build_runtime
-from bot.transport import HttpServer
+from bot.slack.transport import HttpServer
 from bot.store import make_engine
 from tests.fakes.payloads import message_event
 from tests.scenario.conftest import (  # noqa: F401  (fixtures)

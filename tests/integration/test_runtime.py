@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, event
 
-from bot.app import create_app
+from bot.slack.app import create_app
 from bot.cli import main
 from bot.runtime import build_runtime
-from bot.server import start_background
+from bot.slack.server import start_background
 from bot.settings import Settings
 from bot.store import make_engine, migrate
 from tests.fakes.slack_api import FakeSlack, fake_slack  # noqa: F401  (fixture)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Services, create_app
+from bot.slack.app import Services, create_app
 from bot.runtime import Runtime, build_runtime
-from bot.transport import HttpServer
+from bot.slack.transport import HttpServer
 from bot.settings import Settings
 from sqlalchemy import Engine, select
 

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot import blocks
-from bot.slack_client import post_once
+from bot.slack import blocks
+from bot.slack.client import post_once
 from bot.store.models import ProcessedEvent
 from tests.fakes.payloads import BOT_ID, BOT_USER_ID, app_mention_event, message_event
 from tests.fakes.signing import SlackSender

@@ -192,7 +192,7 @@ def test_a_modal_whose_submission_fails_stays_open_with_an_error_and_a_reference
     blocks = [{"type": "input", "block_id": block, "label": {"type": "plain_text", "text": block},
                "element": {"type": "plain_text_input", "action_id": block}} for block in values]
 
-    with caplog.at_level(logging.ERROR, logger="bot.app"):
+    with caplog.at_level(logging.ERROR, logger="bot.slack.app"):
         reply = rollout.sender.view_submission(SURVEY_MODAL, values, blocks=blocks)
 
     body = json.loads(reply.body)

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.app import create_app
+from bot.slack.app import create_app
 from bot.cli import main
 from bot.runtime import build_runtime
-from bot.transport import SocketModeServer
+from bot.slack.transport import SocketModeServer
 from tests.fakes.payloads import message_event
 from tests.fakes.signing import SlackSender
 from tests.scenario.conftest import ANSWERABLE, APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, section_texts, settings_for

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import delete
 
-from bot.blocks import SHOW_LESS, SHOW_MORE, to_mrkdwn
+from bot.slack.blocks import SHOW_LESS, SHOW_MORE, to_mrkdwn
 from knowledge.answer import citations
 from bot.answering.show_more import GONE
 from bot.store import Conversation

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import blocks
+from bot.slack import blocks
 from knowledge.answer import Answer, Source
 from tests.fakes.block_kit import message_errors
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.listeners.parsing import is_from_a_person, message_question, plain_text
+from bot.slack.parsing import is_from_a_person, message_question, plain_text
 
 
 @pytest.mark.parametrize("raw, read", [

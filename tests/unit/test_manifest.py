@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.listeners.commands import COMMAND
+from bot.slack.commands import COMMAND
 
 MANIFEST = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yml").read_text())
 

@@ -9,7 +9,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot.slack_client import SafeConnectionRetryHandler, is_posting, web_client
+from bot.slack.client import SafeConnectionRetryHandler, is_posting, web_client
 
 API = "https://slack.com/api/"
 

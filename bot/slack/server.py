@@ -1,4 +1,4 @@
-"""`rollout serve`: check the settings and credentials, load everything once, then serve Slack (bot/transport.py)."""
+"""`rollout serve`: check the settings and credentials, load everything once, then serve Slack (bot/slack/transport.py)."""
 from __future__ import annotations
 
 import logging
@@ -10,13 +10,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import create_app
+from bot.slack.app import create_app
 from bot.answering.intake import RESUME_SECONDS
 from bot.runtime import Runtime, build_runtime
 from bot.answering.safety import install_redacting_filter
 from bot.settings import Settings
-from bot.slack_client import web_client
-from bot.transport import EVENTS_PATH, HEALTH_PATH, HttpServer, ServeError, SocketModeServer
+from bot.slack.client import web_client
+from bot.slack.transport import EVENTS_PATH, HEALTH_PATH, HttpServer, ServeError, SocketModeServer
 
 __all__ = ["ServeError", "run"]
 

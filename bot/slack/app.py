@@ -18,7 +18,7 @@ from bot.answering.channel_settings import Channels
 from bot.comms.blocks import announcement_list
 from bot.recall import blocks as recall_blocks
 from bot.answering.intake import Intake, Route
-from bot.listeners import commands
+from bot.slack import commands
 from bot.answering import buttons as actions
 from bot.answering import channel_listeners as channels
 from bot.answering import events
@@ -28,7 +28,7 @@ from bot.feedback import listeners as feedback
 from bot.helpdesk import listeners as helpdesk
 from bot.helpdesk import incident_listeners as incidents
 from bot.runtime import Runtime
-from bot.slack_client import ThreadReplier, respond
+from bot.slack.client import ThreadReplier, respond
 from bot.answering.channel_store import ChannelSettings
 from bot.store.models import AUTO_SOURCE
 

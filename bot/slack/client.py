@@ -14,7 +14,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
-from bot import blocks
+from bot.slack import blocks
 from bot.answering.asking import Reply
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from slack_bolt import Ack, App
 
-from bot import blocks
+from bot.slack import blocks
 from bot.answering.asking import Question
-from bot.listeners.parsing import plain_text
+from bot.slack.parsing import plain_text
 
 COMMAND = "/rollout"
 LOOKING = ":mag: Looking it up…"
