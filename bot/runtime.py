@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
 from bot.slack.client import web_client
-from bot.store import Store, make_engine, migrate, session_factory
+from bot.store import make_engine, migrate, session_factory
+from bot.store.repositories import Store
 from bot.store.models import utc_now
 from bot.answering.work_store import WorkStore
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.answering.safety import find_secrets, redact, secret_warning
-from bot.store import Store
+from bot.store.repositories import Store
 from bot.store.models import AUTO_SOURCE, utc_now
 from knowledge.answer import Answer
 from knowledge.errors import BadQuestion

@@ -16,7 +16,8 @@ from slack_sdk.errors import SlackApiError
 from bot.slack import blocks
 from bot.feedback.blocks import VOTE_STATUS
 from bot.slack.client import respond
-from bot.store import Conversation, Store
+from bot.store import Conversation
+from bot.store.repositories import Store
 from knowledge.answer import Answer, Source, citations
 
 log = logging.getLogger(__name__)

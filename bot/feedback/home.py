@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.feedback.blocks import home_view
 from bot.feedback.reports import build_report, gap_lines, headline_lines
-from bot.store import Store
+from bot.store.repositories import Store
 from bot.store.models import utc_now
 
 RECENT = 5

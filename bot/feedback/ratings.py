@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.answering.safety import redact
-from bot.store import Store
+from bot.store.repositories import Store
 from bot.feedback.store import REASONS, FeedbackStore
 from bot.store.models import utc_now
 

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.feedback.reports import build_report, render
-from bot.store import Store, make_engine, migrate, session_factory
+from bot.store import make_engine, migrate, session_factory
+from bot.store.repositories import Store
 from bot.answering.channel_store import ChannelStore
 from bot.feedback.store import FeedbackStore
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from bot.answering.channel_settings import ChannelSettingsError, Channels
-from bot.store import Store
+from bot.store.repositories import Store
 from bot.answering.channel_store import SHARE_TAKEOVER, ChannelStore
 from bot.store.models import utc_now
 

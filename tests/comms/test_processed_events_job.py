@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.store import ProcessedEvent, Store, session_factory
+from bot.store import ProcessedEvent, session_factory
+
+from bot.store.repositories import Store
 from bot.store.runs import DueRun, Leases
 from bot.answering import processed_events_job as processed_events
 from jobs.dispatch import Dispatcher

@@ -19,9 +19,11 @@ from sqlalchemy import Engine, insert, inspect
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.answering.asking import HISTORY_TURNS
-from bot.store import Store, make_engine, migrate, session_factory
+from bot.features import metadata
+from bot.store import make_engine, migrate, session_factory
+from bot.store.repositories import Store
 from bot.store.db import alembic_config, lock_for_migration
-from bot.store.models import Base, Conversation
+from bot.store.models import Conversation
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -87,7 +89,7 @@ def test_migrate_twice_is_a_no_op_and_models_match_the_migrations(db_url: str, e
     assert revision_of(engine) == HEAD
     assert Store(session_factory(engine)).recent_questions("U1")[0].message_ts == "1.1"
     with engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        assert compare_metadata(MigrationContext.configure(connection), metadata()) == []
 
 
 @pytest.mark.slow

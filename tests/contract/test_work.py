@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store import Store, session_factory
+from bot.store import session_factory
+
+from bot.store.repositories import Store
 from bot.store.models import WORK_ABANDONED
 from bot.answering.work_store import WorkStore
 from tests.contract.test_store import at_once, bare_engine, engine  # noqa: F401  (fixtures)

@@ -5,7 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store import Interaction, Store
+from bot.store import Interaction
+
+from bot.store.repositories import Store
 from bot.feedback.store import FeedbackStore
 
 NOW = datetime(2027, 2, 8, 9, 0, tzinfo=UTC)  # a Monday morning: the report covers Feb 1-7

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 import bot.feedback.cli  # noqa: F401  (registers the commands on main)
 from bot.cli import main
-from bot.store import Store, session_factory, make_engine
+from bot.store import session_factory, make_engine
+from bot.store.repositories import Store
 from bot.feedback.store import FeedbackStore
 from tests.comms.conftest import environment, settings_for
 from tests.feedback.conftest import NOW, ask

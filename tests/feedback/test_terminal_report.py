@@ -5,7 +5,7 @@ import json
 from datetime import timedelta
 
 from bot.feedback.reports import build_report, render
-from bot.store import Store
+from bot.store.repositories import Store
 from tests.feedback.conftest import HANDBOOK, NOW
 
 

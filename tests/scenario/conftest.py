@@ -18,7 +18,9 @@ from bot.slack.transport import HttpServer
 from bot.settings import Settings
 from sqlalchemy import Engine, select
 
-from bot.store import Store, make_engine, session_factory
+from bot.store import make_engine, session_factory
+
+from bot.store.repositories import Store
 from knowledge.base import KnowledgeBase
 from tests.fakes.payloads import BOT_USER_ID, app_mention_event, message_event
 from tests.fakes.signing import Reply, SlackSender

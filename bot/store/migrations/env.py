@@ -4,16 +4,15 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from bot.features import metadata
 from bot.store.db import lock_for_migration, make_engine
-import bot.store  # noqa: F401  (every feature's tables onto Base.metadata)
-from bot.store.models import Base
 
 
 def run_on(connection: Connection) -> None:
     """Apply the pending revisions on `connection`, inside the caller's transaction if it has one."""
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=metadata(),
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite can only ALTER by copying tables
         compare_type=True,
     )
@@ -34,7 +33,7 @@ def database_url() -> str:
 
 def run_offline() -> None:
     """`alembic upgrade head --sql`: print the SQL instead of running it."""
-    context.configure(url=database_url(), target_metadata=Base.metadata, literal_binds=True)
+    context.configure(url=database_url(), target_metadata=metadata(), literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 
