@@ -53,7 +53,8 @@ def run_demo(workdir: Path, echo: Callable[[str], None], progress: bool | None =
         echo("Loading the model and starting the bot…")
         knowledge_base.warm_up()
         runtime = build_runtime(settings, knowledge_base=knowledge_base)
-        server = HttpServer(create_app(runtime), "127.0.0.1", 0).start()
+        server = HttpServer(create_app(runtime), "127.0.0.1", 0,
+                            acking=runtime.services.workers.acking).start()
         stops = start_background(runtime, scheduler=True, echo=lambda _line: None)
         echo(f"Rollout is serving Slack's requests at {server.url}/slack/events; a fake Slack is at "
              f"{slack.base_url} (no credentials, nothing leaves this machine).")

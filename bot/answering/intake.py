@@ -1,7 +1,9 @@
 """Durable intake: a question is recorded in the database before Slack gets its ack, and stays there until answered.
 
 `take` runs in the listener, so the record is written before the ack leaves (Bolt acks once the listener returns):
-one insert that is both the dedupe claim and the work record (bot.answering.work_store). While this process holds the item it
+one insert that is both the dedupe claim and the work record (bot.answering.work_store), committed together with the
+other questions arriving at the same moment (group commit). The workers get the question once the acks owed at that
+moment have left (`Workers.after_acks`), so a burst's answering does not slow its acks. While this process holds the item it
 renews a lease on it; a process that dies stops renewing, and once the lease runs out `resume` in any process (at
 start and every few seconds) takes it again. Beyond `limit` items held in memory new work is recorded unleased and
 left to `resume`, so a burst waits in the database, not in this process's memory. Work older than GIVE_UP is not
@@ -13,16 +15,16 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
 from bot.answering.asking import Asking, Question, Reply
-from bot.answering.safety import Finding, find_secrets, redact, secret_warning
+from bot.answering.safety import Finding, find_secrets, redact_personal_data, secret_warning
+from bot.answering.work_store import GroupCommit, NewWork, WorkItem, WorkStore
 from bot.slack.client import ResponseUrlReplier, ThreadReplier
 from bot.store.models import WORK_ABANDONED, utc_now
-from bot.answering.work_store import WorkItem, WorkStore
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class Intake:
         self.asking, self.work, self.client, self.workers = asking, work, client, workers
         self.lease, self.limit, self.clock = lease, limit, clock
         self.owner = uuid.uuid4().hex  # this process, in lease_owner
+        self._recording = GroupCommit(work)
         self._held: set[str] = set()  # keys leased by this process and with its workers
         self._reserved = 0
         self._lock = threading.Lock()
@@ -64,9 +67,9 @@ class Intake:
         recorded before (Slack redelivered it). Raises if the database cannot record it: nothing was accepted."""
         now, room = self.clock(), self._reserve(1)
         try:
-            new = self.work.record(question.dedupe_key, question.source, question.user_id, now,
-                                   _payload(question, route), self.owner if room else None,
-                                   now + self.lease if room else None)
+            new = self._recording.record(NewWork(question.dedupe_key, question.source, question.user_id, now,
+                                                 _payload(question, route), self.owner if room else None,
+                                                 now + self.lease if room else None))
         except Exception:
             self._unreserve(room)
             raise
@@ -75,7 +78,7 @@ class Intake:
             log.info("already handled %s", question.dedupe_key)
         elif room:
             self._hold([question.dedupe_key], room)
-            self.workers.quick(self._begin, question.dedupe_key, question, route, False)
+            self.workers.after_acks(self._begin, question.dedupe_key, question, route, False)
         else:
             log.warning("%d questions already held: %s waits in the database", self.limit, question.dedupe_key)
         return new
@@ -96,6 +99,10 @@ class Intake:
             log.info("resuming %s (acked %s, attempt %d)", item.key, item.received_at.isoformat(), item.attempts)
             self.workers.quick(self._resume, item, now)
         return len(items)
+
+    def close(self) -> None:
+        """Stop recording (after the server has stopped taking requests)."""
+        self._recording.close()
 
     def hand_back(self) -> int:
         """On shutdown: what this process still holds becomes takeable at once by the next process to start."""
@@ -201,12 +208,12 @@ def _tell(replier, reply: Reply) -> bool:
 
 def _payload(question: Question, route: Route) -> dict:
     """What answering needs later, without secrets or personal data: a secret's kinds instead of the text."""
-    stored = asdict(question)
+    stored = dict(vars(question))  # flat, and cheaper than asdict on the ack's path
     if findings := find_secrets(question.text):
         stored["text"] = ""
-        return {"question": stored, "route": asdict(route), "secret": sorted({f.kind for f in findings})}
-    stored["text"] = redact(question.text)
-    return {"question": stored, "route": asdict(route)}
+        return {"question": stored, "route": dict(vars(route)), "secret": sorted({f.kind for f in findings})}
+    stored["text"] = redact_personal_data(question.text)  # no secret was found: this is all `redact` would do
+    return {"question": stored, "route": dict(vars(route))}
 
 
 def _question(item: WorkItem) -> Question:

@@ -1,12 +1,17 @@
 """Acked work kept durable: a question's dedupe claim is also its work record, leased by one process at a time.
 
 Every take is one conditional UPDATE (`status = 'pending' AND lease ran out`), so on SQLite and PostgreSQL alike two
-processes never both hold an item: the database, not a process, decides who took it.
+processes never both hold an item: the database, not a process, decides who took it. Requests arriving together are
+recorded together (`GroupCommit`): one writer thread, one transaction per batch, each request waiting for its batch.
 """
 from __future__ import annotations
 
+import logging
+import queue
+import threading
 from collections.abc import Collection
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +19,23 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import WORK_DONE, WORK_PENDING, ProcessedEvent
-from bot.store.repositories import _insert_new
+from bot.store.repositories import _INSERTS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewWork:
+    """Work to record: its key (the dedupe claim), kind, asker, arrival, what it needs, and its first lease (none:
+    any process may take it at once)."""
+
+    key: str
+    kind: str
+    user_id: str | None
+    received_at: datetime
+    payload: dict[str, Any]
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -40,11 +61,18 @@ class WorkStore:
 
         With an `owner` the work is leased to it until `lease_until`; without, any process may take it at once.
         """
-        values = {"key": key, "kind": kind, "received_at": at, "user_id": user_id, "status": WORK_PENDING,
-                  "payload": payload, "lease_owner": owner, "lease_until": lease_until,
-                  "attempts": 1 if owner else 0}
+        return self.record_many([NewWork(key, kind, user_id, at, payload, owner, lease_until)])[0]
+
+    def record_many(self, items: list[NewWork]) -> list[bool]:
+        """Record several pieces of work in one statement; for each, False if its key was claimed before (by an
+        earlier item of the same batch too)."""
+        first = {item.key: n for n, item in reversed(list(enumerate(items)))}  # a key's first item in the batch
+        rows = [_values(items[n]) for n in sorted(first.values())]
         with self._sessions.begin() as session:
-            return _insert_new(session, ProcessedEvent.__table__, values, ["key"]) is not None
+            insert = _INSERTS[session.get_bind().dialect.name](ProcessedEvent.__table__)
+            statement = insert.values(rows).on_conflict_do_nothing(index_elements=["key"])
+            new = set(session.scalars(statement.returning(ProcessedEvent.__table__.c.key)))
+        return [item.key in new and first[item.key] == n for n, item in enumerate(items)]
 
     def take_expired(self, owner: str, now: datetime, lease_until: datetime, limit: int) -> list[WorkItem]:
         """Lease to `owner` up to `limit` pending items, oldest first, that nobody holds (their lease ran out)."""
@@ -100,6 +128,77 @@ class WorkStore:
             if session.execute(statement).rowcount != 1:
                 return None  # another process took it between the search and the update
             return _item(session.get_one(ProcessedEvent, key))
+
+
+class GroupCommit:
+    """Records the work of concurrent requests in one transaction per batch, from one writer thread.
+
+    Each caller waits for the commit of its batch, so what it acks is durable; meanwhile the next batch gathers. On
+    SQLite, many writers each taking the write lock wait in its busy handler (sleeps of up to 100 ms); on PostgreSQL
+    each would hold a pooled connection through its own commit. A batch that fails is retried item by item, so one
+    bad item fails only its own request.
+    """
+
+    def __init__(self, work: WorkStore, max_batch: int = 256) -> None:
+        self._work, self._max_batch = work, max_batch
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def record(self, item: NewWork) -> bool:
+        """Record `item` with whatever else is waiting; False if its key was claimed before. Raises what the
+        database raised: then nothing was recorded."""
+        future: Future[bool] = Future()
+        self._start()
+        self._queue.put((item, future))
+        return future.result()
+
+    def close(self) -> None:
+        """Record what is queued, then stop the writer thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._write_batches, name="rollout-record", daemon=True)
+                self._thread.start()
+
+    def _write_batches(self) -> None:
+        while (first := self._queue.get()) is not None:
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    waiting = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if waiting is None:  # closing: write this batch, then stop
+                    self._queue.put(None)
+                    break
+                batch.append(waiting)
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[NewWork, Future]]) -> None:
+        try:
+            recorded = self._work.record_many([item for item, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1:
+                log.warning("recording %d requests together failed (%s); recording them one by one", len(batch),
+                            type(exc).__name__)
+                for one in batch:
+                    self._write([one])
+                return
+            batch[0][1].set_exception(exc)
+            return
+        for (_, future), new in zip(batch, recorded):
+            future.set_result(new)
+
+
+def _values(item: NewWork) -> dict[str, Any]:
+    return {**asdict(item), "status": WORK_PENDING, "attempts": 1 if item.lease_owner else 0}
 
 
 def _takeable(now: datetime):

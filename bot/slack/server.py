@@ -52,7 +52,7 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
     try:
         app = create_app(runtime)
         if http:
-            server = HttpServer(app, host, port)
+            server = HttpServer(app, host, port, acking=runtime.services.workers.acking)
             echo(f"Rollout is listening on {server.url}{EVENTS_PATH} (health: {server.url}{HEALTH_PATH})")
             server.serve()
         else:

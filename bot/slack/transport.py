@@ -9,7 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import uvicorn
 from slack_bolt import App
@@ -38,13 +38,15 @@ class SlackEvents(SlackRequestHandler):
     """Bolt's ASGI adapter, hardened: GET /healthz, a body limit, bad input as 4xx, dispatch off the event loop.
 
     Every request, Events API callbacks included, is answered with Bolt's own response once its listener has
-    returned: a question's listener records it in the database first (bot.answering.intake), so an ack always means the work
-    is durable. Slow work runs on the workers after the ack.
+    returned: a question's listener records it in the database first (bot.answering.intake), so an ack always means
+    the work is durable. Slow work runs on the workers after the ack; `acking()` is entered around each POST, from
+    its arrival until its response is sent, so the workers know when no ack is owed (bot.slack.app.Workers.acking).
     """
 
-    def __init__(self, app: App):
+    def __init__(self, app: App, acking: Callable[[], AbstractContextManager] = nullcontext):
         super().__init__(app, path=EVENTS_PATH)
         self._dispatching = ThreadPoolExecutor(DISPATCH_THREADS, thread_name_prefix="rollout-dispatch")
+        self._acking = acking
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
@@ -60,11 +62,12 @@ class SlackEvents(SlackRequestHandler):
         self._dispatching.shutdown(wait=True)
 
     async def _post(self, request: AsgiHttpRequest, send) -> None:
-        parsed = await self._read(request)
-        if isinstance(parsed, BoltResponse):
-            return await _send_response(send, parsed)
-        response = await asyncio.get_running_loop().run_in_executor(self._dispatching, self._dispatch, parsed)
-        await _send_response(send, response)
+        with self._acking():
+            parsed = await self._read(request)
+            if isinstance(parsed, BoltResponse):
+                return await _send_response(send, parsed)
+            response = await asyncio.get_running_loop().run_in_executor(self._dispatching, self._dispatch, parsed)
+            await _send_response(send, response)
 
     async def _read(self, request: AsgiHttpRequest) -> BoltRequest | BoltResponse:
         """The request for Bolt, or the 4xx response to a body that cannot be one."""
@@ -96,9 +99,10 @@ class SlackEvents(SlackRequestHandler):
 class HttpServer:
     """uvicorn serving SlackEvents on host:port (port 0: a free one); in the foreground or in a thread (tests)."""
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 3000):
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 3000,
+                 acking: Callable[[], AbstractContextManager] = nullcontext):
         self.socket = _listening_socket(host, port)
-        self.events = SlackEvents(app)
+        self.events = SlackEvents(app, acking)
         config = uvicorn.Config(self.events, log_config=None, lifespan="off", ws="none", access_log=False,
                                 server_header=False, timeout_keep_alive=5, timeout_graceful_shutdown=10,
                                 backlog=2048)

@@ -6,12 +6,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import StatementError
 
 from bot.store import session_factory
 
 from bot.store.repositories import Store
 from bot.store.models import WORK_ABANDONED
-from bot.answering.work_store import WorkStore
+from bot.answering.work_store import GroupCommit, NewWork, WorkStore
 from tests.contract.test_store import at_once, bare_engine, engine  # noqa: F401  (fixtures)
 
 NOW = datetime(2025, 11, 27, 9, 30, tzinfo=UTC)
@@ -78,3 +79,29 @@ def test_abandoned_work_is_not_taken_again(work: WorkStore) -> None:
     record(work, "k", owner=None)
     assert work.finish("k", WORK_ABANDONED) is True
     assert work.take_expired("B", NOW, NOW + LEASE, 10) == []
+
+
+def test_recording_together_claims_each_key_once_and_one_bad_item_fails_alone(work: WorkStore) -> None:
+    recording = GroupCommit(work)
+    # Every key asked for twice at the same moment, and every fourth request not storable (its payload is no JSON).
+    items = [NewWork(f"message:D1:{n % 12}", "dm", "U1", NOW, PAYLOAD, "A", NOW + LEASE) for n in range(24)]
+    for n in range(8):
+        items.insert(4 * n, NewWork(f"bad:{n}", "dm", "U1", NOW, {"x": object()}))
+    given = iter(items)
+    lock = threading.Lock()
+
+    def record_next() -> bool | str:
+        with lock:
+            item = next(given)
+        try:
+            return recording.record(item)
+        except (StatementError, TypeError):  # the payload is no JSON (SQLite wraps the TypeError)
+            return "failed"
+
+    outcomes = at_once(32, record_next)
+    recording.close()
+
+    assert outcomes.count("failed") == 8 and outcomes.count(True) == 12 and outcomes.count(False) == 12
+    assert sorted(i.key for i in work.pending()) == sorted({i.key for i in items if "bad" not in i.key})
+    assert work.record_many([NewWork("x", "dm", None, NOW, PAYLOAD), NewWork("x", "dm", None, NOW, PAYLOAD),
+                             NewWork("message:D1:1", "dm", None, NOW, PAYLOAD)]) == [True, False, False]

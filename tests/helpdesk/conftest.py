@@ -53,7 +53,8 @@ def start_helpdesk(knowledge_base, fake_slack, tmp_path) -> Iterator:
                                 rollout_helpdesk_channel=HELPDESK, rollout_security_channel=SECURITY,
                                 rollout_data_dir=tmp_path / "data", **overrides)
         runtime = build_runtime(settings, knowledge_base=kb or knowledge_base)
-        server = HttpServer(create_app(runtime), "127.0.0.1", 0).start()
+        server = HttpServer(create_app(runtime), "127.0.0.1", 0,
+                            acking=runtime.services.workers.acking).start()
         started.append(Rollout(settings, runtime.services, server, fake_slack,
                                make_engine(settings.resolved_database_url), runtime))
         return HelpdeskRollout(started[-1], runtime.desk)  # the app's own Desk drives the jobs in tests
