@@ -17,5 +17,9 @@ class IndexUnavailable(KnowledgeError):
     """The index (Chroma) could not be reached or opened."""
 
 
+class ChromaUnreachable(IndexUnavailable):
+    """CHROMA_URL names a server that did not answer: down, or still starting beside us."""
+
+
 class NotIndexed(KnowledgeError):
     """A document asked for by path that is not in the index."""

@@ -28,7 +28,7 @@ import numpy as np
 from knowledge.audiences import AUDIENCES_KEY, audiences_of
 from knowledge.chunking import embedding_text, own_heading
 from knowledge.embeddings import Embedder
-from knowledge.errors import IndexUnavailable
+from knowledge.errors import ChromaUnreachable, IndexUnavailable
 from knowledge.lexical import LexicalIndex
 from knowledge.vectors import unpack
 
@@ -117,7 +117,8 @@ def chroma_client(data_dir: Path, chroma_url: str | None):
         raise
     except Exception as exc:
         where = chroma_url or str(data_dir / "chroma")
-        raise IndexUnavailable(f"cannot open the Chroma index at {where}: {exc}") from exc
+        unavailable = ChromaUnreachable if chroma_url else IndexUnavailable
+        raise unavailable(f"cannot open the Chroma index at {where}: {exc}") from exc
 
 
 class KnowledgeIndex:

@@ -1,9 +1,11 @@
 """`rollout serve`: check the settings and credentials, load everything once, then serve Slack (bot/slack/transport.py)."""
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
@@ -21,6 +23,9 @@ from bot.slack.transport import EVENTS_PATH, HEALTH_PATH, HttpServer, ServeError
 __all__ = ["ServeError", "run"]
 
 log = logging.getLogger(__name__)
+
+CHROMA_START_SECONDS = 60.0  # how long `rollout serve` waits for a Chroma server started beside it
+CHROMA_RETRY_SECONDS = 1.0
 
 CREDENTIAL_HELP = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-...): your app's page at https://api.slack.com/apps, "
@@ -45,7 +50,7 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
     # the second thread must sleep, not spin on a core that answers are waiting for.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     echo("Loading the knowledge base…")
-    knowledge_base = open_knowledge_base()
+    knowledge_base = open_when_reachable(open_knowledge_base, echo)
     warm_up(knowledge_base)
     runtime = _runtime(settings, knowledge_base)
     background = start_background(runtime, scheduler, echo)
@@ -132,6 +137,24 @@ def check_token(settings: Settings) -> None:
                          "Token again from OAuth & Permissions (reinstall the app if its scopes changed).") from exc
     except OSError as exc:
         raise ServeError(f"cannot reach Slack at {settings.slack_api_url or 'https://slack.com/api/'}: {exc}") from exc
+
+
+def open_when_reachable(open_knowledge_base: Callable[[], object], echo: Callable[[str], None],
+                        wait_seconds: float = CHROMA_START_SECONDS, pause: Callable[[float], None] = time.sleep):
+    """The knowledge base, once its Chroma server answers: one started beside the workers (`honcho start`, compose)
+    may still be starting. Waits up to `wait_seconds`, saying so once; any other error stops the start at once."""
+    from knowledge.errors import ChromaUnreachable
+
+    deadline = time.monotonic() + wait_seconds
+    for attempt in itertools.count():
+        try:
+            return open_knowledge_base()
+        except ChromaUnreachable as exc:
+            if time.monotonic() >= deadline:
+                raise ServeError(f"{exc} (waited {wait_seconds:.0f} s for it)") from exc
+            if attempt == 0:
+                echo(f"Waiting for the Chroma server (CHROMA_URL) to answer, up to {wait_seconds:.0f} s…")
+            pause(CHROMA_RETRY_SECONDS)
 
 
 def warm_up(knowledge_base) -> None:

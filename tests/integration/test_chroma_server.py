@@ -11,10 +11,12 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bot.server import ServeError, open_when_reachable
 from bot.settings import Settings
 from knowledge.answer import make_answerer
 from knowledge.base import KnowledgeBase
@@ -39,18 +41,19 @@ def chroma_executable() -> str | None:
     return str(beside_python) if beside_python.exists() else shutil.which("chroma")
 
 
-def wait_for_heartbeat(url: str, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+def wait_for_heartbeat(url: str, process: subprocess.Popen, output: Callable[[], str], timeout: float = 60.0) -> None:
+    """Until the Chroma server at `url` answers; fails with what `process` (it, or what runs it) printed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"chroma run exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+            pytest.fail(f"chroma run exited with {process.returncode}:\n{output()}")
         try:
             with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.1)
-    pytest.fail(f"chroma run did not answer its heartbeat within {timeout:.0f}s:\n{log.read_text(errors='replace')}")
+    pytest.fail(f"chroma run did not answer its heartbeat within {timeout:.0f}s:\n{output()}")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +69,7 @@ def chroma_url(tmp_path_factory) -> str:
                                     "--path", str(root / "db")], stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_heartbeat(url, process, log)
+        wait_for_heartbeat(url, process, lambda: log.read_text(errors="replace"))
         yield url
     finally:
         process.terminate()
@@ -183,3 +186,36 @@ def test_unusable_chroma_url_is_a_clear_error(embedder, tmp_path, url, message):
 
     with pytest.raises(IndexUnavailable, match=message.format(closed=closed).replace(".", r"\.")):
         KnowledgeIndex(tmp_path / "data", embedder, url.format(closed=closed))
+
+
+def test_serve_waits_for_a_chroma_server_that_is_still_starting(embedder, tmp_path):
+    """As under `honcho start`, where the workers and `chroma run` start together."""
+    port, said, started = free_port(), [], []
+    url = f"http://127.0.0.1:{port}"
+
+    def start_chroma_then_wait(seconds: float) -> None:  # the server comes up only after the first refusal
+        if not started:
+            started.append(subprocess.Popen([chroma_executable(), "run", "--host", "127.0.0.1", "--port", str(port),
+                                             "--path", str(tmp_path / "db")], stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.STDOUT))
+        time.sleep(min(seconds, 0.2))
+
+    try:
+        index = open_when_reachable(lambda: KnowledgeIndex(tmp_path / "data", embedder, url), said.append,
+                                    pause=start_chroma_then_wait)
+        assert index.count() == 0
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait(timeout=10)
+    assert said == ["Waiting for the Chroma server (CHROMA_URL) to answer, up to 60 s…"] and started
+
+
+def test_serve_stops_when_chroma_never_answers_and_at_once_on_a_bad_url(embedder, tmp_path):
+    closed = f"http://127.0.0.1:{free_port()}"
+
+    with pytest.raises(ServeError, match=rf"cannot open the Chroma index at {closed}: .*\(waited 0 s for it\)"):
+        open_when_reachable(lambda: KnowledgeIndex(tmp_path / "data", embedder, closed), print, wait_seconds=0)
+    with pytest.raises(IndexUnavailable, match="is not a URL"):
+        open_when_reachable(lambda: KnowledgeIndex(tmp_path / "data", embedder, "localhost:8000"), print,
+                            pause=lambda _: pytest.fail("waited for a URL that can never answer"))
