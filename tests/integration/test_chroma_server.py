@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.server import ServeError, open_when_reachable
+from bot.slack.server import ServeError, open_when_reachable
 from bot.settings import Settings
 from knowledge.answer import make_answerer
 from knowledge.base import KnowledgeBase

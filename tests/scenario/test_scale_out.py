@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.scheduling import open_comms
+from bot.answering.work_store import WorkStore
+from bot.comms.scheduling import open_comms
 from bot.store import make_engine, session_factory
-from bot.store.work import WorkStore
 from knowledge.index import KnowledgeIndex
 from tests.conftest import _postgres_schema
 from tests.fakes.payloads import message_event
