@@ -21,7 +21,7 @@ from jobs.schedule import check_schedule, describe, zone
 
 COMPARED = ("text", "targets", "at", "cron", "tz", "starts_at", "ends_at", "label")
 LIVE = ("draft", "scheduled")
-EXAMPLE_PLAN = Path(__file__).resolve().parents[1] / "knowledge" / "rollout-plan.example.yml"
+EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "knowledge" / "rollout-plan.example.yml"
 LEAD_DAYS = 15  # `plan init` starts phase 0 at least this far ahead: its 'upcoming' message (day -14) is still to come
 _ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")  # 2026-12-01, also in 2026-12-14T09:00
 
