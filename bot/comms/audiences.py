@@ -89,7 +89,9 @@ class DocumentAudience:
 
 
 @audience
-class PilotCohort:
+class Pilot:
+    """`pilot`: whoever is in the pilot cohort (bot/comms/announcement_store.PilotCohort) when it is sent."""
+
     kind = "pilot"
     in_slack = False
 
