@@ -225,13 +225,10 @@ def demo():
     """
     import tempfile
 
-    from bot.demo import DemoError, run_demo
+    from bot.demo import run_demo
 
     with tempfile.TemporaryDirectory(prefix="rollout-demo-") as workdir:
-        try:
-            run_demo(Path(workdir), click.echo)
-        except DemoError as exc:
-            raise click.ClickException(str(exc)) from exc
+        run_demo(Path(workdir), click.echo)
 
 
 # The workflows' command groups, added here (they import nothing from this module): deployment communications

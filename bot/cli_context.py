@@ -44,13 +44,11 @@ class Context:
         return self._kb
 
     def asking(self):
-        """The Slack answering workflow over the knowledge base and the database, for `ask` and `chat`."""
-        from bot.answering.terminal import opening_database
-
+        """The Slack answering workflow over the knowledge base and the database (answers here are recorded like
+        Slack's), for `ask` and `chat`."""
         kb = self.knowledge_base()
         warn_if_empty(kb)
-        with opening_database(self.settings.resolved_database_url):
-            return self.runtime(kb).asking
+        return self.runtime(kb).asking
 
 
 def llm_options(settings: Settings) -> dict:

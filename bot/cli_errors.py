@@ -1,9 +1,9 @@
 """What `rollout` says when a command fails: one line and a non-zero exit, never a traceback.
 
 Every command runs inside `RolloutGroup.invoke` (bot/cli.py), which hands any exception to `explain`. Our own error
-types carry messages written for the person at the terminal; Slack, the database, Chroma and the file system
-unreachable or refusing are named with the setting to check. Anything else is a bug: still one line, with the hint
-that ROLLOUT_LOG_LEVEL=DEBUG prints the traceback."""
+types (all `bot.errors.RolloutError`) carry messages written for the person at the terminal; Slack, the database,
+Chroma and the file system unreachable or refusing are named with the setting to check. Anything else is a bug: still
+one line, with the hint that ROLLOUT_LOG_LEVEL=DEBUG prints the traceback."""
 from __future__ import annotations
 
 import logging
@@ -29,13 +29,10 @@ def _EXPLAINERS():  # noqa: N802  (imports deferred: `rollout --help` need not l
     from slack_sdk.errors import SlackApiError, SlackClientError
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from bot.comms.errors import CommsError
-    from bot.helpdesk.errors import HelpdeskError
-    from bot.slack.transport import ServeError
-    from knowledge.errors import KnowledgeError
+    from bot.errors import RolloutError
 
     return (
-        ((KnowledgeError, CommsError, HelpdeskError, ServeError), lambda exc, _: str(exc)),
+        (RolloutError, lambda exc, _: str(exc)),
         (ValidationError, lambda exc, _: f"invalid setting: {_first_error(exc)}"),
         (SlackApiError, _slack_refused),
         ((URLError, SlackClientError), _slack_unreachable),

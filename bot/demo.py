@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from bot.errors import RolloutError
 from bot.fake_slack.api import Call, FakeSlack
 from bot.fake_slack.payloads import message_event
 from bot.fake_slack.screen import message_lines, plain, view_lines
@@ -32,7 +33,7 @@ VISIBLE = ("chat.postMessage", "chat.postEphemeral", "chat.update", "views.open"
 WAIT = 60  # seconds for any one reply: generous, the machine may be busy
 
 
-class DemoError(Exception):
+class DemoError(RolloutError):
     """A step of the demo did not happen as Slack would show it (a message for the user, one line)."""
 
 

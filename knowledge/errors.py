@@ -1,8 +1,16 @@
-"""Exceptions of the knowledge engine; their messages are safe to show a user."""
+"""Exceptions of the knowledge engine; their messages are safe to show a user.
+
+`RolloutError` is the root of every such error in Rollout: the knowledge engine's here, the bot's features' through
+bot/errors.py (knowledge/ is the lower layer, so the root lives here and the bot imports it). The edges turn any
+RolloutError into its message — one line on the CLI (bot/cli_errors.py), a friendly reply in Slack."""
 
 
-class KnowledgeError(Exception):
-    """Base class: something the user can act on."""
+class RolloutError(Exception):
+    """Something the person who caused it can act on; str(exc) says what to do next."""
+
+
+class KnowledgeError(RolloutError):
+    """Base class of the knowledge engine's errors."""
 
 
 class UnreadableDocument(KnowledgeError):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.answering.safety import find_secrets, redact, secret_warning
+from bot.errors import SettingError
 from bot.store.repositories import Store
 from bot.store.models import AUTO_SOURCE, utc_now
 from knowledge.answer import Answer
@@ -94,7 +95,7 @@ class RateLimit:
         """'20/300' (questions per seconds) as ROLLOUT_RATE_LIMIT spells it."""
         match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
         if not match or int(match[1]) < 1 or int(match[2]) < 1:
-            raise ValueError(f"ROLLOUT_RATE_LIMIT must look like '20/300' (questions per seconds), not {text!r}")
+            raise SettingError(f"ROLLOUT_RATE_LIMIT must look like '20/300' (questions per seconds), not {text!r}")
         return cls(int(match[1]), timedelta(seconds=int(match[2])))
 
     def describe(self) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 
+from bot.errors import RolloutError
 from bot.answering.channel_store import ANSWER_MODES, ChannelSettings, ChannelStore
 from bot.store.models import utc_now
 
@@ -17,7 +18,7 @@ MAX_AUDIENCES = 10
 KEEP = object()  # "leave this setting as it is"
 
 
-class ChannelSettingsError(ValueError):
+class ChannelSettingsError(RolloutError, ValueError):
     """A setting that cannot be stored; the message is safe to show and says what to do instead."""
 
 

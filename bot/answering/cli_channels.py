@@ -56,15 +56,12 @@ def channels_set(obj: Context, channel_id: str, answer_mode, private_answers, au
     if answer_mode is None and private_answers is None and not audience and escalate_to is None:
         raise click.UsageError("nothing to change: give --answer-mode, --private-answers/--public-answers, "
                                "--audience or --escalate-to")
-    try:
-        settings = obj.runtime().channels.change(
-            _channel(channel_id), "cli",
-            answer_mode=KEEP if answer_mode is None else answer_mode,
-            private_answers=KEEP if private_answers is None else private_answers,
-            audience=list(audience) if audience else KEEP,
-            escalate_to=KEEP if escalate_to is None else escalate_to)
-    except ChannelSettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
+    settings = obj.runtime().channels.change(
+        _channel(channel_id), "cli",
+        answer_mode=KEEP if answer_mode is None else answer_mode,
+        private_answers=KEEP if private_answers is None else private_answers,
+        audience=list(audience) if audience else KEEP,
+        escalate_to=KEEP if escalate_to is None else escalate_to)
     click.echo("Saved. " + _line(settings, obj.settings.rollout_helpdesk_channel))
 
 

@@ -10,16 +10,12 @@ import getpass
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 
 import click
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering.asking import Asking, Question, Reply
 from bot.answering.safety import redact
-from bot.settings import Settings
 from bot.store.models import TERMINAL_SOURCE
 from bot.answering.terminal_input import Warming
 from knowledge.answer import Answer, Source
@@ -47,34 +43,6 @@ def terminal_user() -> str:
     except (KeyError, OSError):  # no login name, e.g. a container user without a passwd entry
         login = "unknown"
     return f"terminal:{login}"[:64]
-
-
-def open_asking(settings: Settings, knowledge_base) -> Asking:
-    """The answering workflow over a runtime of its own: the configured database (migrated) and rate limit."""
-    from bot.runtime import build_runtime
-
-    with opening_database(settings.resolved_database_url):
-        return build_runtime(settings, knowledge_base=knowledge_base).asking
-
-
-@contextmanager
-def opening_database(url: str) -> Iterator[None]:
-    """Turn a malformed setting or a database that cannot be opened into click.ClickException, one clear line:
-    answers here are recorded like Slack's, so `rollout ask` needs the database too."""
-    try:
-        yield
-    except ValueError as exc:  # ROLLOUT_RATE_LIMIT or DATABASE_URL malformed
-        raise click.ClickException(str(exc)) from exc
-    except SQLAlchemyError as exc:
-        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())  # the driver's message, on one line
-        raise click.ClickException(f"cannot open the database at {_without_password(url)}: {reason}") from exc
-
-
-def _without_password(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except SQLAlchemyError:
-        return "DATABASE_URL (not a valid URL)"
 
 
 class TerminalSession:

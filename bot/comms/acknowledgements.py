@@ -10,7 +10,8 @@ from datetime import datetime, time
 from pathlib import Path
 
 from bot.comms.audiences import Directory, check_targets, parse_targets, resolve
-from bot.comms.errors import BadSchedule, CommsError, NotFound
+from bot.comms.errors import BadSchedule, CommsError
+from bot.errors import NotFound
 from bot.comms.ack_store import AckStore
 from bot.comms.announcement_store import PilotCohort
 from bot.comms.tables import AckCampaign, Acknowledgement

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from bot.comms.audiences import Directory, check_targets, parse_targets
 from bot.comms.blocks import announcement_message
-from bot.comms.errors import BadSchedule, CommsError, NotFound
+from bot.comms.errors import BadSchedule, CommsError
+from bot.errors import NotFound
 from bot.comms.announcement_store import AnnouncementStore
 from bot.comms.tables import Announcement, Delivery, ScheduledRun
 from bot.store.runs import RunLog

@@ -1,8 +1,10 @@
 """Errors of deployment communications, with messages safe to show the person who caused them."""
 from __future__ import annotations
 
+from bot.errors import RolloutError
 
-class CommsError(Exception):
+
+class CommsError(RolloutError):
     """Something about an announcement, plan, audience or campaign that the user can fix; the message says how."""
 
 
@@ -16,10 +18,6 @@ class BadTarget(CommsError):
 
 class TargetsUnchecked(CommsError):
     """Targets that only Slack can vouch for, and Slack could not be asked (no SLACK_BOT_TOKEN, or unreachable)."""
-
-
-class NotFound(CommsError):
-    """No announcement or campaign with that id."""
 
 
 class PlanError(CommsError):

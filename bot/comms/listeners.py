@@ -16,6 +16,7 @@ from slack_bolt import Ack, App
 
 from bot.comms import blocks
 from bot.comms.errors import BadTarget, CommsError
+from bot.errors import RolloutError
 from bot.slack.commands import subcommand
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def accept(comms, value: str, user_id: str, respond) -> None:
     """Record an acceptance; the request message becomes its confirmation."""
     try:
         campaign, acceptance = comms.acknowledgements.accept(int(value), user_id)
-    except (CommsError, ValueError) as exc:
+    except (RolloutError, ValueError) as exc:
         return respond(replace_original=False, response_type="ephemeral", text=f":warning: {exc}")
     respond(replace_original=True, **blocks.ack_accepted_message(campaign, acceptance.accepted_at))
 
@@ -117,7 +118,7 @@ def decide(comms, body: dict, change, verb: str) -> dict:
         return {"text": not_an_admin(comms.admin_ids)}
     try:
         announcement = change()
-    except CommsError as exc:
+    except RolloutError as exc:
         return {"text": f":warning: {exc}"}
     listed = comms.announcements.listed(announcement)
     return {"text": f"{verb} {announcement.id}: {listed.schedule} → {' '.join(announcement.targets)}"}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.answering.safety import redact
+from bot.errors import RolloutError
 from bot.store.repositories import Store
 from bot.feedback.store import REASONS, FeedbackStore
 from bot.store.models import utc_now
@@ -37,7 +38,7 @@ class Vote:
         return f"{emoji} Thanks — recorded: {label}{changed}. Press the other button to change your vote."
 
 
-class UnknownAnswer(Exception):
+class UnknownAnswer(RolloutError):
     """The answer a click refers to is not in the database (any more)."""
 
     def __str__(self) -> str:

@@ -1,17 +1,15 @@
 """Helpdesk and incident errors; each message is safe to show the person who caused it."""
 from __future__ import annotations
 
+from bot.errors import RolloutError
 
-class HelpdeskError(Exception):
+
+class HelpdeskError(RolloutError):
     """A request the helpdesk workflows turned down; str(exc) tells the person what to do next."""
 
 
 class NotAllowed(HelpdeskError):
     """Someone outside the helpdesk tried to claim, resolve or add to the knowledge base."""
-
-
-class NotFound(HelpdeskError):
-    """The ticket, incident or FAQ entry does not exist (any more)."""
 
 
 class AlreadyHandled(HelpdeskError):

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.helpdesk import blocks
-from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured, NotFound
+from bot.errors import NotFound
+from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured
 from bot.answering.safety import redact, redact_secrets
 from bot.helpdesk.tables import Ticket
 from bot.helpdesk.store import HelpdeskStore
@@ -144,7 +145,7 @@ class Escalations:
     def rate(self, ticket_id: int, user_id: str, rating: int) -> str:
         """Record the asker's 1–5 rating; the thanks to show them."""
         if not 1 <= rating <= 5:
-            raise NotFound("Ratings go from 1 to 5.")
+            raise HelpdeskError("Ratings go from 1 to 5.")
         if not self.store.rate_ticket(ticket_id, user_id, rating, self.clock()):
             return "You already rated this help. Thank you!"
         return f"Thanks for rating the help {rating}/5."

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from bot.helpdesk.errors import HelpdeskError, NotFound
+from bot.errors import NotFound
+from bot.helpdesk.errors import HelpdeskError
 from bot.answering.safety import redact
 from bot.helpdesk.tables import FaqEntry
 from bot.helpdesk.store import HelpdeskStore

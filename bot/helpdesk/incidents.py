@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from bot.helpdesk import blocks
 from bot.slack.blocks import context, shown_sources, sources_text, text_sections, to_mrkdwn
 from bot.helpdesk.escalation import Notifier
-from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured, NotFound
+from bot.errors import NotFound
+from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured
 from bot.answering.safety import redact
 from bot.helpdesk.tables import Incident
 from bot.helpdesk.store import HelpdeskStore

@@ -12,7 +12,7 @@ from slack_bolt import Ack, App
 from slack_bolt.response import BoltResponse
 
 from bot.helpdesk import blocks
-from bot.helpdesk.errors import HelpdeskError
+from bot.errors import RolloutError
 from bot.slack.commands import COMMAND, subcommand
 from bot.slack.parsing import is_from_a_person, plain_text
 
@@ -113,7 +113,7 @@ def _escalate(desk, body: dict, action: dict) -> None:
         return tell(desk, body, "I couldn't find that answer any more. Use `/rollout help-me <your question>`.")
     try:
         ticket, created = desk.escalations.escalate_answer(conversation, user_id)
-    except HelpdeskError as exc:
+    except RolloutError as exc:
         return tell(desk, body, f":warning: {exc}")
     conversations.record_interaction(conversation.id, user_id, ESCALATE)
     if not created:
@@ -123,7 +123,7 @@ def _escalate(desk, body: dict, action: dict) -> None:
 def help_me(desk, user_id: str, text: str, channel_id: str) -> None:
     try:
         desk.escalations.help_me(user_id, text, channel_id)
-    except HelpdeskError as exc:
+    except RolloutError as exc:
         desk.services.client.chat_postEphemeral(channel=channel_id, user=user_id, text=f":warning: {exc}")
     except Exception:  # after the ack: say so rather than let them wait for a person nobody told
         reference = uuid.uuid4().hex[:8]
@@ -148,7 +148,7 @@ def run_safely(desk, body: dict, change) -> None:
     """Run a ticket change; a refusal or a thanks goes to the clicker only."""
     try:
         result = change()
-    except HelpdeskError as exc:
+    except RolloutError as exc:
         return tell(desk, body, str(exc))
     if isinstance(result, str):
         tell(desk, body, result)

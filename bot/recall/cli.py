@@ -74,10 +74,7 @@ def recall_preview(obj: Context, run_id: str | None, as_json: bool):
 @pass_context
 def recall_send(obj: Context, run_id: str | None):
     """Approve the messages waiting (of one run) and send them; retries those that failed. Each is sent once."""
-    try:
-        result = obj.runtime().recalls.send("cli", run_id)
-    except RecallError as exc:
-        raise click.ClickException(str(exc)) from exc
+    result = obj.runtime().recalls.send("cli", run_id)
     click.echo(result.line())
     for failure in result.failed:
         click.echo(f"  failed: {failure}", err=True)

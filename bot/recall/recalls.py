@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.errors import RolloutError
 from bot.recall import blocks as recall_blocks
 from bot.recall.tables import HELPDESK
 from bot.recall.store import RecallStats, RecallStore
@@ -26,7 +27,7 @@ DEFAULT_DAYS = 90
 SEND_LEASE = timedelta(minutes=10)  # a message claimed longer ago than this by a sender that died is taken over
 
 
-class RecallError(Exception):
+class RecallError(RolloutError):
     """A recall request that cannot be done; the message is safe to show."""
 
 

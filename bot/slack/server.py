@@ -9,8 +9,6 @@ import time
 from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.slack.app import create_app
 from bot.answering.intake import RESUME_SECONDS
@@ -159,37 +157,20 @@ def open_when_reachable(open_knowledge_base: Callable[[], object], echo: Callabl
 
 def warm_up(knowledge_base) -> None:
     """Load the model and ask one question before serving, so the first employee doesn't wait for either."""
-    from knowledge.errors import KnowledgeError
-
-    try:
-        knowledge_base.warm_up()  # the model itself: questions arriving together are encoded in one batch by it
-        knowledge_base.ask("How do I get access to the approved AI tools?")
-    except KnowledgeError as exc:
-        raise ServeError(str(exc)) from exc
+    knowledge_base.warm_up()  # the model itself: questions arriving together are encoded in one batch by it
+    knowledge_base.ask("How do I get access to the approved AI tools?")
     if not knowledge_base.documents():
         log.warning("no documents are indexed yet, so every answer will be 'I don't know'. "
                     "Run: rollout ingest knowledge/policies")
 
 
 def _runtime(settings: Settings, knowledge_base) -> Runtime:
-    """The process's runtime with its answering services built, or a ServeError saying what is wrong."""
+    """The process's runtime with its answering services built now, so a malformed setting (SettingError) or a
+    database that cannot be opened stops the start; `rollout` says which (bot/cli_errors.py)."""
+    runtime = build_runtime(settings, knowledge_base=knowledge_base)
     try:
-        runtime = build_runtime(settings, knowledge_base=knowledge_base)
-    except ValueError as exc:  # e.g. DATABASE_URL malformed
-        raise ServeError(str(exc)) from exc
-    except SQLAlchemyError as exc:
-        raise ServeError(f"cannot open the database at {_without_password(settings.resolved_database_url)}: "
-                         f"{getattr(exc, 'orig', None) or exc}") from exc
-    try:
-        runtime.services  # built now, so a malformed ROLLOUT_RATE_LIMIT stops the start
-    except ValueError as exc:
+        runtime.services
+    except Exception:
         runtime.close()
-        raise ServeError(str(exc)) from exc
+        raise
     return runtime
-
-
-def _without_password(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except SQLAlchemyError:
-        return "DATABASE_URL (not a valid URL)"

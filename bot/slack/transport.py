@@ -20,6 +20,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.errors import RolloutError
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
@@ -30,7 +32,7 @@ DISPATCH_THREADS = 32  # Bolt's dispatch is synchronous: run it off the event lo
 TEXT = {"content-type": ["text/plain; charset=utf-8"]}
 
 
-class ServeError(Exception):
+class ServeError(RolloutError):
     """Rollout cannot start serving; the message says what to do."""
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine, URL, create_engine, event, make_url, 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.errors import SettingError
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK_ID = 0x524F4C4C  # "ROLL": the PostgreSQL advisory lock every migrating process queues on
@@ -24,7 +26,7 @@ def make_engine(url: str | URL) -> Engine:
         return _sqlite_engine(url)
     if url.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True)
-    raise ValueError(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, not {url.drivername}://...")
+    raise SettingError(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, not {url.drivername}://...")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

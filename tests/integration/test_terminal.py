@@ -20,9 +20,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.cli import main
+from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.store import Conversation, ProcessedEvent, make_engine, session_factory
-from bot.answering.terminal import NEW_TOPIC, TerminalSession, open_asking, run_chat, terminal_user
+from bot.answering.terminal import NEW_TOPIC, TerminalSession, run_chat, terminal_user
 from bot.answering.terminal_input import LOADING, Warming
 from knowledge.answer import Answer, make_answerer
 from knowledge.base import KnowledgeBase
@@ -154,7 +155,8 @@ def test_terminal_questions_are_counted_apart_from_slack_in_the_report(rollout, 
 def test_chat_follow_ups_read_the_earlier_turn_from_the_store_and_new_drops_it(data_dir, db_url, embedder,
                                                                              conversations):
     kb = RecordingKnowledgeBase(KnowledgeBase(KnowledgeIndex(data_dir, embedder), make_answerer("extractive")))
-    session = TerminalSession(open_asking(Settings(database_url=db_url, rollout_rate_limit="20/300"), kb))
+    settings = Settings(database_url=db_url, rollout_rate_limit="20/300")
+    session = TerminalSession(build_runtime(settings, knowledge_base=kb).asking)
     first = f"I'm {EMAIL}. What training do I need before I get access?"
     printed: list[str] = []
 
@@ -177,7 +179,8 @@ def test_chat_follow_ups_read_the_earlier_turn_from_the_store_and_new_drops_it(d
 
 def test_a_question_asked_while_the_model_loads_waits_for_it_and_says_so_once(data_dir, db_url, embedder):
     kb = RecordingKnowledgeBase(KnowledgeBase(KnowledgeIndex(data_dir, embedder), make_answerer("extractive")))
-    session = TerminalSession(open_asking(Settings(database_url=db_url, rollout_rate_limit="20/300"), kb))
+    settings = Settings(database_url=db_url, rollout_rate_limit="20/300")
+    session = TerminalSession(build_runtime(settings, knowledge_base=kb).asking)
     told, warmed = threading.Event(), []
     printed: list[str] = []
 
