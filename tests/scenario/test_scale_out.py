@@ -22,6 +22,8 @@ from bot.answering.work_store import WorkStore
 from bot.comms.scheduling import open_comms
 from bot.store import make_engine, session_factory
 from knowledge.index import KnowledgeIndex
+from tests.comms.conftest import wait_until
+from tests.comms.test_processes import runs_of
 from tests.conftest import _postgres_schema
 from tests.fakes.payloads import message_event
 from tests.fakes.signing import SlackSender
@@ -162,6 +164,7 @@ def test_two_workers_and_the_scheduler_from_the_procfile_answer_each_question_on
             assert SlackSender(url, SIGNING_SECRET).event(event).status == 200, name
             events.append(event)
     fake_slack.wait_for("chat.postMessage", count=len(events) + 1, timeout=120)
+    wait_until(lambda: runs_of(comms, announcement.id) == ["done"], timeout=60)  # recorded as sent, not only sent
     honcho.stop()
 
     answers = [c for c in fake_slack.calls_to("chat.postMessage") if c.ok and c.params.get("thread_ts")]
@@ -170,7 +173,7 @@ def test_two_workers_and_the_scheduler_from_the_procfile_answer_each_question_on
     assert "Data Protection Officer" in section_texts(first.params["blocks"])  # from the Chroma server's chunks
     assert not (tmp_path / "var" / "chroma").exists()  # no worker fell back to an embedded store
     sent = [c for c in fake_slack.calls_to("chat.postMessage") if c.ok and c.params.get("channel") == "C0GENERAL"]
-    assert len(sent) == 1 and [r.status for r in comms.runs.runs("announcement", announcement.id)] == ["done"]
+    assert len(sent) == 1 and runs_of(comms, announcement.id) == ["done"]
     engine = make_engine(postgres_url)
     assert WorkStore(session_factory(engine)).pending() == []
     engine.dispose()
