@@ -21,7 +21,7 @@ class Feature:
 FEATURES: tuple[Feature, ...] = (
     Feature("answering", tables=("bot.store.models", "bot.answering.channel_store")),
     Feature("feedback", tables=("bot.feedback.store",)),
-    Feature("helpdesk", tables=("bot.helpdesk.tables",)),
+    Feature("helpdesk", tables=("bot.helpdesk.tables", "bot.helpdesk.limit_store")),
     Feature("comms", tables=("bot.comms.tables",)),
     Feature("recall", tables=("bot.recall.tables",)),
 )

@@ -125,8 +125,11 @@ class Runtime:
     def desk(self) -> Desk:
         """Tickets, incidents and FAQ entries, sharing the answering services' workers and client."""
         from bot.helpdesk.desk import build_desk
+        from bot.helpdesk.limit_store import LimitStore
+        from bot.helpdesk.limits import Limits
 
-        return build_desk(self.settings, self.services, self.helpdesk_store, self.knowledge_base)
+        limits = Limits(LimitStore(self.sessions), self.clock)
+        return build_desk(self.settings, self.services, self.helpdesk_store, limits, self.knowledge_base)
 
     @cached_property
     def comms(self) -> Comms:

@@ -145,3 +145,21 @@ def _input(block_id: str, label: str, initial: str, multiline: bool) -> dict:
         element["initial_value"] = shorten(initial, 3000)
     return {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": label},
             "element": element}
+
+
+def faq_added_text(entry) -> str:
+    """An FAQ entry is stored and searchable."""
+    return (f":books: <@{entry.created_by}> added this to the knowledge base as FAQ entry {entry.id} (cited as "
+            f"Helpdesk FAQ).")
+
+
+def faq_pending_text(entry) -> str:
+    """An FAQ entry is stored, but the knowledge base could not be reached to index it."""
+    return (f":warning: <@{entry.created_by}> FAQ entry {entry.id} is saved, but it is *not searchable yet*: I couldn't "
+            f"reach the knowledge base. I'll add it as soon as the knowledge base is back and say so here; nothing "
+            f"needs doing on your side.")
+
+
+def faq_now_searchable_text(entry) -> str:
+    """An FAQ entry saved while the knowledge base was down has now been indexed."""
+    return f":books: FAQ entry {entry.id} is now in the knowledge base (cited as Helpdesk FAQ)."

@@ -49,10 +49,11 @@ def faq():
 @faq.command("list")
 @pass_context
 def faq_list(obj: Context):
-    """FAQ entries: id, when, who added them, the question."""
+    """FAQ entries: id, when, who added them, the question, and whether it is searchable yet."""
     entries = helpdesk_store(obj).faq_entries()
     for e in entries:
-        click.echo(f"{e.id}  {e.created_at:%Y-%m-%d}  {e.created_by}  {e.question[:80]}")
+        pending = "" if e.indexed_at else "  (not searchable yet: indexed once the knowledge base is back)"
+        click.echo(f"{e.id}  {e.created_at:%Y-%m-%d}  {e.created_by}  {e.question[:80]}{pending}")
     if not entries:
         click.echo("No FAQ entries yet: use Add to knowledge base on a helpdesk ticket.")
 

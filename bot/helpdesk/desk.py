@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.helpdesk.escalation import Escalations
 from bot.helpdesk.faq import Faq
 from bot.helpdesk.incidents import Incidents
+from bot.helpdesk.limits import Limits
 from bot.settings import Settings
 from bot.helpdesk.store import HelpdeskStore
 
@@ -57,13 +58,23 @@ class Desk:
     faq: Faq
     store: HelpdeskStore
     services: object  # bot.slack.app.Services: its workers run the slow work, its store holds the conversations
+    limits: Limits  # help requests, incident reports and relayed messages per person
+
+    def tell_about_faq(self, entry, text: str) -> None:
+        """A note about an FAQ entry in its ticket's helpdesk thread, or to the agent who added it."""
+        ticket = self.store.ticket(entry.ticket_id) if entry.ticket_id else None
+        client = self.services.client
+        if ticket and ticket.helpdesk_channel:
+            client.chat_postMessage(channel=ticket.helpdesk_channel, thread_ts=ticket.helpdesk_ts, text=text)
+        else:
+            client.chat_postMessage(channel=entry.created_by, text=text)
 
 
-def build_desk(settings: Settings, services, store: HelpdeskStore, knowledge_base=None) -> Desk:
+def build_desk(settings: Settings, services, store: HelpdeskStore, limits: Limits, knowledge_base=None) -> Desk:
     """The helpdesk services over `store`, with the client and (by default) the knowledge base of `services`."""
     kb = knowledge_base or services.asking.knowledge_base
     notifier = SlackNotifier(services.client)
     escalations = Escalations(store, notifier, settings.rollout_helpdesk_channel, settings.helpdesk_user_ids,
                               settings.rollout_escalation_sla_minutes, route=getattr(services, "channels", None))
     incidents = Incidents(store, notifier, settings.rollout_security_channel, kb)
-    return Desk(escalations, incidents, Faq(store, kb, settings.data_dir), store, services)
+    return Desk(escalations, incidents, Faq(store, kb, settings.data_dir), store, services, limits)

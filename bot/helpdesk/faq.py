@@ -1,10 +1,15 @@
 """Helpdesk answers that become knowledge: stored, written as Markdown with front matter under <data dir>/faq/ and
-indexed at once, so the next employee who asks is answered from it, cited as "Helpdesk FAQ"."""
+indexed at once, so the next employee who asks is answered from it, cited as "Helpdesk FAQ".
+
+An entry is saved (`save`) before it is indexed (`index`): one saved while the knowledge base (Chroma) is down is
+kept, its agent is told it is not searchable yet, and `index_pending` (the `faq-index` job, which also runs at every start) indexes it once the knowledge base is back.
+"""
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.errors import NotFound
@@ -14,6 +19,8 @@ from bot.helpdesk.tables import FaqEntry
 from bot.helpdesk.store import HelpdeskStore
 from bot.store.models import utc_now
 
+log = logging.getLogger(__name__)
+RETRY_AFTER = timedelta(minutes=1)
 FAQ_TITLE = "Helpdesk FAQ"
 
 
@@ -25,17 +32,41 @@ class Faq:
         self.store, self.knowledge_base, self.clock = store, knowledge_base, clock
         self.folder = Path(data_dir) / "faq"
 
-    def add(self, question: str, answer: str, created_by: str, ticket_id: int | None = None) -> FaqEntry:
-        """Store, write and index an entry (secrets and personal data redacted)."""
+    def save(self, question: str, answer: str, created_by: str, ticket_id: int | None = None) -> FaqEntry:
+        """Store an entry (secrets and personal data redacted), not yet indexed."""
         question = " ".join(redact(question).split())
         answer = redact(answer).strip()
         if not question or not answer:
             raise HelpdeskError("An FAQ entry needs both a question and an answer.")
+        return self.store.add_faq(question, answer, ticket_id, created_by, self.clock(), self.path_for)
+
+    def index(self, entry: FaqEntry) -> FaqEntry | None:
+        """Write the entry's document and index it; the entry as now recorded indexed, or None if the knowledge
+        base could not be reached (or another process recorded it first). The document is written from the stored
+        entry each time, so any process can index it."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        entry = self.store.add_faq(question, answer, ticket_id, created_by, self.clock(), self.path_for)
         Path(entry.path).write_text(document(entry), encoding="utf-8")
-        self.knowledge_base.ingest([Path(entry.path)])
-        return entry
+        try:
+            self.knowledge_base.ingest([Path(entry.path)])
+        except Exception:
+            log.warning("FAQ entry %s is stored but could not be indexed; it is indexed once the knowledge base is "
+                        "back", entry.id, exc_info=True)
+            return None
+        return self.store.faq_indexed(entry.id, self.clock())
+
+    def index_pending(self, now: datetime) -> list[FaqEntry]:
+        """Index the entries saved while the knowledge base was down (at least RETRY_AFTER ago: a fresh one is being
+        indexed by its own worker); those this call indexed. Stops at the first that fails: the knowledge base is
+        still down."""
+        indexed = []
+        for entry in self.store.faq_entries(indexed=False):
+            if entry.created_at > now - RETRY_AFTER:
+                continue
+            if (done := self.index(entry)) is not None:
+                indexed.append(done)
+            elif self.store.faq_entries(indexed=False, ids=[entry.id]):
+                break  # still not indexed: the knowledge base is still down
+        return indexed
 
     def remove(self, entry_id: int, actor: str) -> FaqEntry:
         """Delete an entry, its document, and its chunks from the index."""

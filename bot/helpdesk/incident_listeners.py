@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 
 from bot.helpdesk import blocks
 from bot.slack.blocks import INCIDENT_REPORT
+from bot.helpdesk.limits import INCIDENT, plain
 from bot.slack.commands import COMMAND, subcommand
 from bot.helpdesk.listeners import run_safely, user_of
 
@@ -37,6 +38,8 @@ def register(app: App, desk) -> None:
             return ack(response_action="errors", errors={"what": "Please say what happened."})
         if fields["data_kind"] not in blocks.DATA_KINDS:
             return ack(response_action="errors", errors={"data_kind": "Choose the kind of data involved."})
+        if refusal := desk.limits.refusal(user_of(body), INCIDENT):
+            return ack(response_action="errors", errors={"what": plain(refusal)})
         try:  # stored before the modal closes: a security report is never only in a worker's queue
             incident = desk.incidents.record(user_of(body), **fields)
         except Exception:

@@ -13,6 +13,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.helpdesk import blocks
 from bot.errors import RolloutError
+from bot.helpdesk.limits import HELP_ME, RELAY
 from bot.slack.commands import COMMAND, subcommand
 from bot.slack.parsing import is_from_a_person, plain_text
 
@@ -35,7 +36,9 @@ def register(app: App, desk) -> None:
             relay = desk.escalations.relay(event.get("channel", ""), event.get("thread_ts"), event["user"],
                                            plain_text(event.get("text") or ""))
             if relay is not None:
-                if relay.to:
+                if relay.to and (refusal := desk.limits.refusal(event["user"], RELAY)):
+                    workers.quick(tell_in_thread, desk, event, f"{refusal} This message was not passed on.")
+                elif relay.to:
                     workers.quick(desk.escalations.deliver, relay)
                 return BoltResponse(status=200, body="")  # a ticket thread's message is not a question
         next()
@@ -44,6 +47,8 @@ def register(app: App, desk) -> None:
     def on_help_me(ack: Ack, command: dict, text: str, _services) -> None:
         if not text:
             return ack(text=f"Tell me what you need help with: `{COMMAND} help-me <your question>`.")
+        if refusal := desk.limits.refusal(command.get("user_id", ""), HELP_ME):
+            return ack(text=refusal)
         ack(text=":raising_hand: Passing this to the helpdesk…")
         workers.quick(help_me, desk, command.get("user_id", ""), text, command.get("channel_id", ""))
 
@@ -74,14 +79,24 @@ def register(app: App, desk) -> None:
         values = {block: next(iter(f.values()), {}).get("value") or "" for block, f in view["state"]["values"].items()}
         if not values.get("question", "").strip() or not values.get("answer", "").strip():
             return ack(response_action="errors", errors={"answer": "Both the question and the answer are needed."})
+        try:  # stored before the modal closes: the agent's answer is never only in a worker's queue
+            entry = desk.faq.save(values["question"], values["answer"], user_id, ticket_id)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("could not store an FAQ entry (reference %s)", reference)
+            return ack(response_action="errors", errors={"answer": FAQ_NOT_SAVED.format(reference=reference)})
         ack()
-        workers.quick(add_faq, desk, user_id, values["question"], values["answer"], ticket_id)
+        workers.quick(index_faq, desk, entry)
 
     @app.action(re.compile(f"^{blocks.TICKET_RATE}_[1-5]$"))
     def on_rate(ack: Ack, body: dict, action: dict) -> None:
         ack()
         ticket_id, rating = (int(part) for part in action["value"].split(":"))
         workers.quick(run_safely, desk, body, lambda: desk.escalations.rate(ticket_id, user_of(body), rating))
+
+
+FAQ_NOT_SAVED = ("Sorry, I couldn't save this FAQ entry (reference {reference}). Please try again in a minute; "
+                 "nothing was added to the knowledge base.")
 
 
 def escalate_action(body: dict) -> dict | None:
@@ -133,15 +148,10 @@ def help_me(desk, user_id: str, text: str, channel_id: str) -> None:
             "again in a minute, or contact the helpdesk directly."))
 
 
-def add_faq(desk, user_id: str, question: str, answer: str, ticket_id: int | None) -> None:
-    entry = desk.faq.add(question, answer, user_id, ticket_id)
-    ticket = desk.store.ticket(ticket_id) if ticket_id else None
-    text = f":books: <@{user_id}> added this to the knowledge base as FAQ entry {entry.id} (cited as Helpdesk FAQ)."
-    if ticket and ticket.helpdesk_channel:
-        desk.services.client.chat_postMessage(channel=ticket.helpdesk_channel, thread_ts=ticket.helpdesk_ts,
-                                              text=text)
-    else:
-        desk.services.client.chat_postMessage(channel=user_id, text=text)
+def index_faq(desk, entry) -> None:
+    """Index a stored entry and tell its agent whether it is searchable now or once the knowledge base is back."""
+    indexed = desk.faq.index(entry)
+    desk.tell_about_faq(entry, blocks.faq_added_text(entry) if indexed else blocks.faq_pending_text(entry))
 
 
 def run_safely(desk, body: dict, change) -> None:
@@ -161,6 +171,12 @@ def tell(desk, body: dict, text: str) -> None:
         desk.services.client.chat_postEphemeral(channel=channel, user=user_of(body), text=text)
     else:
         desk.services.client.chat_postMessage(channel=user_of(body), text=text)
+
+
+def tell_in_thread(desk, event: dict, text: str) -> None:
+    """An ephemeral note to the author of a message, in its thread."""
+    desk.services.client.chat_postEphemeral(channel=event.get("channel", ""), user=event.get("user", ""), text=text,
+                                            thread_ts=event.get("thread_ts"))
 
 
 def user_of(body: dict) -> str:

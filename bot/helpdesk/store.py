@@ -212,9 +212,24 @@ class HelpdeskStore:
             _audit(session, created_by, "faq", entry.id, "added", f"ticket {ticket_id}" if ticket_id else None, now)
             return entry
 
-    def faq_entries(self) -> list[FaqEntry]:
+    def faq_entries(self, indexed: bool | None = None, ids: list[int] | None = None) -> list[FaqEntry]:
+        """FAQ entries by id; only those indexed (True) or not yet indexed (False), or with `ids`, if asked."""
+        statement = select(FaqEntry).order_by(FaqEntry.id)
+        if indexed is not None:
+            statement = statement.where(FaqEntry.indexed_at.is_not(None) if indexed else FaqEntry.indexed_at.is_(None))
+        if ids is not None:
+            statement = statement.where(FaqEntry.id.in_(ids))
         with self._sessions() as session:
-            return list(session.scalars(select(FaqEntry).order_by(FaqEntry.id)))
+            return list(session.scalars(statement))
+
+    def faq_indexed(self, entry_id: int, now: datetime) -> FaqEntry | None:
+        """Record that an entry is in the index; the entry, or None if another process recorded it first (or it
+        was removed meanwhile)."""
+        with self._sessions.begin() as session:
+            statement = update(FaqEntry).where(FaqEntry.id == entry_id, FaqEntry.indexed_at.is_(None))
+            if session.execute(statement.values(indexed_at=now)).rowcount != 1:
+                return None
+            return session.get(FaqEntry, entry_id)
 
     def remove_faq(self, entry_id: int, actor: str, now: datetime) -> FaqEntry | None:
         with self._sessions.begin() as session:

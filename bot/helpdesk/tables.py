@@ -73,7 +73,8 @@ class Incident(Base):
 
 
 class FaqEntry(Base):
-    """A helpdesk answer turned into knowledge: a Markdown document under <data dir>/faq/, indexed at once."""
+    """A helpdesk answer turned into knowledge: a Markdown document under <data dir>/faq/, indexed at once
+    (or, if the knowledge base is down then, by the retry job once it is back)."""
 
     __tablename__ = "faq_entries"
 
@@ -84,6 +85,7 @@ class FaqEntry(Base):
     path: Mapped[str] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    indexed_at: Mapped[datetime | None]  # None: saved while the knowledge base was down, not searchable yet
 
 
 class AuditEntry(Base):

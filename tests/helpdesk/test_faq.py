@@ -3,10 +3,18 @@ is stored, written as Markdown under the data dir and indexed at once, and the n
 "Helpdesk FAQ"."""
 from __future__ import annotations
 
+from datetime import timedelta
+from uuid import uuid4
+
 import pytest
 
 from bot.helpdesk.tables import FaqEntry, Ticket
+from bot.helpdesk.faq_jobs import index_pending_faq
+from tests.chroma_server import chroma_server  # noqa: F401  (fixture)
+from knowledge.answer import make_answerer
 from knowledge.base import KnowledgeBase
+from knowledge.embeddings import shared_embedder
+from knowledge.index import KnowledgeIndex
 from tests.helpdesk.conftest import AGENT, HELPDESK, STRANGER, escalated
 from tests.scenario.conftest import POLICIES, section_texts
 
@@ -66,3 +74,28 @@ def test_only_helpdesk_members_may_add_to_the_knowledge_base(desk_rollout):
     r.settle()
     assert r.slack.calls_to("views.open") == []
     assert "only members of the helpdesk channel" in r.slack.calls_to("chat.postEphemeral")[-1].params["text"]
+
+
+def test_an_entry_saved_while_chroma_is_down_is_kept_the_agent_told_and_indexed_once_it_is_back(
+        start_helpdesk, chroma_server, tmp_path):
+    kb = KnowledgeBase(KnowledgeIndex(tmp_path / "kb", shared_embedder(None), chroma_server.url, f"faq_{uuid4().hex}"),
+                       make_answerer("extractive"))
+    r = start_helpdesk(kb=kb)
+    with chroma_server.down():
+        values = {"question": {"value": {"type": "plain_text_input", "value": QUESTION}},
+                  "answer": {"value": {"type": "plain_text_input", "value": RESOLUTION}}}
+        reply = r.sender.view_submission("faq_modal", values, user_id=AGENT)
+        r.settle()
+        assert (reply.status, reply.body) == (200, "")  # stored before the modal closed
+        [entry] = r.rows(FaqEntry)
+        assert entry.indexed_at is None
+        [told] = [p for p in r.posts(channel=AGENT) if f"FAQ entry {entry.id}" in p.params["text"]]
+        assert "not searchable yet" in told.params["text"]
+        assert index_pending_faq(r.desk, entry.created_at + timedelta(minutes=5)) == []  # still down: kept pending
+
+    assert index_pending_faq(r.desk, entry.created_at + timedelta(seconds=10)) == []  # its own worker may be at it
+    assert index_pending_faq(r.desk, entry.created_at + timedelta(minutes=5)) == [entry.id]
+    assert index_pending_faq(r.desk, entry.created_at + timedelta(minutes=6)) == []  # once
+    assert len([p for p in r.posts(channel=AGENT) if "is now in the knowledge base" in p.params["text"]]) == 1
+    assert r.rows(FaqEntry)[0].indexed_at is not None
+    assert "Design Tools form" in kb.ask("how can I get a Figma AI plugin licence?").text

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +19,7 @@ from knowledge.base import KnowledgeBase
 from knowledge.errors import IndexUnavailable
 from knowledge.index import KnowledgeIndex
 from tests.documents import write_markdown
+from tests.chroma_server import chroma_executable, chroma_server, free_port  # noqa: F401  (chroma_server: a fixture)
 from tests.integration.conftest import FORMAT_FACTS, ids_by_path, ingest, lexical_paths
 
 pytestmark = pytest.mark.slow
@@ -30,54 +27,10 @@ pytestmark = pytest.mark.slow
 ROLLOUT = Path(sys.executable).with_name("rollout")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def chroma_executable() -> str | None:
-    beside_python = Path(sys.executable).with_name("chroma")
-    return str(beside_python) if beside_python.exists() else shutil.which("chroma")
-
-
-def wait_for_heartbeat(url: str, process: subprocess.Popen, output: Callable[[], str], timeout: float = 60.0) -> None:
-    """Until the Chroma server at `url` answers; fails with what `process` (it, or what runs it) printed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"chroma run exited with {process.returncode}:\n{output()}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"chroma run did not answer its heartbeat within {timeout:.0f}s:\n{output()}")
-
-
 @pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory) -> str:
-    """URL of a real Chroma server for this module, stopped at the end."""
-    executable = chroma_executable()
-    if executable is None:
-        pytest.skip("the `chroma` executable (installed with chromadb) is not on PATH or beside python")
-    root = tmp_path_factory.mktemp("chroma-server")
-    port, log = free_port(), root / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([executable, "run", "--host", "127.0.0.1", "--port", str(port),
-                                    "--path", str(root / "db")], stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_heartbeat(url, process, lambda: log.read_text(errors="replace"))
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def chroma_url(chroma_server) -> str:
+    """URL of the session's real Chroma server."""
+    return chroma_server.url
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from tests.comms.test_processes import runs_of
 from tests.conftest import _postgres_schema
 from tests.fakes.payloads import message_event
 from tests.fakes.signing import SlackSender
-from tests.integration.test_chroma_server import free_port, wait_for_heartbeat
+from tests.chroma_server import free_port, wait_for_heartbeat
 from tests.scenario.conftest import ANSWERABLE, BOT_TOKEN, SIGNING_SECRET, section_texts, settings_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
