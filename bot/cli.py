@@ -22,6 +22,7 @@ from bot.feedback import cli as cli_feedback
 
 from bot.helpdesk import cli as cli_helpdesk
 from bot.cli_context import Context, llm_options, pass_context
+from bot.answering.safety import install_redacting_filter
 
 # Nothing may reach for a model hub at run time; set before any model library is imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -61,6 +62,7 @@ def main(ctx):
     handler = logging.StreamHandler()
     handler.setLevel(level)  # filter here too: bm25s sets its own logger to DEBUG when imported, after this runs
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=[handler])
+    install_redacting_filter(personal_data=True)  # every command's process: ask, chat, scheduler, serve...
     ctx.obj = Context()
     ctx.call_on_close(ctx.obj.close)
 

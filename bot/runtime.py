@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.answering.safety import install_redacting_filter
 from bot.settings import Settings
 from bot.slack.client import web_client
 from bot.store import make_engine, migrate, session_factory
@@ -147,7 +148,9 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, client: WebClient | None = None, clock: Callable[[], datetime] = utc_now,
                   knowledge_base=None) -> Runtime:
-    """Open the database once, migrate it once, and the Slack client when a bot token is set."""
+    """Open the database once, migrate it once, and the Slack client when a bot token is set. Logs are redacted
+    from here on (secrets and personal data), whichever process this is."""
+    install_redacting_filter(personal_data=True)
     engine = make_engine(settings.resolved_database_url)
     try:
         migrate(engine)
