@@ -49,10 +49,12 @@ class Violation:
 
 @dataclass(frozen=True)
 class Fault:
-    """An injected failure: an HTTP status, or status 0 to drop the connection unanswered."""
+    """An injected failure: an HTTP status, or status 0 to drop the connection unanswered; with `error`, a 200 whose
+    body is Slack's refusal (`{"ok": false, "error": "not_in_channel"}`)."""
 
     status: int
     retry_after: int | None = None
+    error: str | None = None
 
 
 @dataclass
@@ -158,6 +160,18 @@ class FakeSlack(ServedFake):
         """Answer the next `times` calls to `method` with `status` (429 ratelimited, 500, 503...) and Retry-After."""
         with self._changed:
             self._faults.setdefault(method, deque()).extend([Fault(status, retry_after)] * times)
+
+    def refuse_next(self, method: str, error: str, times: int = 1) -> None:
+        """Answer the next `times` calls to `method` with Slack's refusal `error` (not_in_channel, channel_not_found...)
+        without acting on them."""
+        with self._changed:
+            self._faults.setdefault(method, deque()).extend([Fault(200, None, error)] * times)
+
+    def clear_faults(self) -> None:
+        """Answer every call normally again: queued failures and refusals are forgotten, any rate limit lifted."""
+        with self._changed:
+            self._faults.clear()
+            self._rate_limit = None
 
     def drop_next(self, method: str, times: int = 1) -> None:
         """Close the connection without answering the next `times` calls to `method`."""
@@ -285,7 +299,7 @@ class FakeSlack(ServedFake):
             self._record(request, method, params, 0, None)
             request.close_connection = True
             return
-        body = error("ratelimited") if fault.status == 429 else error("internal_error")
+        body = error(fault.error or ("ratelimited" if fault.status == 429 else "internal_error"))
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         self._record(request, method, params, fault.status, body)
         request.send_json(fault.status, body, headers)
