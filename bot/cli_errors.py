@@ -52,8 +52,10 @@ def _slack_refused(exc, settings) -> str:
 
 def _slack_unreachable(exc, settings) -> str:
     """URLError and friends: in a command, only Slack's Web API is reached over urllib."""
+    from bot.slack.client import DEFAULT_API_URL
+
     reason = getattr(exc, "reason", None) or exc
-    where = (getattr(settings, "slack_api_url", None) or "https://slack.com/api/") if settings else "Slack"
+    where = (getattr(settings, "slack_api_url", None) or DEFAULT_API_URL) if settings else "Slack"
     return f"can't reach Slack at {where}: {_one_line(reason)} (check the network, or SLACK_API_URL)"
 
 

@@ -8,19 +8,17 @@ import threading
 import time
 from datetime import datetime
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry import RateLimitErrorRetryHandler
 
+from bot.slack.client import find_marked, open_channel, web_client
 from bot.slack.pacing import SendPacer, Slot
 from jobs.delivery import Posted, SendFailed
 
 log = logging.getLogger(__name__)
-DEFAULT_API_URL = "https://slack.com/api/"
-RATE_LIMIT_RETRIES = 10
+PACED_RATE_LIMIT_RETRIES = 10  # a 429 pauses every sender of the process, so a send may meet several in a row
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                               "request_timeout"})
-HISTORY_LOOKBACK_SECONDS = 120
 
 
 # How long the list of user groups is trusted for a handle it does not hold (a group created since).
@@ -31,7 +29,7 @@ class PacedRateLimitHandler(RateLimitErrorRetryHandler):
     """On 429, every sender of the process waits Retry-After (not just this thread), then this one retries in a
     new slot of the pacer (handed to `SlackDelivery.post` to close when the retry's answer is back)."""
 
-    def __init__(self, pacer: SendPacer, max_retry_count: int = RATE_LIMIT_RETRIES):
+    def __init__(self, pacer: SendPacer, max_retry_count: int = PACED_RATE_LIMIT_RETRIES):
         super().__init__(max_retry_count=max_retry_count)
         self.pacer = pacer
         self.retry_slots = threading.local()
@@ -60,13 +58,12 @@ class SlackDelivery:
     """Posts messages within Slack's limits and looks them up again; also the audiences' `Directory`."""
 
     def __init__(self, token: str, api_url: str | None, pacer: SendPacer, timeout: int = 30):
-        base_url = (api_url or DEFAULT_API_URL).rstrip("/") + "/"
         self.pacer = pacer
         self.rate_limits = PacedRateLimitHandler(pacer)
-        # Posts are never retried on a broken connection: Slack may have posted it. `SendFailed.unknown` instead.
-        self.poster = WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[self.rate_limits])
-        self.reader = WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=5)])
+        # Rollout's one retry stack (bot/slack/client.py), the poster's 429s paced: a post whose answer never came is
+        # not re-sent (Slack may have posted it: `SendFailed.unknown`, and `find` settles it before a retry).
+        self.poster = web_client(token, api_url, timeout=timeout, rate_limits=self.rate_limits)
+        self.reader = web_client(token, api_url, timeout=timeout)
         self._groups: dict[str, str] | None = None
         self._groups_read = 0.0  # time.monotonic() of the last usergroups.list
         self._lock = threading.Lock()
@@ -94,22 +91,9 @@ class SlackDelivery:
 
     def find(self, recipient: str, marker: str, since: datetime) -> Posted | None:
         """The message carrying block `marker` posted to `recipient` since `since`, if Slack has it."""
-        channel = self._channel_for(recipient)
-        oldest = f"{since.timestamp() - HISTORY_LOOKBACK_SECONDS:.6f}"
-        cursor = None
-        while True:
-            page = self.reader.conversations_history(channel=channel, oldest=oldest, limit=200, cursor=cursor)
-            for message in page.get("messages", []):
-                if any(block.get("block_id") == marker for block in message.get("blocks") or []):
-                    return Posted(channel, message["ts"])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-
-    def _channel_for(self, recipient: str) -> str:
-        if recipient[:1] in ("U", "W"):
-            return self.reader.conversations_open(users=recipient)["channel"]["id"]
-        return recipient
+        channel = open_channel(self.reader, recipient)
+        ts = find_marked(self.reader, channel, marker, since)
+        return Posted(channel, ts) if ts else None
 
     # -- the audiences' Directory ------------------------------------------------------------------------------
 

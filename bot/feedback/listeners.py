@@ -7,14 +7,13 @@ import logging
 import uuid
 
 from slack_bolt import Ack, App
-from slack_sdk.webhook import WebhookClient
 
 from bot.feedback import blocks
 from bot.feedback.ratings import Feedback, UnknownAnswer
 from bot.feedback.home import Home
 from bot.feedback import pilot_listeners as pilot
 from bot.slack.commands import subcommand
-from bot.slack.client import respond
+from bot.slack.client import respond, webhook
 from bot.feedback.store import FeedbackStore
 from bot.feedback.surveys import SurveyAnswers, Surveys
 
@@ -106,7 +105,7 @@ VOTE_NOT_RECORDED = (":warning: Sorry, I couldn't record your vote just now (ref
 
 def respond_replacing(response_url: str, message: dict, new_blocks: list[dict]) -> None:
     """Replace the answer message in place (same text, the status line added)."""
-    response = WebhookClient(response_url, timeout=10).send(
+    response = webhook(response_url).send(
         text=message.get("text") or "Rollout", blocks=new_blocks, replace_original=True)
     if response.status_code != 200:
         log.error("could not update the answer message: HTTP %s (reference %s)", response.status_code,

@@ -7,7 +7,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-HISTORY_LOOKBACK_SECONDS = 120
+from bot.slack.client import find_marked, open_channel
 
 
 class SlackRecallPoster:
@@ -18,7 +18,7 @@ class SlackRecallPoster:
 
     def post(self, recipient: str, text: str, blocks: list[dict]) -> tuple[str, str]:
         """Post to a channel, or DM a user by id; (channel, ts). Raises with Slack's error code on a refusal."""
-        channel = self._channel(recipient)
+        channel = open_channel(self.client, recipient)
         try:
             response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
                                                     unfurl_media=False)
@@ -28,18 +28,6 @@ class SlackRecallPoster:
 
     def find(self, recipient: str, marker: str, since: datetime) -> tuple[str, str] | None:
         """The message carrying block `marker` posted to `recipient` since `since`, if Slack has it."""
-        channel = self._channel(recipient)
-        oldest, cursor = f"{since.timestamp() - HISTORY_LOOKBACK_SECONDS:.6f}", None
-        while True:
-            page = self.client.conversations_history(channel=channel, oldest=oldest, limit=200, cursor=cursor)
-            for message in page.get("messages", []):
-                if any(block.get("block_id") == marker for block in message.get("blocks") or []):
-                    return channel, message["ts"]
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-
-    def _channel(self, recipient: str) -> str:
-        if recipient[:1] in ("U", "W"):
-            return self.client.conversations_open(users=recipient)["channel"]["id"]
-        return recipient
+        channel = open_channel(self.client, recipient)
+        ts = find_marked(self.client, channel, marker, since)
+        return (channel, ts) if ts else None

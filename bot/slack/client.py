@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from http.client import HTTPException
 from urllib.error import URLError
 
@@ -23,6 +24,7 @@ DEFAULT_API_URL = "https://slack.com/api/"
 TIMEOUT_SECONDS = 15
 RATE_LIMIT_RETRIES = 3  # each waits Retry-After (+ up to 1 s of jitter)
 CONNECTION_RETRIES = 2
+HISTORY_LOOKBACK_SECONDS = 120  # a post is looked for from this long before it was sent (see find_marked)
 # Methods that create something each time they are called: re-sending one that may have arrived duplicates it.
 POSTING_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "chat.meMessage",
                              "files.completeUploadExternal", "files.upload"})
@@ -56,16 +58,49 @@ def is_posting(url: str) -> bool:
     return method in POSTING_METHODS
 
 
-def retry_handlers() -> list[RetryHandler]:
-    """429 → wait Retry-After and try again; connection failures → bounded, duplicate-free retries."""
-    return [RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+def retry_handlers(rate_limits: RetryHandler | None = None) -> list[RetryHandler]:
+    """Rollout's one retry stack, on slack_sdk's handlers: 429 → wait Retry-After and try again (`rate_limits`: a
+    handler of one's own for that, e.g. fan-out's, which makes every sender wait); connection failures → bounded,
+    duplicate-free retries."""
+    return [rate_limits or RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             SafeConnectionRetryHandler(max_retry_count=CONNECTION_RETRIES)]
 
 
-def web_client(token: str | None, api_url: str | None = None) -> WebClient:
+def web_client(token: str | None, api_url: str | None = None, *, timeout: int = TIMEOUT_SECONDS,
+               rate_limits: RetryHandler | None = None) -> WebClient:
     """A WebClient for `token` at SLACK_API_URL (default Slack's), with Rollout's retry handlers."""
     base_url = (api_url or DEFAULT_API_URL).rstrip("/") + "/"
-    return WebClient(token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers())
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers(rate_limits))
+
+
+def webhook(response_url: str) -> WebhookClient:
+    """A client for a response_url (slash commands, button clicks), with Rollout's retry handlers."""
+    return WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers())
+
+
+def open_channel(client: WebClient, recipient: str) -> str:
+    """Where to post to reach `recipient`: a user id (U…, W…) is their DM with the bot, opened if need be."""
+    if recipient[:1] in ("U", "W"):
+        return client.conversations_open(users=recipient)["channel"]["id"]
+    return recipient
+
+
+def find_marked(client: WebClient, channel: str, marker: str, since: datetime) -> str | None:
+    """The ts of the message carrying block `marker` in `channel`'s history since `since` (less
+    HISTORY_LOOKBACK_SECONDS: clocks differ), every page read; None if Slack has none."""
+    oldest, cursor = f"{since.timestamp() - HISTORY_LOOKBACK_SECONDS:.6f}", None
+    while True:
+        page = client.conversations_history(channel=channel, oldest=oldest, limit=200, cursor=cursor)
+        if found := next((m["ts"] for m in page.get("messages", []) if carries(m, marker)), None):
+            return found
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+
+
+def carries(message: dict, marker: str) -> bool:
+    """Whether a message has the block whose block_id is `marker` (how a post is recognised again)."""
+    return any(block.get("block_id") == marker for block in message.get("blocks") or [])
 
 
 def post_once(client: WebClient, *, channel: str, thread_ts: str | None, text: str, blocks: list[dict],
@@ -104,7 +139,7 @@ def find_in_thread(client: WebClient, channel: str, thread_ts: str | None, marke
         log.warning("could not read thread %s in %s: %s", thread_ts, channel, _reason(exc))
         return None, False
     for message in replies.get("messages") or []:
-        if any(block.get("block_id") == marker for block in message.get("blocks") or []):
+        if carries(message, marker):
             return message.get("ts"), True
     return None, True
 
@@ -189,9 +224,8 @@ class ResponseUrlReplier:
 def respond(response_url: str, text: str, reply_blocks: list[dict] | None = None,
             replace_original: bool = False) -> None:
     """Post an ephemeral message to a response_url (slash commands, button clicks), or replace the clicked one."""
-    webhook = WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers())
-    response = webhook.send(text=text, blocks=reply_blocks, response_type="ephemeral",
-                            replace_original=replace_original)
+    response = webhook(response_url).send(text=text, blocks=reply_blocks, response_type="ephemeral",
+                                          replace_original=replace_original)
     if response.status_code != 200:
         raise RuntimeError(f"response_url answered HTTP {response.status_code}: {response.body[:200]}")
 

@@ -15,7 +15,7 @@ from bot.answering.intake import RESUME_SECONDS
 from bot.runtime import Runtime, build_runtime
 from bot.answering.safety import install_redacting_filter
 from bot.settings import Settings
-from bot.slack.client import web_client
+from bot.slack.client import DEFAULT_API_URL, web_client
 from bot.slack.transport import EVENTS_PATH, HEALTH_PATH, HttpServer, ServeError, SocketModeServer
 
 __all__ = ["ServeError", "run"]
@@ -134,7 +134,7 @@ def check_token(settings: Settings) -> None:
         raise ServeError(f"Slack refused SLACK_BOT_TOKEN: {exc.response.get('error')}. Copy the Bot User OAuth "
                          "Token again from OAuth & Permissions (reinstall the app if its scopes changed).") from exc
     except OSError as exc:
-        raise ServeError(f"cannot reach Slack at {settings.slack_api_url or 'https://slack.com/api/'}: {exc}") from exc
+        raise ServeError(f"cannot reach Slack at {settings.slack_api_url or DEFAULT_API_URL}: {exc}") from exc
 
 
 def open_when_reachable(open_knowledge_base: Callable[[], object], echo: Callable[[str], None],
