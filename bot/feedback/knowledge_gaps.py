@@ -2,8 +2,8 @@
 
 Similarity is cosine between vectors. By default the vectors are lexical (content words, crudely stemmed): pilot
 questions are short and mostly reuse the policy's own words, grouping runs in the CLI and the weekly job without
-loading a model, and the groups are deterministic (testable). Pass `vectorize=` an embedder's `encode` to group
-paraphrases too (`embedding_vectorizer`)."""
+loading a model, and the groups are deterministic (testable). `vectorize=` takes any other vectors (e.g. an
+embedder's, to group paraphrases too)."""
 from __future__ import annotations
 
 import math
@@ -60,11 +60,6 @@ def lexical_vectors(questions: list[str]) -> list[dict[str, float]]:
     """Bag-of-content-words vectors."""
     return [dict(Counter(_stem(w) for w in re.findall(r"[a-z0-9]+", q.lower()) if w not in STOP_WORDS))
             for q in questions]
-
-
-def embedding_vectorizer(embedder) -> Vectorize:
-    """Vectors from the embedding model (knowledge.embeddings.shared_embedder(...))."""
-    return lambda questions: [list(map(float, row)) for row in embedder.encode(questions)]
 
 
 def _stem(word: str) -> str:
