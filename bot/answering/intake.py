@@ -44,7 +44,8 @@ class Route:
 
 
 class Intake:
-    """Takes questions durably and hands them to the workers; resumes what a dead process left."""
+    """Takes questions, and the clicks, commands and submissions whose work runs after their ack, durably; hands them
+    to the workers; resumes what a dead process left."""
 
     def __init__(self, asking: Asking, work: WorkStore, client: WebClient, workers, *, lease: timedelta,
                  limit: int, clock: Callable[[], datetime] = utc_now):
@@ -52,6 +53,7 @@ class Intake:
         self.lease, self.limit, self.clock = lease, limit, clock
         self.owner = uuid.uuid4().hex  # this process, in lease_owner
         self._recording = GroupCommit(work)
+        self._kinds: dict[str, Callable[[dict], None]] = {}  # the work of each kind of acked click or submission
         self._held: set[str] = set()  # keys leased by this process and with its workers
         self._reserved = 0
         self._lock = threading.Lock()
@@ -65,22 +67,40 @@ class Intake:
     def take(self, question: Question, route: Route) -> bool:
         """Record a question before the ack and hand it to the workers (if they have room); False if it was
         recorded before (Slack redelivered it). Raises if the database cannot record it: nothing was accepted."""
+        return self._record(question.dedupe_key, question.source, question.user_id, _payload(question, route),
+                            self._begin, question.dedupe_key, question, route, False)
+
+    def handle(self, kind: str, work: Callable[[dict], None]) -> None:
+        """What to do for acked work of `kind` (a click, a command, a modal submission) with its payload: after the
+        ack, and again in any process if this one dies first (so `work` must be idempotent). If it raises, it is
+        tried again once its lease runs out."""
+        self._kinds[kind] = work
+
+    def accept(self, kind: str, key: str, user_id: str, payload: dict) -> bool:
+        """Record a click, command or submission before its ack (`key` makes a repeat a no-op); its kind's work
+        runs after the acks. False if it was recorded before. Raises if it cannot be recorded: nothing accepted."""
+        if kind not in self._kinds:
+            raise ValueError(f"no work is registered for {kind!r}")
+        # Not counted against the asker's question rate limit, which counts rows by user_id: the user is in payload.
+        return self._record(key, kind, None, {**payload, "user": user_id}, self._perform, key, kind,
+                            {**payload, "user": user_id})
+
+    def _record(self, key: str, kind: str, user_id: str | None, payload: dict, then, *args) -> bool:
         now, room = self.clock(), self._reserve(1)
         try:
-            new = self._recording.record(NewWork(question.dedupe_key, question.source, question.user_id, now,
-                                                 _payload(question, route), self.owner if room else None,
+            new = self._recording.record(NewWork(key, kind, user_id, now, payload, self.owner if room else None,
                                                  now + self.lease if room else None))
         except Exception:
             self._unreserve(room)
             raise
         if not new:
             self._unreserve(room)
-            log.info("already handled %s", question.dedupe_key)
+            log.info("already handled %s", key)
         elif room:
-            self._hold([question.dedupe_key], room)
-            self.workers.after_acks(self._begin, question.dedupe_key, question, route, False)
+            self._hold([key], room)
+            self.workers.after_acks(then, *args)
         else:
-            log.warning("%d questions already held: %s waits in the database", self.limit, question.dedupe_key)
+            log.warning("%d pieces of work already held: %s waits in the database", self.limit, key)
         return new
 
     def resume(self, now: datetime | None = None) -> int:
@@ -115,6 +135,8 @@ class Intake:
     # -- the work ------------------------------------------------------------------------------------------------
 
     def _resume(self, item: WorkItem, now: datetime) -> None:
+        if item.kind in self._kinds:
+            return self._resume_work(item, now)
         question, route = _question(item), Route(**item.payload.get("route", {}))
         replier = self._replier(question, route, resumed=True)
         if now - item.received_at > GIVE_UP:
@@ -128,6 +150,17 @@ class Intake:
         else:
             self._begin(item.key, question, route, resumed=True)
 
+    def _resume_work(self, item: WorkItem, now: datetime) -> None:
+        if now - item.received_at <= GIVE_UP:
+            return self._perform(item.key, item.kind, item.payload)
+        log.error("giving up on %s: not done within %s of its ack", item.key, GIVE_UP)
+        if self._run(item.key, self.client.chat_postMessage, channel=item.payload["user"], text=NOT_DONE_IN_TIME):
+            self._finish(item.key, WORK_ABANDONED)
+
+    def _perform(self, key: str, kind: str, payload: dict) -> None:
+        if self._run(key, _done, self._kinds[kind], payload):
+            self._finish(key)
+
     def _begin(self, key: str, question: Question, route: Route, resumed: bool) -> None:
         replier = self._replier(question, route, resumed)
         accepted = self._run(key, self.asking.begin, question, replier)
@@ -140,11 +173,11 @@ class Intake:
         if self._run(key, self.asking.answer, question, replier) is not None:
             self._finish(key)
 
-    def _run(self, key: str, step, *args):
+    def _run(self, key: str, step, *args, **kwargs):
         """A step of the work, or None if it failed (Slack or the database down, even for the apology): the item is
         let go with its lease running out, and taken again then."""
         try:
-            return step(*args)
+            return step(*args, **kwargs)
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("could not finish %s; it will be tried again (reference %s)", key, reference)
@@ -199,6 +232,15 @@ class Intake:
 
 TOO_LATE = (":warning: Sorry, I couldn't answer your question in time: something went wrong on my side. "
             "Please ask again; if it keeps happening, tell the helpdesk.")
+
+
+NOT_DONE_IN_TIME = (":warning: Sorry, something you asked me to do (a button you pressed or a form you sent) could "
+                    "not be finished in time because something went wrong on my side. Please try it again.")
+
+
+def _done(work: Callable[[dict], None], payload: dict) -> bool:
+    work(payload)
+    return True
 
 
 def _tell(replier, reply: Reply) -> bool:

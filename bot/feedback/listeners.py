@@ -9,7 +9,7 @@ import uuid
 from slack_bolt import Ack, App
 
 from bot.feedback import blocks
-from bot.feedback.ratings import Feedback, UnknownAnswer
+from bot.feedback.ratings import Feedback, UnknownAnswer, Vote
 from bot.feedback.home import Home
 from bot.feedback import pilot_listeners as pilot
 from bot.slack.commands import subcommand
@@ -37,7 +37,9 @@ def register(app: App, services, settings=None, admin_home=None) -> Home:
         conversation_id = int(value) if value.isdigit() else None
         if action["action_id"] == "feedback_not_helpful" and conversation_id and body.get("trigger_id"):
             client.views_open(trigger_id=body["trigger_id"], view=blocks.reason_modal(conversation_id))
-        services.workers.quick(record_vote, feedback, body, action["action_id"], conversation_id)
+        # Stored before the ack (Bolt acks when the listener returns): a vote Slack saw acked is never lost.
+        shown = record_vote(feedback, body, action["action_id"], conversation_id)
+        services.workers.quick(show_vote, body, shown)
 
     @app.view(blocks.REASON_MODAL)
     def on_reason(ack: Ack, body: dict, view: dict) -> None:
@@ -72,31 +74,34 @@ def register(app: App, services, settings=None, admin_home=None) -> Home:
     return home
 
 
-def record_vote(feedback: Feedback, body: dict, action_id: str, conversation_id: int | None) -> None:
-    """After the ack: store the vote and show under the answer that it was received."""
-    user_id, response_url = body["user"]["id"], body.get("response_url")
+def record_vote(feedback: Feedback, body: dict, action_id: str, conversation_id: int | None) -> Vote | str:
+    """Store the vote; the vote, or what to tell the voter instead (an unknown answer, a database failure)."""
     container = body.get("container") or {}
     try:
         if conversation_id is None and container.get("channel_id") and container.get("message_ts"):
             found = feedback.store.find_by_reply(container["channel_id"], container["message_ts"])
             conversation_id = found.id if found else None
-        vote = feedback.vote(conversation_id, user_id, action_id)
+        return feedback.vote(conversation_id, body["user"]["id"], action_id)
     except UnknownAnswer as exc:
-        if response_url:
-            respond(response_url, str(exc))
-        return
-    except Exception:  # the database failed after Slack had its ack: say so rather than drop the vote silently
+        return str(exc)
+    except Exception:  # the database failed: say so rather than drop the vote silently
         reference = uuid.uuid4().hex[:8]
         log.exception("could not record a vote (reference %s)", reference)
-        if response_url:
-            respond(response_url, VOTE_NOT_RECORDED.format(reference=reference))
+        return VOTE_NOT_RECORDED.format(reference=reference)
+
+
+def show_vote(body: dict, shown: Vote | str) -> None:
+    """After the ack: show under the answer that the vote was received, or why it was not."""
+    response_url, message = body.get("response_url"), body.get("message") or {}
+    if not response_url:
         return
-    message = body.get("message") or {}
-    if response_url and message.get("blocks"):
-        voted = blocks.voted_blocks(message["blocks"], vote.acknowledgement, vote.conversation_id)
-        respond_replacing(response_url, message, voted)
-    elif response_url:
-        respond(response_url, vote.acknowledgement)
+    if isinstance(shown, str):
+        respond(response_url, shown)
+    elif message.get("blocks"):
+        respond_replacing(response_url, message, blocks.voted_blocks(message["blocks"], shown.acknowledgement,
+                                                                     shown.conversation_id))
+    else:
+        respond(response_url, shown.acknowledgement)
 
 
 VOTE_NOT_RECORDED = (":warning: Sorry, I couldn't record your vote just now (reference `{reference}`). Please press "

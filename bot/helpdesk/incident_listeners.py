@@ -11,15 +11,18 @@ from bot.helpdesk import blocks
 from bot.slack.blocks import INCIDENT_REPORT
 from bot.helpdesk.limits import INCIDENT, plain
 from bot.slack.commands import COMMAND, subcommand
-from bot.helpdesk.listeners import run_safely, user_of
+from bot.helpdesk.listeners import accept_click, run_safely, user_of
 
 
 log = logging.getLogger(__name__)
+ACKNOWLEDGE_WORK = "click:incident-acknowledge"  # a kind of acked work (bot.answering.intake)
 
 
 def register(app: App, desk) -> None:
     """Listen for /rollout incident, the Report an incident button, the incident modal and Acknowledge."""
     workers = desk.services.workers
+    desk.services.intake.handle(ACKNOWLEDGE_WORK, lambda p: run_safely(desk, p["body"], lambda: (
+        desk.incidents.acknowledge(int(p["action"]["value"]), user_of(p["body"])))))
 
     @subcommand("incident", f"{COMMAND} incident", "report a security incident involving AI tools")
     def on_incident(ack: Ack, command: dict, text: str, _services) -> None:
@@ -52,8 +55,7 @@ def register(app: App, desk) -> None:
     @app.action(blocks.INCIDENT_ACKNOWLEDGE)
     def on_acknowledge(ack: Ack, body: dict, action: dict) -> None:
         ack()
-        workers.quick(run_safely, desk, body,
-                      lambda: desk.incidents.acknowledge(int(action["value"]), user_of(body)))
+        accept_click(desk, ACKNOWLEDGE_WORK, body, action)
 
 
 def modal_fields(view: dict) -> dict:

@@ -11,6 +11,7 @@ import uuid
 from slack_bolt import Ack, App
 from slack_bolt.response import BoltResponse
 
+from bot.answering.safety import redact
 from bot.helpdesk import blocks
 from bot.errors import RolloutError
 from bot.helpdesk.limits import HELP_ME, RELAY
@@ -19,17 +20,35 @@ from bot.slack.parsing import is_from_a_person, plain_text
 
 log = logging.getLogger(__name__)
 ESCALATE = "escalate"
+# Kinds of acked work (bot.answering.intake), as recorded in processed_events.kind.
+ESCALATE_WORK, CLAIM_WORK, RESOLVE_WORK, RATE_WORK = "click:escalate", "click:claim", "click:resolve", "click:rate"
+HELP_ME_WORK, RELAY_WORK = "command:help-me", "event:relay"
+NOT_RECORDED = (":warning: Sorry, I couldn't take that just now: something went wrong on my side (reference "
+                "`{reference}`), and nothing was done. Please try again in a minute.")
+NOT_RELAYED = (":warning: Sorry, your message was not passed on: something went wrong on my side (reference "
+               "`{reference}`). Please send it again in a minute.")
 
 
 def register(app: App, desk) -> None:
-    """Listen for escalations, ticket buttons, the FAQ modal, ratings and ticket-thread messages."""
-    workers = desk.services.workers
+    """Listen for escalations, ticket buttons, the FAQ modal, ratings and ticket-thread messages. Each click,
+    command and submission whose work runs after its ack is recorded before the ack (`accept`), so a process that
+    dies after the ack leaves it for the next one to do."""
+    workers, intake = desk.services.workers, desk.services.intake
+    escalations = desk.escalations
+    intake.handle(ESCALATE_WORK, lambda p: escalate(desk, p["body"], p["action"]))
+    intake.handle(CLAIM_WORK, lambda p: run_safely(desk, p["body"], lambda: escalations.claim(
+        int(p["action"]["value"]), user_of(p["body"]))))
+    intake.handle(RESOLVE_WORK, lambda p: run_safely(desk, p["body"], lambda: escalations.resolve(
+        int(p["action"]["value"]), user_of(p["body"]))))
+    intake.handle(RATE_WORK, lambda p: run_safely(desk, p["body"], lambda: rate(escalations, p)))
+    intake.handle(HELP_ME_WORK, lambda p: help_me(desk, p["user"], p["text"], p["channel_id"]))
+    intake.handle(RELAY_WORK, lambda p: escalations.notifier.post(p["channel"], p["text"], thread_ts=p["thread_ts"]))
 
     @app.middleware  # returns its own 200: the `resp` Bolt passes a global middleware is None, which Bolt answers 404
     def escalations_and_relay(body: dict, context, next):
         # With no helpdesk channel anywhere, the click is recorded and thanked as before.
         if (action := escalate_action(body)) and desk.escalations.routes_anywhere():
-            workers.quick(escalate, desk, body, action)
+            accept_click(desk, ESCALATE_WORK, body, action)
             return BoltResponse(status=200, body="")  # acked: nothing else handles this click
         event = body.get("event") or {}
         if event.get("type") == "message" and is_from_a_person(event, context.bot_user_id):
@@ -38,8 +57,11 @@ def register(app: App, desk) -> None:
             if relay is not None:
                 if relay.to and (refusal := desk.limits.refusal(event["user"], RELAY)):
                     workers.quick(tell_in_thread, desk, event, f"{refusal} This message was not passed on.")
-                elif relay.to:
-                    workers.quick(desk.escalations.deliver, relay)
+                elif relay.to and relay.to[0]:
+                    key = f"{RELAY_WORK}:{event.get('channel')}:{event.get('ts')}"
+                    payload = {"channel": relay.to[0], "thread_ts": relay.to[1], "text": relay.text}
+                    if (reference := desk.services.accept(RELAY_WORK, key, event["user"], payload)) is not None:
+                        workers.quick(tell_in_thread, desk, event, NOT_RELAYED.format(reference=reference))
                 return BoltResponse(status=200, body="")  # a ticket thread's message is not a question
         next()
 
@@ -47,20 +69,23 @@ def register(app: App, desk) -> None:
     def on_help_me(ack: Ack, command: dict, text: str, _services) -> None:
         if not text:
             return ack(text=f"Tell me what you need help with: `{COMMAND} help-me <your question>`.")
-        if refusal := desk.limits.refusal(command.get("user_id", ""), HELP_ME):
+        user_id, channel_id = command.get("user_id", ""), command.get("channel_id", "")
+        if refusal := desk.limits.refusal(user_id, HELP_ME):
             return ack(text=refusal)
-        ack(text=":raising_hand: Passing this to the helpdesk…")
-        workers.quick(help_me, desk, command.get("user_id", ""), text, command.get("channel_id", ""))
+        reference = desk.services.accept(HELP_ME_WORK, f"{HELP_ME_WORK}:{command.get('trigger_id')}", user_id,
+                                         {"text": redact(text), "channel_id": channel_id})
+        ack(text=":raising_hand: Passing this to the helpdesk…" if reference is None else NOT_RECORDED.format(
+            reference=reference))
 
     @app.action(blocks.TICKET_CLAIM)
     def on_claim(ack: Ack, body: dict, action: dict) -> None:
         ack()
-        workers.quick(run_safely, desk, body, lambda: desk.escalations.claim(int(action["value"]), user_of(body)))
+        accept_click(desk, CLAIM_WORK, body, action)
 
     @app.action(blocks.TICKET_RESOLVE)
     def on_resolve(ack: Ack, body: dict, action: dict) -> None:
         ack()
-        workers.quick(run_safely, desk, body, lambda: desk.escalations.resolve(int(action["value"]), user_of(body)))
+        accept_click(desk, RESOLVE_WORK, body, action)
 
     @app.action(blocks.TICKET_ADD_FAQ)
     def on_add_faq(ack: Ack, body: dict, action: dict) -> None:
@@ -91,8 +116,22 @@ def register(app: App, desk) -> None:
     @app.action(re.compile(f"^{blocks.TICKET_RATE}_[1-5]$"))
     def on_rate(ack: Ack, body: dict, action: dict) -> None:
         ack()
-        ticket_id, rating = (int(part) for part in action["value"].split(":"))
-        workers.quick(run_safely, desk, body, lambda: desk.escalations.rate(ticket_id, user_of(body), rating))
+        accept_click(desk, RATE_WORK, body, action)
+
+
+def rate(escalations, payload: dict) -> str:
+    ticket_id, rating = (int(part) for part in payload["action"]["value"].split(":"))
+    return escalations.rate(ticket_id, user_of(payload["body"]), rating)
+
+
+def accept_click(desk, kind: str, body: dict, action: dict) -> None:
+    """Record a click before its ack with what its work needs; if it cannot be recorded, the clicker is told."""
+    payload = {"body": {"user": {"id": user_of(body)}, "container": body.get("container") or {},
+                        "channel": body.get("channel") or {}},
+               "action": {"action_id": action.get("action_id"), "value": action.get("value")}}
+    key = f"{kind}:{user_of(body)}:{action.get('action_ts') or body.get('trigger_id')}"
+    if (reference := desk.services.accept(kind, key, user_of(body), payload)) is not None:
+        desk.services.workers.quick(tell, desk, body, NOT_RECORDED.format(reference=reference))
 
 
 FAQ_NOT_SAVED = ("Sorry, I couldn't save this FAQ entry (reference {reference}). Please try again in a minute; "

@@ -158,6 +158,8 @@ class Workers:
             self._done()
 
 
+CLICK_NOT_RECORDED = (":warning: Sorry, I couldn't record your click: something went wrong on my side (reference "
+                      "`{reference}`). Please press the button again in a minute.")
 ANSWERS_OFF = (":no_entry_sign: Answers are turned off in this channel. Send me a direct message instead, and I'll "
                "answer there.")
 
@@ -235,9 +237,29 @@ class Services:
 
     def record_click(self, *, action: str, user_id: str, conversation_id: int | None, channel_id: str | None,
                      message_ts: str | None, response_url: str | None) -> None:
-        """Record a click on an answer's button and thank the employee, after the ack."""
-        self.workers.quick(self._record_click, action, user_id, conversation_id, channel_id, message_ts,
-                           response_url)
+        """Record a click on an answer's button before the ack (stored, so durable once acked), and thank the
+        employee after it; if the database fails they are told so instead."""
+        try:
+            if conversation_id is None and channel_id and message_ts:
+                found = self.asking.store.find_by_reply(channel_id, message_ts)
+                conversation_id = found.id if found else None
+            thanks = self.asking.record_button(conversation_id, user_id, action)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("could not record a click on %s (reference %s)", action, reference)
+            thanks = CLICK_NOT_RECORDED.format(reference=reference)
+        self.workers.quick(self._thank, user_id, channel_id, response_url, thanks)
+
+    def accept(self, kind: str, key: str, user_id: str, payload: dict) -> str | None:
+        """Record a click, command or submission before its ack (bot.answering.intake); None once recorded (or
+        recorded before), else the reference of the failure, logged, for the person to be told."""
+        try:
+            self.intake.accept(kind, key, user_id, payload)
+            return None
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("could not record %s (reference %s)", key, reference)
+            return reference
 
     def resume(self, now=None) -> int:
         """Take up questions acked earlier that nobody is answering (a process died); how many were taken."""
@@ -275,11 +297,7 @@ class Services:
             log.exception("could not record %s (reference %s)", question.dedupe_key, reference)
             return failed(reference)
 
-    def _record_click(self, action, user_id, conversation_id, channel_id, message_ts, response_url) -> None:
-        if conversation_id is None and channel_id and message_ts:
-            found = self.asking.store.find_by_reply(channel_id, message_ts)
-            conversation_id = found.id if found else None
-        thanks = self.asking.record_button(conversation_id, user_id, action)
+    def _thank(self, user_id, channel_id, response_url, thanks: str) -> None:
         if response_url:
             respond(response_url, thanks)
         elif channel_id:

@@ -77,3 +77,20 @@ def test_a_click_without_a_value_is_matched_by_the_message_it_was_on(rollout):
     rollout.slack.wait_for("response_url")
     rollout.settle()
     assert [r.vote for r in rollout.rows(AnswerRating)] == ["not_helpful"]
+
+
+def test_a_vote_is_stored_before_its_ack(rollout_on_each_db):
+    """Its whole effect is one write made in the listener: once Slack has the ack, the vote is in the database, so a
+    process dying right after the ack loses nothing (README, "Clicks, commands and modal submissions")."""
+    rollout = rollout_on_each_db
+    post = answered(rollout)
+    rollout.slack.hold_next("response_url", 1, act=False)  # the thanks after the ack never arrives
+
+    reply = rollout.sender.block_action("feedback_helpful", button_value(post.params["blocks"], "feedback_helpful"),
+                                        channel_id=post.params["channel"], message_ts=post.response["ts"],
+                                        blocks=post.params["blocks"], response_url=rollout.slack.response_url("v"))
+
+    assert reply.status == 200
+    [rating] = rollout.rows(AnswerRating)  # read as soon as the ack arrived, without waiting for the workers
+    assert rating.user_id == "U0ALICE"
+    rollout.slack.release()

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from sqlalchemy import select
+
 from bot.store import make_engine, session_factory
+from bot.store.models import Conversation
 from bot.answering.work_store import WorkStore
 from tests.fakes.payloads import message_event
 from tests.fakes.signing import SlackSender
@@ -151,6 +154,39 @@ def test_sigterm_lets_an_answer_under_way_finish(serving, fake_slack):
     assert first.process.returncode == 0, output
     assert first.pending() == []
     assert first.answers_by_thread() == Counter({event["ts"]: 1})
+
+
+def test_a_click_acked_before_a_sigkill_is_done_once_after_the_restart(serving, fake_slack):
+    """*Ask a person* is recorded before its ack; the process dies before doing any of it (Slack holds its first call,
+    for the answer's link); the next process opens the ticket, posts it to the helpdesk once and tells the asker."""
+    env = {"ROLLOUT_WORK_LEASE_SECONDS": "2", "ROLLOUT_HELPDESK_CHANNEL": "C0HELPDESK"}
+    first = serving(**env).start()
+    event = first.ask(ANSWERABLE, user="U0ALICE")
+    first.wait_until_nothing_pending()
+    with session_factory(first.engine)() as session:
+        [conversation] = session.scalars(select(Conversation))
+    fake_slack.hold_next("chat.getPermalink", 1, act=False)
+
+    click = SlackSender(first.url, SIGNING_SECRET).block_action(
+        "escalate", str(conversation.id), user_id="U0ALICE", channel_id=event["channel"],
+        message_ts=conversation.reply_ts)
+    assert click.status == 200
+    fake_slack.wait_held("chat.getPermalink")
+    first.process.kill()
+    first.process.communicate(timeout=30)
+    assert [item.kind for item in first.pending()] == ["click:escalate"]
+    fake_slack.release()
+
+    second = serving(**env).start()
+    second.wait_until_nothing_pending()
+    code, output = second.stop()
+
+    assert code == 0, output
+    tickets = [c for c in fake_slack.calls_to("chat.postMessage") if c.ok and c.params["channel"] == "C0HELPDESK"]
+    assert len(tickets) == 1 and tickets[0].params["text"].startswith("Ticket #")
+    told = [c for c in fake_slack.calls_to("chat.postMessage") if c.ok and c.params["channel"] == event["channel"]
+            and "passed your question to the helpdesk" in c.params["text"]]
+    assert len(told) == 1, [c.params["text"] for c in told]
 
 
 def _wait_for_line(process: subprocess.Popen, text: str, timeout: float = 60) -> None:

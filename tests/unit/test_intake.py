@@ -71,3 +71,37 @@ def test_work_whose_reply_fails_is_let_go_and_taken_again_once_slack_is_back(int
     assert intake.resume(NOW + LEASE + timedelta(seconds=1)) == 1 and intake.workers.wait_idle(10)
     assert [c.ok for c in fake_slack.calls_to("chat.postMessage")][-1] is True
     assert stored(intake, asked.dedupe_key).status == "done"
+
+
+def test_a_click_is_recorded_before_its_ack_done_after_it_and_resumed_if_its_process_died(intake, fake_slack):
+    done = []
+    intake.handle("click:test", lambda payload: done.append((payload["user"], payload["n"])))
+    intake.limit = 0  # a process that died at once: the record is all there is
+
+    assert intake.accept("click:test", "click:test:U1:1.1", "U1", {"n": 1}) is True
+    assert intake.accept("click:test", "click:test:U1:1.1", "U1", {"n": 1}) is False  # the same click again
+
+    assert done == [] and stored(intake, "click:test:U1:1.1").user_id is None  # not a question for the rate limit
+    intake.limit = 4
+    assert intake.resume(NOW) == 1 and intake.workers.wait_idle(10)
+    assert done == [("U1", 1)] and stored(intake, "click:test:U1:1.1").status == "done"
+
+
+def test_click_work_that_fails_is_tried_again_and_owned_up_to_past_the_bound(intake, fake_slack):
+    attempts = []
+
+    def flaky(payload):
+        attempts.append(payload)
+        raise RuntimeError("the database went away")
+
+    intake.handle("click:test", flaky)
+    intake.accept("click:test", "k", "U1", {})
+    assert intake.workers.wait_idle(10) and len(attempts) == 1
+    assert stored(intake, "k").status == "pending" and intake.held == 0  # let go, its lease running out
+
+    assert intake.resume(NOW + LEASE + timedelta(seconds=1)) == 1 and intake.workers.wait_idle(10)
+    assert len(attempts) == 2
+    assert intake.resume(NOW + GIVE_UP + timedelta(minutes=1)) == 1 and intake.workers.wait_idle(10)
+    [sorry] = fake_slack.calls_to("chat.postMessage")
+    assert sorry.params["channel"] == "U1" and "could not be finished in time" in sorry.params["text"]
+    assert len(attempts) == 2 and stored(intake, "k").status == "abandoned"
