@@ -25,6 +25,8 @@ ESCALATE_WORK, CLAIM_WORK, RESOLVE_WORK, RATE_WORK = "click:escalate", "click:cl
 HELP_ME_WORK, RELAY_WORK = "command:help-me", "event:relay"
 NOT_RECORDED = (":warning: Sorry, I couldn't take that just now: something went wrong on my side (reference "
                 "`{reference}`), and nothing was done. Please try again in a minute.")
+NOT_PASSED_ON = (":warning: Sorry, I couldn't pass your question to the helpdesk (reference `{reference}`). "
+                 "Please press *Ask a person* again in a minute, or contact the helpdesk directly.")
 NOT_RELAYED = (":warning: Sorry, your message was not passed on: something went wrong on my side (reference "
                "`{reference}`). Please send it again in a minute.")
 
@@ -48,7 +50,7 @@ def register(app: App, desk) -> None:
     def escalations_and_relay(body: dict, context, next):
         # With no helpdesk channel anywhere, the click is recorded and thanked as before.
         if (action := escalate_action(body)) and desk.escalations.routes_anywhere():
-            accept_click(desk, ESCALATE_WORK, body, action)
+            accept_click(desk, ESCALATE_WORK, body, action, sorry=NOT_PASSED_ON)
             return BoltResponse(status=200, body="")  # acked: nothing else handles this click
         event = body.get("event") or {}
         if event.get("type") == "message" and is_from_a_person(event, context.bot_user_id):
@@ -124,14 +126,15 @@ def rate(escalations, payload: dict) -> str:
     return escalations.rate(ticket_id, user_of(payload["body"]), rating)
 
 
-def accept_click(desk, kind: str, body: dict, action: dict) -> None:
-    """Record a click before its ack with what its work needs; if it cannot be recorded, the clicker is told."""
+def accept_click(desk, kind: str, body: dict, action: dict, sorry: str | None = None) -> None:
+    """Record a click before its ack with what its work needs; if it cannot be recorded, the clicker is told
+    (`sorry`, with a {reference})."""
     payload = {"body": {"user": {"id": user_of(body)}, "container": body.get("container") or {},
                         "channel": body.get("channel") or {}},
                "action": {"action_id": action.get("action_id"), "value": action.get("value")}}
     key = f"{kind}:{user_of(body)}:{action.get('action_ts') or body.get('trigger_id')}"
     if (reference := desk.services.accept(kind, key, user_of(body), payload)) is not None:
-        desk.services.workers.quick(tell, desk, body, NOT_RECORDED.format(reference=reference))
+        desk.services.workers.quick(tell, desk, body, (sorry or NOT_RECORDED).format(reference=reference))
 
 
 FAQ_NOT_SAVED = ("Sorry, I couldn't save this FAQ entry (reference {reference}). Please try again in a minute; "
@@ -152,8 +155,7 @@ def escalate(desk, body: dict, action: dict) -> None:
     except Exception:  # after the ack: the asker must not believe a person is coming when nobody was told
         reference = uuid.uuid4().hex[:8]
         log.exception("could not escalate (reference %s)", reference)
-        tell(desk, body, f":warning: Sorry, I couldn't pass your question to the helpdesk (reference `{reference}`). "
-                         "Please press *Ask a person* again in a minute, or contact the helpdesk directly.")
+        tell(desk, body, NOT_PASSED_ON.format(reference=reference))
 
 
 def _escalate(desk, body: dict, action: dict) -> None:
