@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gc
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -22,7 +21,6 @@ from bot.feedback import cli as cli_feedback
 
 from bot.helpdesk import cli as cli_helpdesk
 from bot.cli_context import Context, llm_options, pass_context
-from bot.answering.safety import install_redacting_filter
 
 # Nothing may reach for a model hub at run time; set before any model library is imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -58,11 +56,12 @@ class RolloutGroup(click.Group):
 @click.pass_context
 def main(ctx):
     """Rollout: answers employees' questions about generative-AI policies, in Slack and here."""
-    level = os.environ.get("ROLLOUT_LOG_LEVEL", "WARNING").upper()
-    handler = logging.StreamHandler()
-    handler.setLevel(level)  # filter here too: bm25s sets its own logger to DEBUG when imported, after this runs
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=[handler])
-    install_redacting_filter(personal_data=True)  # every command's process: ask, chat, scheduler, serve...
+    from bot.logs import LogFormatError, configure
+
+    try:
+        configure(os.environ.get("ROLLOUT_LOG_LEVEL", "WARNING"), os.environ.get("ROLLOUT_LOG_FORMAT"))
+    except (LogFormatError, ValueError) as exc:  # ValueError: logging's own, for an unknown ROLLOUT_LOG_LEVEL
+        raise click.ClickException(str(exc)) from exc
     ctx.obj = Context()
     ctx.call_on_close(ctx.obj.close)
 

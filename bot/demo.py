@@ -39,6 +39,7 @@ class DemoError(RolloutError):
 
 def run_demo(workdir: Path, echo: Callable[[str], None], progress: bool | None = None) -> None:
     """Start everything under `workdir`, walk the five flows, print what each party sees, stop everything."""
+    from bot.operations import Operations
     from bot.slack.app import create_app
     from bot.runtime import build_runtime
     from bot.slack.server import start_background
@@ -54,8 +55,8 @@ def run_demo(workdir: Path, echo: Callable[[str], None], progress: bool | None =
         echo("Loading the model and starting the bot…")
         knowledge_base.warm_up()
         runtime = build_runtime(settings, knowledge_base=knowledge_base)
-        server = HttpServer(create_app(runtime), "127.0.0.1", 0,
-                            acking=runtime.services.workers.acking).start()
+        server = HttpServer(create_app(runtime), "127.0.0.1", 0, acking=runtime.services.workers.acking,
+                            operations=Operations(runtime)).start()
         stops = start_background(runtime, scheduler=True, echo=lambda _line: None)
         echo(f"Rollout is serving Slack's requests at {server.url}/slack/events; a fake Slack is at "
              f"{slack.base_url} (no credentials, nothing leaves this machine).")

@@ -17,6 +17,7 @@ from bot.comms.ack_store import AckStore
 from bot.comms.announcement_store import AnnouncementStore, PilotCohort
 from bot.comms.tables import ScheduledRun
 from bot.feedback.store import FeedbackStore
+from bot.metrics import metrics
 from bot.store.repositories import Store
 from bot.store.runs import RunLog
 from jobs.delivery import Interrupted, Sender
@@ -106,6 +107,7 @@ class Dispatcher:
     def execute(self, run: ScheduledRun) -> Outcome:
         """Run a claimed run with its kind's function and record how it ended."""
         now = self.ctx.clock()
+        metrics().scheduler_lateness.labels(run.kind).observe(max(0.0, (now - run.run_time).total_seconds()))
         try:
             outcome = self._outcome(run, now)
         except Interrupted:
@@ -116,6 +118,7 @@ class Dispatcher:
             log.exception("%s run at %s failed", run.job_id, run.run_time.isoformat())
             outcome = Outcome("failed", f"error: {exc}"[:500])
         self.ctx.runs.finish(run.id, self.ctx.holder, outcome.status, outcome.detail, self.ctx.clock())
+        metrics().scheduler_runs.labels(run.kind, outcome.status).inc()
         log.info("%s run at %s: %s (%s)", run.job_id, run.run_time.isoformat(), outcome.status, outcome.detail)
         if outcome.status == "missed":
             self.ctx.report(f"{run.job_id}: the run due {run.run_time.isoformat()} was missed ({outcome.detail})")

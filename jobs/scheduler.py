@@ -25,6 +25,7 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import Connection, Engine
 
+from bot.metrics import metrics
 from bot.store.runs import Found, Leases
 from bot.answering import processed_events_job as processed_events
 from bot.comms import ack_jobs as acknowledgements
@@ -233,6 +234,7 @@ class Scheduler:
         for item in found:
             for run in item.due:
                 if run.status == "missed":
+                    metrics().scheduler_runs.labels(item.kind, "missed").inc()
                     self.ctx.report(f"{item.job_id}: the run due {run.run_time.isoformat()} was missed ({run.detail})")
         self.dispatcher.wake()
 

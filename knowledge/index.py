@@ -146,6 +146,11 @@ class KnowledgeIndex:
     def collection(self):
         return self._client.get_collection(self._name)
 
+    def heartbeat(self) -> None:
+        """Raise unless Chroma answers (a server's heartbeat, or the embedded store's collection)."""
+        self._client.heartbeat()
+        self.collection.count()
+
     def count(self) -> int:
         return self.collection.count()
 

@@ -15,6 +15,8 @@ from typing import Protocol
 
 from bot.answering.safety import find_secrets, redact, secret_warning
 from bot.errors import SettingError
+from bot.logs import user_hash
+from bot.metrics import metrics
 from bot.store.repositories import Store
 from bot.store.models import AUTO_SOURCE, utc_now
 from knowledge.answer import Answer
@@ -139,6 +141,7 @@ class Asking:
         over-limit, show work has begun; True when it should now be answered."""
         try:
             if notice := self._screen(question):
+                _count(question, notice)
                 if not question.quiet or notice.kind == "secret":
                     replier.send(notice)
                 return False
@@ -148,17 +151,19 @@ class Asking:
                 self.knowledge_base.prefetch(redact(question.text))
             return True
         except Exception:
-            self._apologise(question, replier)
+            _count(question, self._apologise(question, replier))
             return False
 
     def answer(self, question: Question, replier: Replier) -> Reply:
         """The slow step, for an accepted question: ask with the thread's history, record, reply, finish."""
         try:
-            return self._ask_and_record(question, replier)
+            reply = self._ask_and_record(question, replier)
         except Exception:
-            return self._apologise(question, replier)
+            reply = self._apologise(question, replier)
         finally:
             replier.finished()
+        _count(question, reply)
+        return reply
 
     def _screen(self, question: Question) -> Reply | None:
         """The notice to send instead of an answer, if any."""
@@ -204,7 +209,8 @@ class Asking:
         if reply_ts := replier.send(reply):
             self.store.set_reply_ts(conversation.id, reply_ts)
         log.info("answered conversation %s for %s (%s, %d ms)", conversation.id, question.user_id,
-                 "answered" if answer.answered else "don't know", answer.latency_ms)
+                 "answered" if answer.answered else "don't know", answer.latency_ms,
+                 extra={"conversation_id": conversation.id})
         return reply
 
     def _cited(self, answer: Answer) -> list:
@@ -247,7 +253,8 @@ class Asking:
             return "I couldn't find that answer any more, so I couldn't record your click. Please ask again."
         if not self.store.record_interaction(conversation_id, user_id, action):
             return "You already told me about this answer. Thank you!"
-        log.info("%s on conversation %s by %s", action, conversation_id, user_id)
+        log.info("%s on conversation %s by %s", action, conversation_id, user_id,
+                 extra={"conversation_id": conversation_id, "user_hash": user_hash(user_id)})
         return THANKS[action]
 
 
@@ -275,6 +282,11 @@ def failed(reference: str) -> Reply:
     return Reply("failed", f":warning: Sorry, something went wrong on my side and I couldn't answer "
                            f"(reference `{reference}`). Please try again in a minute; if it keeps happening, tell "
                            f"the helpdesk and quote the reference.")
+
+
+def _count(question: Question, reply: Reply) -> None:
+    """The question's outcome in rollout_questions_total (bot/metrics.py)."""
+    metrics().question(question.source, reply.kind, reply.answer is not None and reply.answer.answered)
 
 
 def _deliver(replier: Replier, reply: Reply) -> Reply:

@@ -23,6 +23,8 @@ from slack_sdk import WebClient
 from bot.answering.asking import Asking, Question, Reply
 from bot.answering.safety import Finding, find_secrets, redact_personal_data, secret_warning
 from bot.answering.work_store import GroupCommit, NewWork, WorkItem, WorkStore
+from bot.logs import log_ids, user_hash
+from bot.metrics import metrics
 from bot.slack.client import ResponseUrlReplier, ThreadReplier
 from bot.store.models import WORK_ABANDONED, utc_now
 
@@ -67,8 +69,9 @@ class Intake:
     def take(self, question: Question, route: Route) -> bool:
         """Record a question before the ack and hand it to the workers (if they have room); False if it was
         recorded before (Slack redelivered it). Raises if the database cannot record it: nothing was accepted."""
-        return self._record(question.dedupe_key, question.source, question.user_id, _payload(question, route),
-                            self._begin, question.dedupe_key, question, route, False)
+        with question_ids(question):
+            return self._record(question.dedupe_key, question.source, question.user_id, _payload(question, route),
+                                self._begin, question.dedupe_key, question, route, False, self.clock())
 
     def handle(self, kind: str, work: Callable[[dict], None]) -> None:
         """What to do for acked work of `kind` (a click, a command, a modal submission) with its payload: after the
@@ -97,6 +100,7 @@ class Intake:
             self._unreserve(room)
             log.info("already handled %s", key)
         elif room:
+            log.info("recorded %s (%s)", key, kind)
             self._hold([key], room)
             self.workers.after_acks(then, *args)
         else:
@@ -137,7 +141,12 @@ class Intake:
     def _resume(self, item: WorkItem, now: datetime) -> None:
         if item.kind in self._kinds:
             return self._resume_work(item, now)
-        question, route = _question(item), Route(**item.payload.get("route", {}))
+        question = _question(item)
+        with question_ids(question):
+            self._resume_question(item, question, now)
+
+    def _resume_question(self, item: WorkItem, question: Question, now: datetime) -> None:
+        route = Route(**item.payload.get("route", {}))
         replier = self._replier(question, route, resumed=True)
         if now - item.received_at > GIVE_UP:
             log.error("giving up on %s: not answered within %s of its ack", item.key, GIVE_UP)
@@ -148,7 +157,7 @@ class Intake:
             if self._run(item.key, _tell, replier, warning):
                 self._finish(item.key)
         else:
-            self._begin(item.key, question, route, resumed=True)
+            self._begin(item.key, question, route, True, item.received_at)
 
     def _resume_work(self, item: WorkItem, now: datetime) -> None:
         if now - item.received_at <= GIVE_UP:
@@ -161,17 +170,25 @@ class Intake:
         if self._run(key, _done, self._kinds[kind], payload):
             self._finish(key)
 
-    def _begin(self, key: str, question: Question, route: Route, resumed: bool) -> None:
+    def _begin(self, key: str, question: Question, route: Route, resumed: bool, received: datetime) -> None:
         replier = self._replier(question, route, resumed)
-        accepted = self._run(key, self.asking.begin, question, replier)
-        if accepted:
-            self.workers.slow(self._answer, key, question, replier)
-        elif accepted is False:  # a notice (secret, files, rate limit) or an apology was sent instead
-            self._finish(key)
+        with question_ids(question):
+            accepted = self._run(key, self.asking.begin, question, replier)
+            if accepted:
+                self.workers.slow(self._answer, key, question, replier, received)
+            elif accepted is False:  # a notice (secret, files, rate limit) or an apology was sent instead
+                self._finish(key)
 
-    def _answer(self, key: str, question: Question, replier) -> None:
-        if self._run(key, self.asking.answer, question, replier) is not None:
+    def _answer(self, key: str, question: Question, replier, received: datetime) -> None:
+        with question_ids(question):
+            self._answer_question(key, question, replier, received)
+
+    def _answer_question(self, key: str, question: Question, replier, received: datetime) -> None:
+        if (reply := self._run(key, self.asking.answer, question, replier)) is not None:
             self._finish(key)
+            if reply.is_answer:
+                seconds = (self.clock() - received).total_seconds()
+                metrics().answer_seconds.labels(question.source).observe(max(0.0, seconds))
 
     def _run(self, key: str, step, *args, **kwargs):
         """A step of the work, or None if it failed (Slack or the database down, even for the apology): the item is
@@ -241,6 +258,12 @@ NOT_DONE_IN_TIME = (":warning: Sorry, something you asked me to do (a button you
 def _done(work: Callable[[dict], None], payload: dict) -> bool:
     work(payload)
     return True
+
+
+def question_ids(question: Question):
+    """The ids every log line about this question carries (bot/logs.py): never its text."""
+    return log_ids(work_id=question.dedupe_key, channel=question.channel_id, surface=question.source,
+                   user_hash=user_hash(question.user_id))
 
 
 def _tell(replier, reply: Reply) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import WORK_DONE, WORK_PENDING, ProcessedEvent
@@ -120,6 +120,14 @@ class WorkStore:
                      .order_by(ProcessedEvent.received_at, ProcessedEvent.key))
         with self._sessions() as session:
             return [_item(row) for row in session.scalars(statement)]
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        """How many items are pending, and when the oldest arrived (None: nothing pending); for /metrics."""
+        statement = select(func.count(ProcessedEvent.key), func.min(ProcessedEvent.received_at)).where(
+            ProcessedEvent.status == WORK_PENDING)
+        with self._sessions() as session:
+            count, oldest = session.execute(statement).one()
+        return count, oldest
 
     def _take(self, key: str, owner: str, now: datetime, lease_until: datetime) -> WorkItem | None:
         statement = (update(ProcessedEvent).where(ProcessedEvent.key == key, _takeable(now))

@@ -63,7 +63,9 @@ def read_text(text: str | None, file: Path | None) -> str | None:
 def scheduler(obj: Context):
     """Run scheduled announcements and acknowledgement campaigns until stopped (Procfile: scheduler)."""
     from bot.comms.scheduling import run_scheduler
+    from bot.metrics import start_process
 
+    click.echo(start_process(), err=True)  # counts reach /metrics through PROMETHEUS_MULTIPROC_DIR (README)
     handle = run_scheduler(obj.runtime(), on_shutdown=obj.runtime().close)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -9,8 +9,9 @@ from datetime import datetime
 
 from bot.answering.safety import redact
 from bot.errors import RolloutError
-from bot.store.repositories import Store
 from bot.feedback.store import REASONS, FeedbackStore
+from bot.logs import user_hash
+from bot.store.repositories import Store
 from bot.store.models import utc_now
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ class Feedback:
         if conversation_id is None or self.store.get_conversation(conversation_id) is None:
             raise UnknownAnswer()
         _rating, change = self.feedback.rate(conversation_id, user_id, vote, self.clock())
-        log.info("%s on conversation %s by %s (%s)", vote, conversation_id, user_id, change)
+        log.info("%s on conversation %s by %s (%s)", vote, conversation_id, user_id, change,
+                 extra={"conversation_id": conversation_id, "user_hash": user_hash(user_id)})
         return Vote(conversation_id, vote, change)
 
     def explain(self, conversation_id: int, user_id: str, reason: str | None, comment: str | None) -> dict[str, str]:

@@ -107,6 +107,19 @@ class HelpdeskStore:
         with self._sessions() as session:
             return {status: n for status, n in session.execute(statement)}
 
+    def overdue_count(self, created_before: datetime) -> int:
+        """How many tickets are still unclaimed past the SLA (created before `created_before`)."""
+        statement = select(func.count(Ticket.id)).where(Ticket.status == "open", Ticket.created_at <= created_before)
+        with self._sessions() as session:
+            return session.scalar(statement) or 0
+
+    def incident_counts(self) -> dict[tuple[str, str], int]:
+        """How many incident reports there are, by (severity, status)."""
+        statement = select(Incident.severity, Incident.status, func.count(Incident.id)).group_by(
+            Incident.severity, Incident.status)
+        with self._sessions() as session:
+            return {(severity, status): n for severity, status, n in session.execute(statement)}
+
     def overdue_tickets(self, created_before: datetime, announced_before: datetime) -> list[Ticket]:
         """Open tickets older than the SLA, not re-announced since `announced_before`."""
         statement = select(Ticket).where(

@@ -15,8 +15,9 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack import blocks
 from bot.answering.asking import Reply
+from bot.metrics import metrics
+from bot.slack import blocks
 
 log = logging.getLogger(__name__)
 
@@ -50,27 +51,58 @@ class SafeConnectionRetryHandler(RetryHandler):
         return isinstance(error, UNANSWERED) and not is_posting(request.url)
 
 
+class RateLimitCounter(RetryHandler):
+    """Retries nothing: counts each 429 Slack answers (rollout_slack_rate_limited_total), retried or not."""
+
+    def can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                  error: Exception | None = None) -> bool:
+        if response is not None and response.status_code == 429:
+            metrics().slack_rate_limited.labels(api_method(request.url) or "response_url").inc()
+        return False
+
+
+class MeteredWebClient(WebClient):
+    """A WebClient that counts the calls Slack refused or never answered (rollout_slack_api_errors_total)."""
+
+    def api_call(self, api_method: str, **kwargs):
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            metrics().slack_errors.labels(api_method, str(exc.response.status_code), error or "http_error").inc()
+            raise
+        except (*UNANSWERED, URLError) as exc:
+            metrics().slack_errors.labels(api_method, "none", type(exc).__name__).inc()
+            raise
+
+
+def api_method(url: str) -> str | None:
+    """The Web API method a request URL calls (None: a response_url or webhook)."""
+    if "/api/" not in url:
+        return None
+    return url.rsplit("/api/", 1)[1].split("?", 1)[0]
+
+
 def is_posting(url: str) -> bool:
     """Whether a request to `url` creates a message (Web API posts, response_url and webhook posts)."""
-    if "/api/" not in url:
-        return True  # response_url and incoming webhooks
-    method = url.rsplit("/api/", 1)[1].split("?", 1)[0]
-    return method in POSTING_METHODS
+    method = api_method(url)
+    return method is None or method in POSTING_METHODS  # response_url and incoming webhooks post
 
 
 def retry_handlers(rate_limits: RetryHandler | None = None) -> list[RetryHandler]:
-    """Rollout's one retry stack, on slack_sdk's handlers: 429 → wait Retry-After and try again (`rate_limits`: a
-    handler of one's own for that, e.g. fan-out's, which makes every sender wait); connection failures → bounded,
-    duplicate-free retries."""
-    return [rate_limits or RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+    """Rollout's one retry stack, on slack_sdk's handlers: 429 → counted, then wait Retry-After and try again
+    (`rate_limits`: a handler of one's own for that, e.g. fan-out's, which makes every sender wait); connection
+    failures → bounded, duplicate-free retries."""
+    return [RateLimitCounter(), rate_limits or RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             SafeConnectionRetryHandler(max_retry_count=CONNECTION_RETRIES)]
 
 
 def web_client(token: str | None, api_url: str | None = None, *, timeout: int = TIMEOUT_SECONDS,
                rate_limits: RetryHandler | None = None) -> WebClient:
-    """A WebClient for `token` at SLACK_API_URL (default Slack's), with Rollout's retry handlers."""
+    """A WebClient for `token` at SLACK_API_URL (default Slack's), with Rollout's retry handlers, counting errors."""
     base_url = (api_url or DEFAULT_API_URL).rstrip("/") + "/"
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers(rate_limits))
+    return MeteredWebClient(token=token, base_url=base_url, timeout=timeout,
+                            retry_handlers=retry_handlers(rate_limits))
 
 
 def webhook(response_url: str) -> WebhookClient:

@@ -10,13 +10,16 @@ from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.app import create_app
 from bot.answering.intake import RESUME_SECONDS
+from bot.metrics import start_process
+from bot.operations import Operations
+from bot.slack.app import create_app
 from bot.runtime import Runtime, build_runtime
 from bot.answering.safety import install_redacting_filter
 from bot.settings import Settings
 from bot.slack.client import DEFAULT_API_URL, web_client
-from bot.slack.transport import EVENTS_PATH, HEALTH_PATH, HttpServer, ServeError, SocketModeServer
+from bot.slack.transport import (EVENTS_PATH, HEALTH_PATH, METRICS_PATH, READY_PATH, HttpServer, ServeError,
+                                 SocketModeServer)
 
 __all__ = ["ServeError", "run"]
 
@@ -41,6 +44,10 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
     if missing := missing_credentials(settings, http):
         raise ServeError(missing_credentials_message(missing, http))
     check_token(settings)
+    try:
+        echo(start_process())
+    except (OSError, ValueError) as exc:
+        raise ServeError(str(exc)) from exc
     # One thread per embedding: questions are single sentences, and torch's threads spin-waiting for each other
     # cost several times the work itself once other threads (or processes) want the CPU. Set before torch loads.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -55,8 +62,10 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
     try:
         app = create_app(runtime)
         if http:
-            server = HttpServer(app, host, port, acking=runtime.services.workers.acking)
-            echo(f"Rollout is listening on {server.url}{EVENTS_PATH} (health: {server.url}{HEALTH_PATH})")
+            server = HttpServer(app, host, port, acking=runtime.services.workers.acking,
+                                operations=Operations(runtime))
+            echo(f"Rollout is listening on {server.url}{EVENTS_PATH} (alive: {HEALTH_PATH}, ready: {READY_PATH}, "
+                 f"metrics: {METRICS_PATH})")
             server.serve()
         else:
             echo("Rollout is connected to Slack over Socket Mode. Ctrl-C to stop.")

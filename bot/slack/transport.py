@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,11 +23,14 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.errors import RolloutError
+from bot.metrics import CONTENT_TYPE, metrics
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
+READY_PATH = "/readyz"
 MAX_BODY_BYTES = 1 << 20  # Slack's largest payloads (a 40,000-character message, a big modal) are far smaller
 DRAIN_BYTES = 16 << 20  # how much of an oversized body is read and discarded so its sender gets the 413
 DISPATCH_THREADS = 32  # Bolt's dispatch is synchronous: run it off the event loop, this many at once
@@ -37,7 +42,8 @@ class ServeError(RolloutError):
 
 
 class SlackEvents(SlackRequestHandler):
-    """Bolt's ASGI adapter, hardened: GET /healthz, a body limit, bad input as 4xx, dispatch off the event loop.
+    """Bolt's ASGI adapter, hardened: a body limit, bad input as 4xx, dispatch off the event loop; plus GET /healthz
+    (alive), and with `operations` (bot/operations.py) GET /metrics and /readyz.
 
     Every request, Events API callbacks included, is answered with Bolt's own response once its listener has
     returned: a question's listener records it in the database first (bot.answering.intake), so an ack always means
@@ -45,14 +51,15 @@ class SlackEvents(SlackRequestHandler):
     its arrival until its response is sent, so the workers know when no ack is owed (bot.slack.app.Workers.acking).
     """
 
-    def __init__(self, app: App, acking: Callable[[], AbstractContextManager] = nullcontext):
+    def __init__(self, app: App, acking: Callable[[], AbstractContextManager] = nullcontext, operations=None):
         super().__init__(app, path=EVENTS_PATH)
+        self.operations = operations
         self._dispatching = ThreadPoolExecutor(DISPATCH_THREADS, thread_name_prefix="rollout-dispatch")
         self._acking = acking
+        self._ack_seconds = metrics().ack_seconds
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
-            await _send(send, 200, b"ok\n")
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and await self._operate(scope, send):
             return
         if scope["type"] == "http" and scope["path"] == self.path and scope["method"] == "POST":
             await self._post(AsgiHttpRequest(scope, receive), send)
@@ -63,13 +70,30 @@ class SlackEvents(SlackRequestHandler):
         """Once the server has stopped: let the dispatches under way finish, then end the threads."""
         self._dispatching.shutdown(wait=True)
 
+    async def _operate(self, scope, send) -> bool:
+        """Answer GET /healthz, /metrics and /readyz; False for any other path."""
+        path, loop = scope["path"], asyncio.get_running_loop()
+        if path == HEALTH_PATH:
+            await _send(send, 200, b"ok\n")
+        elif path == METRICS_PATH and self.operations is not None:
+            body = await loop.run_in_executor(self._dispatching, self.operations.metrics)
+            await _send(send, 200, body, CONTENT_TYPE)
+        elif path == READY_PATH and self.operations is not None:
+            ready, report = await loop.run_in_executor(self._dispatching, self.operations.readiness)
+            await _send(send, 200 if ready else 503, json.dumps(report).encode() + b"\n", "application/json")
+        else:
+            return False
+        return True
+
     async def _post(self, request: AsgiHttpRequest, send) -> None:
+        started = time.perf_counter()
         with self._acking():
             parsed = await self._read(request)
             if isinstance(parsed, BoltResponse):
                 return await _send_response(send, parsed)
             response = await asyncio.get_running_loop().run_in_executor(self._dispatching, self._dispatch, parsed)
             await _send_response(send, response)
+        self._ack_seconds.observe(time.perf_counter() - started)
 
     async def _read(self, request: AsgiHttpRequest) -> BoltRequest | BoltResponse:
         """The request for Bolt, or the 4xx response to a body that cannot be one."""
@@ -102,9 +126,9 @@ class HttpServer:
     """uvicorn serving SlackEvents on host:port (port 0: a free one); in the foreground or in a thread (tests)."""
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 3000,
-                 acking: Callable[[], AbstractContextManager] = nullcontext):
+                 acking: Callable[[], AbstractContextManager] = nullcontext, operations=None):
         self.socket = _listening_socket(host, port)
-        self.events = SlackEvents(app, acking)
+        self.events = SlackEvents(app, acking, operations)
         config = uvicorn.Config(self.events, log_config=None, lifespan="off", ws="none", access_log=False,
                                 server_header=False, timeout_keep_alive=5, timeout_graceful_shutdown=10,
                                 backlog=2048)
@@ -223,7 +247,7 @@ async def _send_response(send, response: BoltResponse) -> None:
     await send(http.get_response_body())
 
 
-async def _send(send, status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+async def _send(send, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

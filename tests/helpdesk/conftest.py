@@ -10,6 +10,7 @@ import pytest
 from bot.slack.app import create_app
 from bot.helpdesk.desk import Desk
 from bot.runtime import build_runtime
+from bot.operations import Operations
 from bot.slack.transport import HttpServer
 from bot.store import make_engine
 from tests.fakes.payloads import message_event
@@ -53,8 +54,8 @@ def start_helpdesk(knowledge_base, fake_slack, tmp_path) -> Iterator:
                                 rollout_helpdesk_channel=HELPDESK, rollout_security_channel=SECURITY,
                                 rollout_data_dir=tmp_path / "data", **overrides)
         runtime = build_runtime(settings, knowledge_base=kb or knowledge_base)
-        server = HttpServer(create_app(runtime), "127.0.0.1", 0,
-                            acking=runtime.services.workers.acking).start()
+        server = HttpServer(create_app(runtime), "127.0.0.1", 0, acking=runtime.services.workers.acking,
+                            operations=Operations(runtime)).start()
         started.append(Rollout(settings, runtime.services, server, fake_slack,
                                make_engine(settings.resolved_database_url), runtime))
         return HelpdeskRollout(started[-1], runtime.desk)  # the app's own Desk drives the jobs in tests

@@ -14,6 +14,7 @@ import pytest
 
 from bot.slack.app import Services, create_app
 from bot.runtime import Runtime, build_runtime
+from bot.operations import Operations
 from bot.slack.transport import HttpServer
 from bot.settings import Settings
 from sqlalchemy import Engine, select
@@ -131,8 +132,8 @@ def start_rollout(knowledge_base, fake_slack, sqlite_url) -> Iterator:
     def start(database_url: str | None = None, **overrides) -> Rollout:
         settings = settings_for(fake_slack, database_url or sqlite_url, **overrides)
         runtime = build_runtime(settings, knowledge_base=knowledge_base)
-        server = HttpServer(create_app(runtime), "127.0.0.1", 0,
-                            acking=runtime.services.workers.acking).start()
+        server = HttpServer(create_app(runtime), "127.0.0.1", 0, acking=runtime.services.workers.acking,
+                            operations=Operations(runtime)).start()
         started.append(Rollout(settings, runtime.services, server, fake_slack,
                                make_engine(settings.resolved_database_url), runtime))
         return started[-1]
