@@ -3,7 +3,7 @@
 
 The ids tie a question together: `work_id` (the Slack event's key) from its ack to its answer, `conversation_id` from
 the answer to the feedback on it, with `channel`, `surface` and `user_hash` (a Slack user id, hashed). Question text
-and secrets are never fields; messages go through the secret and personal-data filter (bot/safety.py).
+and secrets are never fields; messages go through the secret and personal-data filter (bot/answering/safety.py).
 """
 from __future__ import annotations
 
