@@ -5,7 +5,9 @@ starts, every process (web workers, `rollout scheduler`, CLI commands) writes it
 worker's /metrics serves their sum: prometheus-client's multiprocess mode. Gauges (queue depth, open tickets) are not
 kept here: they are read from the database when scraped (bot/operations.py), so every worker reports the same.
 
-Only this module imports prometheus_client.
+Only this module imports prometheus_client, and only in a process whose counts something reads: `rollout serve` and
+`rollout scheduler` (`start_process`), a server with /metrics (`enable`), or any process once PROMETHEUS_MULTIPROC_DIR
+is set. Elsewhere (`rollout ask`, in a hurry to print its answer) `metrics()` counts into nothing.
 """
 from __future__ import annotations
 
@@ -17,15 +19,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-CONTENT_TYPE = CONTENT_TYPE_LATEST
 LOCK_FILE = ".rollout-metrics.lock"
 METRICS_FILE = re.compile(r"(counter|histogram|summary|gauge_[a-z]+)_\d+\.db")  # prometheus-client's, per pid
 # A question's reply kind (bot.asking.Reply.kind) as the outcome label.
@@ -38,6 +39,8 @@ class Metrics:
     """The counters and histograms of one process."""
 
     def __init__(self, registry: CollectorRegistry | None):
+        from prometheus_client import Counter, Histogram
+
         def counter(name, text, labels):
             return Counter(name, text, labels, registry=registry)
 
@@ -65,20 +68,41 @@ class Metrics:
         self.questions.labels(surface, outcome).inc()
 
 
+class Uncounted:
+    """Stands in for Metrics where nothing reads the counts: every metric, label and observation is itself."""
+
+    def __getattr__(self, name: str) -> Uncounted:
+        return self
+
+    def __call__(self, *args, **kwargs) -> Uncounted:
+        return self
+
+
+UNCOUNTED = Uncounted()
 _lock = threading.Lock()
 _metrics: Metrics | None = None
 _registry: CollectorRegistry | None = None
+_wanted = False  # set by `enable`: this process serves /metrics
 _held_lock = None  # this process's shared lock on the multiprocess dir, held for its lifetime
 
 
 def metrics() -> Metrics:
-    """This process's metrics, made on first use."""
+    """This process's metrics once counts are read (see the module's docstring), else UNCOUNTED."""
     global _metrics, _registry
     with _lock:
-        if _metrics is None:
+        if _metrics is None and (_wanted or multiprocess_dir()):
+            from prometheus_client import CollectorRegistry
+
             _registry = None if multiprocess_dir() else CollectorRegistry()
             _metrics = Metrics(_registry)
-        return _metrics
+        return _metrics or UNCOUNTED
+
+
+def enable() -> Metrics:
+    """This process serves /metrics: count from now on."""
+    global _wanted
+    _wanted = True
+    return metrics()
 
 
 def multiprocess_dir() -> Path | None:
@@ -93,6 +117,7 @@ def start_process() -> str:
     global _held_lock
     path = multiprocess_dir()
     if path is None:
+        enable()
         return "metrics: this process alone (PROMETHEUS_MULTIPROC_DIR is not set)"
     if not path.is_dir():
         raise ValueError(f"{MULTIPROC_ENV} must be an existing directory: {path} is not one")
@@ -102,7 +127,7 @@ def start_process() -> str:
             cleared = _clear_if_alone(path, _held_lock)
             if cleared:
                 log.info("cleared %d metrics files a previous run left in %s", cleared, path)
-    metrics()
+    enable()
     return f"metrics: shared with the other processes in {path} (PROMETHEUS_MULTIPROC_DIR)"
 
 
@@ -115,7 +140,7 @@ def _clear_if_alone(path: Path, lock) -> int:
         pass  # another process is serving: its counts (and those of workers that died) stay
     else:
         for stale in path.glob("*.db"):
-            if METRICS_FILE.fullmatch(stale.name):  # only prometheus-client's: never a database put there
+            if METRICS_FILE.fullmatch(stale.name):  # only prometheus-client's (any other *.db there breaks it)
                 stale.unlink(missing_ok=True)
                 cleared += 1
     fcntl.flock(lock, fcntl.LOCK_SH)
@@ -124,7 +149,10 @@ def _clear_if_alone(path: Path, lock) -> int:
 
 def exposition(*extra: CollectorRegistry) -> bytes:
     """This process's counts (or every process's, in multiprocess mode), then `extra`, in Prometheus' text format."""
-    metrics()
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    enable()
     if multiprocess_dir():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
@@ -152,6 +180,8 @@ class FiguresCollector:
         self.read = read
 
     def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         try:
             figures = self.read()
         except Exception:
@@ -184,6 +214,15 @@ class FiguresCollector:
 
 def figures_registry(read: Callable[[], Figures]) -> CollectorRegistry:
     """A registry holding only the database figures (kept apart from the processes' counts)."""
+    from prometheus_client import CollectorRegistry
+
     registry = CollectorRegistry()
     registry.register(FiguresCollector(read))
     return registry
+
+
+def content_type() -> str:
+    """The Content-Type of `exposition`'s text."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return CONTENT_TYPE_LATEST

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import make_url, select
 
-from bot.metrics import Figures, exposition, figures_registry
+from bot.metrics import Figures, enable, exposition, figures_registry
 from bot.answering.safety import redact_secrets
 from bot.store.models import ProcessedEvent
 
@@ -36,6 +36,7 @@ class Operations:
 
     def __init__(self, runtime):
         self.runtime = runtime
+        enable()  # this process's counts are read from now on
         self._figures = figures_registry(self.figures)
 
     def metrics(self) -> bytes:

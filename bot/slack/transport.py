@@ -23,7 +23,7 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.errors import RolloutError
-from bot.metrics import CONTENT_TYPE, metrics
+from bot.metrics import content_type, metrics
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class SlackEvents(SlackRequestHandler):
             await _send(send, 200, b"ok\n")
         elif path == METRICS_PATH and self.operations is not None:
             body = await loop.run_in_executor(self._dispatching, self.operations.metrics)
-            await _send(send, 200, body, CONTENT_TYPE)
+            await _send(send, 200, body, content_type())
         elif path == READY_PATH and self.operations is not None:
             ready, report = await loop.run_in_executor(self._dispatching, self.operations.readiness)
             await _send(send, 200 if ready else 503, json.dumps(report).encode() + b"\n", "application/json")
