@@ -6,12 +6,10 @@ each test compares a scrape after with a scrape before.
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.slack.app import create_app
@@ -19,7 +17,7 @@ from bot.operations import Operations
 from bot.runtime import build_runtime
 from bot.slack.transport import HttpServer
 from knowledge.base import KnowledgeBase
-from tests.integration.test_chroma_server import chroma_executable, free_port, wait_for_heartbeat
+from tests.chroma_server import chroma_server  # noqa: F401  (fixture)
 from tests.scenario.conftest import ANSWERABLE, UNANSWERABLE, settings_for
 
 SECRET = "my key is AKIAIOSFODNN7EXAMPLE please check"
@@ -97,31 +95,19 @@ def test_readyz_names_a_removed_sqlite_file_and_healthz_stays_alive(start_rollou
     assert ("rollout_work_queue_depth", ()) in scrape(rollout.server.url)  # /metrics still answers
 
 
-def test_readyz_names_a_stopped_chroma_server(knowledge_base, fake_slack, sqlite_url, tmp_path):
-    executable = chroma_executable()
-    if executable is None:
-        pytest.skip("the `chroma` executable (installed with chromadb) is not on PATH or beside python")
-    port, log = free_port(), tmp_path / "chroma.log"
-    with log.open("wb") as out:
-        chroma = subprocess.Popen([executable, "run", "--host", "127.0.0.1", "--port", str(port), "--path",
-                                   str(tmp_path / "chroma")], stdout=out, stderr=subprocess.STDOUT)
+def test_readyz_names_a_stopped_chroma_server(chroma_server, fake_slack, sqlite_url, tmp_path):  # noqa: F811
+    on_server = KnowledgeBase.open(tmp_path / "data", chroma_url=chroma_server.url)
+    runtime = build_runtime(settings_for(fake_slack, sqlite_url), knowledge_base=on_server)
+    server = HttpServer(create_app(runtime), "127.0.0.1", 0, operations=Operations(runtime)).start()
     try:
-        wait_for_heartbeat(f"http://127.0.0.1:{port}", chroma, log)
-        on_server = KnowledgeBase.open(tmp_path / "data", chroma_url=f"http://127.0.0.1:{port}")
-        runtime = build_runtime(settings_for(fake_slack, sqlite_url), knowledge_base=on_server)
-        server = HttpServer(create_app(runtime), "127.0.0.1", 0, operations=Operations(runtime)).start()
-        try:
-            assert get_json(server.url + "/readyz")[0] == 200
-            chroma.terminate()
-            chroma.wait(timeout=30)
+        assert get_json(server.url + "/readyz")[0] == 200
+        with chroma_server.down():
             status, body = get_json(server.url + "/readyz")
-        finally:
-            server.stop()
-            runtime.close()
+        back = get_json(server.url + "/readyz")[0]
     finally:
-        if chroma.poll() is None:
-            chroma.kill()
-            chroma.wait()
+        server.stop()
+        runtime.close()
 
     assert status == 503 and body["checks"]["chroma"]["ok"] is False and body["checks"]["chroma"]["error"]
     assert body["checks"]["database"] == body["checks"]["model"] == {"ok": True}
+    assert back == 200
