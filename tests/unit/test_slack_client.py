@@ -58,12 +58,13 @@ def test_every_slack_client_carries_the_one_retry_stack():
     from slack_sdk.http_retry import RateLimitErrorRetryHandler
 
     from bot.comms.delivery import SlackDelivery
-    from bot.slack.client import webhook
+    from bot.slack.client import RateLimitCounter, webhook
     from bot.slack.pacing import SendPacer
 
     delivery = SlackDelivery("xoxb-1", None, SendPacer(10))
     clients = (web_client("xoxb-1"), webhook("https://hooks.slack.com/actions/T1/2/x"), delivery.poster,
                delivery.reader)
-    assert all([type(h) for h in c.retry_handlers][1:] == [SafeConnectionRetryHandler] for c in clients)
-    assert delivery.poster.retry_handlers[0] is delivery.rate_limits  # fan-out's 429s pause every sender
-    assert all(type(c.retry_handlers[0]) is RateLimitErrorRetryHandler for c in clients if c is not delivery.poster)
+    assert all(type(c.retry_handlers[0]) is RateLimitCounter for c in clients)  # each 429 counted (/metrics)
+    assert all([type(h) for h in c.retry_handlers][2:] == [SafeConnectionRetryHandler] for c in clients)
+    assert delivery.poster.retry_handlers[1] is delivery.rate_limits  # fan-out's 429s pause every sender
+    assert all(type(c.retry_handlers[1]) is RateLimitErrorRetryHandler for c in clients if c is not delivery.poster)
