@@ -9,17 +9,8 @@ from pathlib import Path
 
 import click
 
-from bot.answering import cli_channels
-
+from bot.features import FEATURES
 from bot.recall import cli as cli_recall
-
-from bot.comms import cli_audiences
-
-from bot.comms import cli as cli_comms
-
-from bot.feedback import cli as cli_feedback
-
-from bot.helpdesk import cli as cli_helpdesk
 from bot.cli_context import Context, llm_options, pass_context
 
 # Nothing may reach for a model hub at run time; set before any model library is imported.
@@ -232,9 +223,9 @@ def demo():
         run_demo(Path(workdir), click.echo)
 
 
-# The workflows' command groups, added here (they import nothing from this module): deployment communications
-# (scheduler, announce, plan, ack), pilot feedback (pilot, survey, feedback, report), the helpdesk (tickets, faq,
-# audit), policy-change recall, document audiences and channel settings (channels).
-for _workflow in (cli_comms, cli_feedback, cli_helpdesk, cli_recall, cli_audiences, cli_channels):
-    for _command in _workflow.COMMANDS:
+# Every feature's command groups (bot/features.py; they import nothing from this module): pilot feedback (pilot,
+# survey, feedback, report), the helpdesk (tickets, faq, audit), deployment communications (scheduler, announce,
+# plan, ack, audiences), policy-change recall and channel settings (channels).
+for _feature in FEATURES:
+    for _command in _feature.commands():
         main.add_command(_command)

@@ -1,37 +1,93 @@
-"""The features Rollout is made of, each a package under bot/, and what each brings to the process (issue 12).
+"""The features Rollout is made of, each a package under bot/, and the small interface through which each one plugs
+into the process (issue 12): the Slack app, the `rollout` CLI, the scheduler, the serving process's periodic jobs and
+the migrations loop over FEATURES instead of wiring each feature by hand.
 
-Every place that needs all of them loops over FEATURES instead of naming each: the migrations (bot/store/migrations/
-env.py) load every feature's tables through `metadata()`."""
+A feature is its package's `feature` module (bot/<name>/feature.py); its imports are deferred to the functions, so
+listing the features loads neither Slack nor the model. The order is the order `/rollout help` lists their
+subcommands and admins' App Home shows their blocks."""
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import MetaData
 
+from bot.answering import feature as answering
+from bot.comms import feature as comms
+from bot.feedback import feature as feedback
+from bot.helpdesk import feature as helpdesk
+from bot.recall import feature as recall
 
-@dataclass(frozen=True)
-class Feature:
-    """One feature: its package name and the modules that define its tables."""
-
-    name: str
-    tables: tuple[str, ...] = ()
+PeriodicJob = tuple[str, float, Any]  # (job id, every seconds, fn(now)): jobs/periodic.py
+Schedule = dict[str, tuple[str, str, int, Any]]  # job id -> (kind, ref, revision, trigger): jobs/scheduler.py
 
 
-FEATURES: tuple[Feature, ...] = (
-    Feature("answering", tables=("bot.store.models", "bot.answering.channel_store")),
-    Feature("feedback", tables=("bot.feedback.store",)),
-    Feature("helpdesk", tables=("bot.helpdesk.tables", "bot.helpdesk.limit_store")),
-    Feature("comms", tables=("bot.comms.tables",)),
-    Feature("recall", tables=("bot.recall.tables",)),
-)
+class Feature(Protocol):
+    """What every bot/<name>/feature.py provides: NAME, TABLES, `register` and `commands`; the other functions only
+    where the feature has something to give (see the module functions below for their defaults)."""
+
+    NAME: str
+    TABLES: tuple[str, ...]  # the modules defining its tables (one Alembic chain: bot/store/migrations)
+
+    def register(self, app, runtime, routes) -> None:
+        """Add its Slack listeners to `app` (matchers, never order) and its /rollout subcommands to `routes`."""
+
+    def admin_home(self, runtime) -> list[dict]:
+        """Blocks it adds to admins' App Home."""
+
+    def commands(self) -> Sequence[Any]:
+        """Its `rollout` click commands and groups."""
+
+    def job_kinds(self) -> dict[str, Any]:
+        """Scheduled job kinds it runs: kind -> fn(ctx, run, now) (jobs/dispatch.py)."""
+
+    def schedules(self, ctx, now: datetime) -> Schedule:
+        """The triggers its scheduled jobs should have now."""
+
+    def periodic(self, runtime) -> list[PeriodicJob]:
+        """Jobs every serving process runs every few seconds."""
+
+
+FEATURES: tuple[Feature, ...] = (feedback, helpdesk, comms, recall, answering)
 
 
 def metadata() -> MetaData:
     """Base.metadata with every feature's tables on it, for migrations and the model/migration comparison."""
     for feature in FEATURES:
-        for module in feature.tables:
+        for module in feature.TABLES:
             importlib.import_module(module)
     from bot.store.models import Base
 
     return Base.metadata
+
+
+def job_kinds() -> dict[str, Any]:
+    """Every feature's scheduled job kinds; a kind claimed twice is an error."""
+    kinds: dict[str, Any] = {}
+    for feature in FEATURES:
+        for kind, run in getattr(feature, "job_kinds", dict)().items():
+            if kind in kinds:
+                raise ValueError(f"job kind {kind!r} is claimed by two features")
+            kinds[kind] = run
+    return kinds
+
+
+def schedules(ctx, now: datetime) -> Schedule:
+    """Every feature's triggers for the scheduler to mirror."""
+    desired: Schedule = {}
+    for feature in FEATURES:
+        if hasattr(feature, "schedules"):
+            desired |= feature.schedules(ctx, now)
+    return desired
+
+
+def periodic_jobs(runtime) -> list[PeriodicJob]:
+    """Every feature's periodic jobs for a serving process."""
+    return [job for feature in FEATURES if hasattr(feature, "periodic") for job in feature.periodic(runtime)]
+
+
+def admin_home(runtime) -> list[dict]:
+    """Every feature's blocks for admins' App Home."""
+    return [block for feature in FEATURES if hasattr(feature, "admin_home") for block in feature.admin_home(runtime)]

@@ -125,18 +125,3 @@ def describe(at: datetime | None, cron: str | None, tz: str) -> str:
 
 def _wall(moment: datetime, tz) -> datetime:
     return moment.astimezone(tz).replace(tzinfo=None)
-
-
-def helpdesk_jobs(desk) -> list[tuple[str, float, object]]:
-    """The helpdesk's periodic jobs for a serving process: SLA re-announcements, incident (re)posting and indexing
-    FAQ entries saved while the knowledge base was down."""
-    from bot.helpdesk import escalation_jobs as escalations
-    from bot.helpdesk import faq_jobs as faq
-    from bot.helpdesk import incident_jobs as incidents
-
-    return [
-        (escalations.JOB_ID, escalations.EVERY_SECONDS,
-         lambda now: escalations.reannounce_overdue_tickets(desk.escalations, now)),
-        (incidents.JOB_ID, incidents.EVERY_SECONDS, lambda now: incidents.deliver_incidents(desk.incidents, now)),
-        (faq.JOB_ID, faq.EVERY_SECONDS, lambda now: faq.index_pending_faq(desk, now)),
-    ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import pickle
 import threading
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from apscheduler.executors.base import BaseExecutor
@@ -27,27 +28,14 @@ from sqlalchemy import Connection, Engine
 
 from bot.metrics import metrics
 from bot.store.runs import Found, Leases
-from bot.answering import processed_events_job as processed_events
-from bot.comms import ack_jobs as acknowledgements
-from bot.comms import announcement_job as announcements
-from bot.feedback import report_job as reports
-from bot.feedback import survey_jobs as surveys
 from jobs.dispatch import Dispatcher, JobContext, JobKind
-from jobs.schedule import classify_due, cron_trigger, is_one_off, trigger_for
+from jobs.schedule import classify_due, is_one_off
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 RETRY_SECONDS = 2.0  # after a cycle could not be recorded (the database was unreachable)
-KINDS: dict[str, JobKind] = {
-    "announcement": announcements.send_announcement,
-    "ack-request": acknowledgements.send_requests,
-    "ack-reminder": acknowledgements.send_reminders,
-    "survey": surveys.send_survey,
-    "survey-reminder": surveys.send_reminders,  # recorded by each survey run, due remind-after days later
-    "report": reports.send_report,
-    "report-chart": reports.upload_chart,  # recorded by the report run once its message is in Slack
-    processed_events.KIND: processed_events.prune_processed_events,
-}
+# What the features want scheduled now: job id -> (kind, ref, revision, trigger); bot/features.py gathers them.
+Schedules = Callable[[JobContext, datetime], dict[str, tuple[str, str, int, object]]]
 
 
 def fire(kind: str, ref: str, revision: int) -> None:
@@ -133,14 +121,15 @@ class LeaseScheduler(BackgroundScheduler):
 class Scheduler:
     """APScheduler (while this process holds the lease), mirroring our tables; plus the run dispatcher."""
 
-    def __init__(self, engine: Engine, ctx: JobContext, leases: Leases, poll: float = 1.0, run_workers: int = 4):
-        self.ctx, self.leases, self.poll = ctx, leases, poll
+    def __init__(self, engine: Engine, ctx: JobContext, leases: Leases, kinds: Mapping[str, JobKind],
+                 schedules: Schedules, poll: float = 1.0, run_workers: int = 4):
+        self.ctx, self.leases, self.poll, self.schedules = ctx, leases, poll, schedules
         self.store = CycleJobStore(engine)
         self.aps = LeaseScheduler(
             self.store, self._record_cycle, timezone=UTC, jobstores={"default": self.store},
             executors={"default": RunRecorder(self._note_due)},
             job_defaults={"coalesce": False, "misfire_grace_time": None, "max_instances": 1})
-        self.dispatcher = Dispatcher(ctx, KINDS, workers=run_workers, poll=poll)
+        self.dispatcher = Dispatcher(ctx, kinds, workers=run_workers, poll=poll)
         self.leader = False
         self._known: dict[str, int] = {}
         self._found: list[Found] = []
@@ -181,7 +170,7 @@ class Scheduler:
             self.sync(now)
 
     def sync(self, now: datetime) -> None:
-        """Add, reschedule and remove APScheduler jobs so they match the announcements and campaigns."""
+        """Add, reschedule and remove APScheduler jobs so they match what the features schedule now."""
         desired = self._desired(now)
         for job_id, (kind, ref, revision, trigger) in desired.items():
             if self._known.get(job_id) != revision:
@@ -196,25 +185,7 @@ class Scheduler:
             del self._known[job_id]
 
     def _desired(self, now: datetime) -> dict[str, tuple[str, str, int, object]]:
-        desired = {}
-        for announcement in self.ctx.announcements.list(["scheduled"]):
-            if announcement.ends_at is not None and announcement.ends_at <= now:
-                continue
-            trigger = trigger_for(announcement.at, announcement.cron, announcement.tz, announcement.starts_at,
-                                  announcement.ends_at)
-            desired[f"announcement:{announcement.id}"] = ("announcement", announcement.id,
-                                                          announcement.schedule_revision, trigger)
-        for campaign in self.ctx.acks.list(["active"]):
-            if campaign.remind_cron and campaign.deadline > now:
-                trigger = cron_trigger(campaign.remind_cron, campaign.tz, ends_at=campaign.deadline)
-                desired[f"ack-reminder:{campaign.id}"] = ("ack-reminder", str(campaign.id), 1, trigger)
-        if self.ctx.feedback is not None:
-            desired |= surveys.desired(self.ctx.feedback)
-        if self.ctx.weekly is not None:
-            desired |= reports.desired(self.ctx.weekly)
-        if self.ctx.events is not None:
-            desired |= processed_events.desired()
-        return desired
+        return self.schedules(self.ctx, now)
 
     def _note_due(self, job, run_times: list[datetime]) -> None:
         kind, ref = job.kwargs["kind"], job.kwargs["ref"]

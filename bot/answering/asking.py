@@ -137,8 +137,8 @@ class Asking:
         return self.begin(question, replier)
 
     def begin(self, question: Question, replier: Replier) -> bool:
-        """For a question already claimed (bot.answering.intake records it before the ack): turn away secrets, files and the
-        over-limit, show work has begun; True when it should now be answered."""
+        """For a question already claimed (bot.answering.intake records it before the ack): turn away secrets, files
+        and the over-limit, show work has begun; True when it should now be answered."""
         try:
             if notice := self._screen(question):
                 _count(question, notice)
@@ -214,8 +214,8 @@ class Asking:
         return reply
 
     def _cited(self, answer: Answer) -> list:
-        """The text of each section the answer cites, kept with it so a later change can be recalled (bot/recall/recalls.py);
-        none when the knowledge base cannot tell (the answer is given all the same)."""
+        """The text of each section the answer cites, kept with it so a later change can be recalled
+        (bot/recall/recalls.py); none when the knowledge base cannot tell (the answer is given all the same)."""
         sections = getattr(self.knowledge_base, "cited_sections", None)
         if sections is None:
             return []

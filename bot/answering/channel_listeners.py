@@ -1,6 +1,6 @@
 """Channel settings and private answers in Slack (issue 15): `/rollout settings` (Rollout admins) opens a modal for
 the channel it is typed in; its submission is validated, stored and confirmed privately; *Share in channel*
-(`share_answer`) under a private answer posts it in the channel. `register(app, runtime)`."""
+(`share_answer`) under a private answer posts it in the channel. `register(app, runtime, subcommands)`."""
 from __future__ import annotations
 
 from slack_bolt import Ack, App
@@ -8,18 +8,18 @@ from slack_bolt import Ack, App
 from bot.answering import channel_blocks as blocks
 from bot.slack.blocks import SHARE_ANSWER
 from bot.answering.channel_settings import ChannelSettingsError
-from bot.slack.commands import COMMAND, subcommand
+from bot.slack.commands import COMMAND
 from bot.answering.sharing import ShareClick, Sharing
 
 
 
-def register(app: App, runtime) -> None:
+def register(app: App, runtime, subcommands) -> None:
     """Listen for /rollout settings, its modal and share_answer."""
     channels, services, admins = runtime.channels, runtime.services, runtime.settings.admin_ids
     sharing = Sharing(services.asking.store, channels.store, services.client)
     default_helpdesk = runtime.settings.rollout_helpdesk_channel
 
-    @subcommand("settings", f"{COMMAND} settings", "this channel's answer settings (Rollout admins)")
+    @subcommands.add("settings", f"{COMMAND} settings", "this channel's answer settings (Rollout admins)")
     def on_settings(ack: Ack, command: dict, text: str, _services) -> None:
         channel_id = command.get("channel_id", "")
         if command.get("user_id", "") not in admins:

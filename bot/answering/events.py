@@ -1,8 +1,8 @@
 """Events API listeners: DMs and mentions become questions answered in their thread, and top-level questions in
-channels whose answer mode is `auto`; every other event is acked."""
+channels whose answer mode is `auto`. A message in a thread another feature has taken (a helpdesk ticket's) is not
+theirs: the matcher says so, whatever order listeners were registered in. Events nobody listens for are acked by the
+app (bot/slack/app.py)."""
 from __future__ import annotations
-
-import re
 
 from slack_bolt import App, BoltContext
 
@@ -10,7 +10,7 @@ from bot.answering.channel_questions import is_question
 from bot.slack.parsing import message_question
 
 
-def register(app: App, services) -> None:
+def register(app: App, services, routes) -> None:
     """Listen for mentions and direct messages (Bolt acks events as soon as a listener returns)."""
 
     @app.event("app_mention")
@@ -19,7 +19,10 @@ def register(app: App, services) -> None:
         if question := message_question(event, context.bot_user_id, in_channel=True):
             services.answer_mention(question)
 
-    @app.event("message")
+    def not_taken(event: dict, context: BoltContext) -> bool:
+        return not routes.thread_taken(event, context.bot_user_id)
+
+    @app.event("message", matchers=[not_taken])
     def on_message(event: dict, context: BoltContext) -> None:
         """A direct message; or a channel's top-level question, answered if the channel's mode is `auto`. Messages
         mentioning the bot are answered through their app_mention event, and threads only when mentioned there."""
@@ -34,7 +37,3 @@ def register(app: App, services) -> None:
         question = message_question(event, context.bot_user_id, in_channel=True)
         if question and is_question(question.text):
             services.answer_if_auto(question)
-
-    @app.event(re.compile(".*"))
-    def on_other_event() -> None:
-        """Ack events we don't act on, so Slack neither retries them nor counts them as failures."""

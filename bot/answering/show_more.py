@@ -103,7 +103,8 @@ class ShowMore:
 def message(conversation: Conversation, expand: bool, shown: Sequence[dict] = (),
             share: bool = False) -> tuple[str, list[dict]]:
     """The fallback text and blocks of a recorded answer, keeping the files note, vote status and who shared it
-    (bot/answering/sharing.py) as it was shown with; `share` offers *Share in channel* (the private copy of an answer)."""
+    (bot/answering/sharing.py) as it was shown with; `share` offers *Share in channel* (the private copy of an
+    answer)."""
     kept = {b.get("block_id"): b for b in shown if b.get("block_id") in (VOTE_STATUS, "files_note", SHARED_BY)}
     question = conversation.question if conversation.source == "command" else None  # as ResponseUrlReplier shows it
     if SHARED_BY in kept:

@@ -1,5 +1,6 @@
 """`rollout scheduler`, `rollout announce ...`, `rollout plan ...` and `rollout ack ...`: thin commands over the
-communication services (bot/comms/scheduling.py, built by bot/runtime.py). Added to `main` by bot/cli.py from COMMANDS."""
+communication services (bot/comms/scheduling.py, built by bot/runtime.py). Added to `main` through
+bot/comms/feature.py."""
 from __future__ import annotations
 
 import json

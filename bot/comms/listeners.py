@@ -1,6 +1,6 @@
 """`/rollout announce` (admins): a modal, a preview DM with Schedule / Discard, Cancel buttons for the App Home,
-and the acknowledgement campaigns' "I have read and accept" button. `register(app, comms, later)` with a
-bot.comms.scheduling.Comms; each listener acks first (within Slack's 3 seconds, also when the app processes before
+and the acknowledgement campaigns' "I have read and accept" button. `register(app, comms, later,
+subcommands=...)` with a bot.comms.scheduling.Comms; each listener acks first (within Slack's 3 seconds, also when the app processes before
 responding), and the rest runs after the ack."""
 from __future__ import annotations
 
@@ -17,18 +17,17 @@ from slack_bolt import Ack, App
 from bot.comms import blocks
 from bot.comms.errors import BadTarget, CommsError
 from bot.errors import RolloutError
-from bot.slack.commands import subcommand
 
 log = logging.getLogger(__name__)
 _POOL = ThreadPoolExecutor(2, thread_name_prefix="rollout-announce")
 
 
-def register(app: App, comms, later: Callable[..., None] | None = None) -> None:
+def register(app: App, comms, later: Callable[..., None] | None = None, *, subcommands) -> None:
     """Listen for /rollout announce, the modal, the preview's and App Home's buttons, and ack_accept. `later(work,
     *args)` runs work after the ack (the app's `services.later`; by default a small pool of this module's)."""
     later = later or _later
 
-    @subcommand("announce", "/rollout announce", "schedule an announcement (Rollout admins)")
+    @subcommands.add("announce", "/rollout announce", "schedule an announcement (Rollout admins)")
     def on_announce(ack: Ack, command: dict, text: str, _services) -> None:
         user_id = command.get("user_id", "")
         if user_id not in comms.admin_ids:

@@ -109,7 +109,10 @@ def start_scheduler(settings: Settings, clock: Callable[[], datetime] = utc_now)
 
 
 def run_scheduler(runtime, on_shutdown: Callable[[], None] = lambda: None) -> SchedulerHandle:
-    """Run scheduled jobs over the runtime's Comms until `.shutdown()` (`rollout scheduler` and `rollout serve`)."""
+    """Run every feature's scheduled jobs (bot/features.py) over the runtime until `.shutdown()` (`rollout scheduler`
+    and `rollout serve`)."""
+    from bot import features
+
     settings, comms, clock, sessions = runtime.settings, runtime.comms, runtime.clock, runtime.sessions
     if comms.slack is None:
         raise CommsError("the scheduler sends Slack messages: set SLACK_BOT_TOKEN (and SLACK_API_URL for a test "
@@ -125,7 +128,8 @@ def run_scheduler(runtime, on_shutdown: Callable[[], None] = lambda: None) -> Sc
         audience_people=comms.memberships.people)
     if not settings.rollout_report_channel:
         log.info("weekly report: ROLLOUT_REPORT_CHANNEL is not set, so each weekly run is skipped")
-    scheduler = Scheduler(comms.engine, ctx, Leases(sessions), poll=settings.rollout_scheduler_poll_seconds)
+    scheduler = Scheduler(comms.engine, ctx, Leases(sessions), features.job_kinds(), features.schedules,
+                          poll=settings.rollout_scheduler_poll_seconds)
     log.info("scheduler %s starting on %s", ctx.holder, comms.engine.url.render_as_string(hide_password=True))
     return SchedulerHandle(scheduler.start(), pool, on_shutdown)
 

@@ -1,6 +1,6 @@
 """Pilot feedback in Slack: 👍/👎 on answers (a 👎 opens the optional reason modal), `/rollout feedback` and the
-"Give feedback" button (the survey modal), and the App Home tab. `register(app, services, settings)`: registered
-before the other listeners, since Bolt runs the first listener that matches."""
+"Give feedback" button (the survey modal), and the App Home tab. `register(app, services, settings, subcommands)`;
+the vote buttons are this feature's alone, so no listener order decides who records a vote."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +12,6 @@ from bot.feedback import blocks
 from bot.feedback.ratings import Feedback, UnknownAnswer, Vote
 from bot.feedback.home import Home
 from bot.feedback import pilot_listeners as pilot
-from bot.slack.commands import subcommand
 from bot.slack.client import respond, webhook
 from bot.feedback.store import FeedbackStore
 from bot.feedback.surveys import SurveyAnswers, Surveys
@@ -20,7 +19,7 @@ from bot.feedback.surveys import SurveyAnswers, Surveys
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services, settings=None, admin_home=None) -> Home:
+def register(app: App, services, settings=None, admin_home=None, *, subcommands) -> Home:
     """Listen for the vote buttons, the two modals, /rollout feedback, survey_open and app_home_opened; the Home tab's
     builder, for listeners that refresh it. `admin_home()` gives more blocks for admins' Home tab (the scheduled
     announcements with Cancel buttons, recalls to approve)."""
@@ -49,7 +48,7 @@ def register(app: App, services, settings=None, admin_home=None) -> Home:
                                   _value(values, "comment", "value"))
         ack(response_action="errors", errors=errors) if errors else ack()
 
-    @subcommand("feedback", "/rollout feedback", "tell us how Rollout is working for you (a short survey)")
+    @subcommands.add("feedback", "/rollout feedback", "tell us how Rollout is working for you (a short survey)")
     def on_feedback_command(ack: Ack, command: dict, text: str, _services) -> None:
         ack()
         app.client.views_open(trigger_id=command["trigger_id"], view=blocks.survey_modal())
@@ -70,7 +69,7 @@ def register(app: App, services, settings=None, admin_home=None) -> Home:
             client.views_publish(user_id=event["user"], view=home.view(event["user"]))
 
     if settings is not None:
-        pilot.register(app, services, settings)  # /rollout pilot, for admins
+        pilot.register(app, services, settings, subcommands)  # /rollout pilot, for admins
     return home
 
 

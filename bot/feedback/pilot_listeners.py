@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from slack_bolt import Ack, App
 
 from bot.comms.errors import BadTarget
-from bot.slack.commands import subcommand
 from bot.slack.client import respond
 from bot.comms.announcement_store import PilotCohort
 from bot.store.models import utc_now
@@ -18,12 +17,12 @@ USAGE = "/rollout pilot add|remove|list [@person …] [@group …]"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
-def register(app: App, services, settings) -> None:
+def register(app: App, services, settings, subcommands) -> None:
     """Listen for /rollout pilot (through the /rollout subcommand registry)."""
     pilot = PilotCohort(services.asking.store._sessions)  # noqa: SLF001  (the process's one connection pool)
     admins = settings.admin_ids
 
-    @subcommand("pilot", USAGE, "who is in the pilot, and who gets pulse surveys (Rollout admins)")
+    @subcommands.add("pilot", USAGE, "who is in the pilot, and who gets pulse surveys (Rollout admins)")
     def on_pilot(ack: Ack, command: dict, text: str, _services) -> None:
         if command.get("user_id", "") not in admins:
             return ack(text=not_an_admin(admins))

@@ -1,5 +1,5 @@
-"""Block Kit for the weekly pilot report (bot/feedback/report_job.py posts it): headlines, survey averages per team, knowledge
-gaps and most-cited documents. Pure functions of a `Report`."""
+"""Block Kit for the weekly pilot report (bot/feedback/report_job.py posts it): headlines, survey averages per team,
+knowledge gaps and most-cited documents. Pure functions of a `Report`."""
 from __future__ import annotations
 
 from bot.slack.blocks import escape, shorten, text_sections

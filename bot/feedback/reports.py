@@ -1,5 +1,6 @@
 """Pilot reports from the database: usage, answer quality, survey averages per team, escalations, knowledge gaps,
-most-cited documents and week-over-week change; rendered as text, JSON, Markdown (the chart: bot/feedback/report_chart.py).
+most-cited documents and week-over-week change; rendered as text, JSON, Markdown (the chart:
+bot/feedback/report_chart.py).
 
 Every figure is about Slack, where the pilot happens; questions asked in a terminal (`rollout ask`, `rollout chat`:
 often the team trying things out) are counted apart, so they never dilute Slack's rates, gaps or documents."""

@@ -150,13 +150,15 @@ class Escalations:
             return "You already rated this help. Thank you!"
         return f"Thanks for rating the help {rating}/5."
 
+    def in_live_thread(self, channel: str, thread_ts: str | None) -> bool:
+        """Whether a message in `channel`'s thread belongs to a live ticket (`relay` takes it)."""
+        return self._live_ticket(channel, thread_ts) is not None
+
     def relay(self, channel: str, thread_ts: str | None, user_id: str, text: str) -> Relay | None:
         """Where a person's message in `channel`'s thread goes; None when it is not in a live ticket's thread."""
-        if not thread_ts or not (found := self.store.ticket_in_thread(channel, thread_ts)):
+        if not (found := self._live_ticket(channel, thread_ts)):
             return None
         ticket, side = found
-        if side == "asker" and ticket.status == "resolved":
-            return None  # the ticket is over: the thread is an ordinary conversation again
         if side == "asker" and user_id != ticket.user_id:
             return Relay(ticket, None, "")
         if ticket.status != "claimed" and not (side == "asker" and ticket.helpdesk_ts):
@@ -166,6 +168,15 @@ class Escalations:
             self.store.update_ticket(ticket.id, resolution=text)
             return Relay(ticket, (ticket.asker_channel, ticket.asker_thread_ts), blocks.from_agent(user_id, text))
         return Relay(ticket, (ticket.helpdesk_channel, ticket.helpdesk_ts), blocks.from_asker(user_id, text))
+
+    def _live_ticket(self, channel: str, thread_ts: str | None) -> tuple[Ticket, str] | None:
+        """The ticket whose thread this is and the side ("helpdesk" or "asker"), unless it is over for the asker."""
+        if not thread_ts or not (found := self.store.ticket_in_thread(channel, thread_ts)):
+            return None
+        ticket, side = found
+        if side == "asker" and ticket.status == "resolved":
+            return None  # the ticket is over: the thread is an ordinary conversation again
+        return found
 
     def deliver(self, relay: Relay) -> None:
         """Post a relayed message in the other thread."""

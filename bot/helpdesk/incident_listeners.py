@@ -1,5 +1,6 @@
 """Incident listeners: `/rollout incident` opens the report modal; its submission is stored, posted to the security
-channel and confirmed to the reporter with the first steps; Acknowledge. `register(app, desk)` with a Desk."""
+channel and confirmed to the reporter with the first steps; Acknowledge. `register(app, desk, subcommands)` with a
+Desk."""
 from __future__ import annotations
 
 import logging
@@ -10,7 +11,7 @@ from slack_bolt import Ack, App
 from bot.helpdesk import blocks
 from bot.slack.blocks import INCIDENT_REPORT
 from bot.helpdesk.limits import INCIDENT, plain
-from bot.slack.commands import COMMAND, subcommand
+from bot.slack.commands import COMMAND
 from bot.helpdesk.listeners import accept_click, run_safely, user_of
 
 
@@ -18,13 +19,13 @@ log = logging.getLogger(__name__)
 ACKNOWLEDGE_WORK = "click:incident-acknowledge"  # a kind of acked work (bot.answering.intake)
 
 
-def register(app: App, desk) -> None:
+def register(app: App, desk, subcommands) -> None:
     """Listen for /rollout incident, the Report an incident button, the incident modal and Acknowledge."""
     workers = desk.services.workers
     desk.services.intake.handle(ACKNOWLEDGE_WORK, lambda p: run_safely(desk, p["body"], lambda: (
         desk.incidents.acknowledge(int(p["action"]["value"]), user_of(p["body"])))))
 
-    @subcommand("incident", f"{COMMAND} incident", "report a security incident involving AI tools")
+    @subcommands.add("incident", f"{COMMAND} incident", "report a security incident involving AI tools")
     def on_incident(ack: Ack, command: dict, text: str, _services) -> None:
         ack()
         app.client.views_open(trigger_id=command["trigger_id"], view=blocks.incident_modal())

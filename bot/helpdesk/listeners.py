@@ -1,21 +1,21 @@
 """Helpdesk listeners: the answer's `escalate` button and `/rollout help-me` open tickets; Claim, Resolve, Add to
-knowledge base and the asker's rating; and the relay of messages in ticket threads. `register(app, desk)` with a
-bot.helpdesk.desk.Desk. The escalate button and ticket-thread messages are taken by a middleware, ahead of the answering
-listeners, so a relayed message is never answered as a question."""
+knowledge base and the asker's rating; and the relay of messages in ticket threads. `register(app, desk, routes)`
+with a bot.helpdesk.desk.Desk. A message in a live ticket's thread is declared the helpdesk's (`routes.take_threads`),
+so answering's listener never matches it: a relayed message is never answered as a question, whatever the order."""
 from __future__ import annotations
 
 import logging
 import re
 import uuid
 
-from slack_bolt import Ack, App
-from slack_bolt.response import BoltResponse
+from slack_bolt import Ack, App, BoltContext
 
 from bot.answering.safety import redact
 from bot.helpdesk import blocks
 from bot.errors import RolloutError
 from bot.helpdesk.limits import HELP_ME, RELAY
-from bot.slack.commands import COMMAND, subcommand
+from bot.answering.buttons import record_answer_click
+from bot.slack.commands import COMMAND
 from bot.slack.parsing import is_from_a_person, plain_text
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ NOT_RELAYED = (":warning: Sorry, your message was not passed on: something went 
                "`{reference}`). Please send it again in a minute.")
 
 
-def register(app: App, desk) -> None:
+def register(app: App, desk, routes) -> None:
     """Listen for escalations, ticket buttons, the FAQ modal, ratings and ticket-thread messages. Each click,
     command and submission whose work runs after its ack is recorded before the ack (`accept`), so a process that
     dies after the ack leaves it for the next one to do."""
@@ -46,28 +46,41 @@ def register(app: App, desk) -> None:
     intake.handle(HELP_ME_WORK, lambda p: help_me(desk, p["user"], p["text"], p["channel_id"]))
     intake.handle(RELAY_WORK, lambda p: escalations.notifier.post(p["channel"], p["text"], thread_ts=p["thread_ts"]))
 
-    @app.middleware  # returns its own 200: the `resp` Bolt passes a global middleware is None, which Bolt answers 404
-    def escalations_and_relay(body: dict, context, next):
-        # With no helpdesk channel anywhere, the click is recorded and thanked as before.
-        if (action := escalate_action(body)) and desk.escalations.routes_anywhere():
-            accept_click(desk, ESCALATE_WORK, body, action, sorry=NOT_PASSED_ON)
-            return BoltResponse(status=200, body="")  # acked: nothing else handles this click
-        event = body.get("event") or {}
-        if event.get("type") == "message" and is_from_a_person(event, context.bot_user_id):
-            relay = desk.escalations.relay(event.get("channel", ""), event.get("thread_ts"), event["user"],
-                                           plain_text(event.get("text") or ""))
-            if relay is not None:
-                if relay.to and (refusal := desk.limits.refusal(event["user"], RELAY)):
-                    workers.quick(tell_in_thread, desk, event, f"{refusal} This message was not passed on.")
-                elif relay.to and relay.to[0]:
-                    key = f"{RELAY_WORK}:{event.get('channel')}:{event.get('ts')}"
-                    payload = {"channel": relay.to[0], "thread_ts": relay.to[1], "text": relay.text}
-                    if (reference := desk.services.accept(RELAY_WORK, key, event["user"], payload)) is not None:
-                        workers.quick(tell_in_thread, desk, event, NOT_RELAYED.format(reference=reference))
-                return BoltResponse(status=200, body="")  # a ticket thread's message is not a question
-        next()
+    def in_ticket_thread(event: dict, bot_user_id: str | None) -> bool:
+        """A person's message in the thread of a live ticket (either side)."""
+        return is_from_a_person(event, bot_user_id) and escalations.in_live_thread(
+            event.get("channel", ""), event.get("thread_ts"))
 
-    @subcommand("help-me", f"{COMMAND} help-me <text>", "ask a person at the helpdesk")
+    routes.take_threads(in_ticket_thread)
+
+    def ticket_thread(event: dict, context: BoltContext) -> bool:
+        return in_ticket_thread(event, context.bot_user_id)
+
+    @app.event("message", matchers=[ticket_thread])
+    def on_ticket_thread(event: dict) -> None:
+        """Relayed to the other side once the ticket is claimed (recorded before the ack); never answered as a
+        question."""
+        relay = escalations.relay(event.get("channel", ""), event.get("thread_ts"), event["user"],
+                                  plain_text(event.get("text") or ""))
+        if relay is None or not relay.to:
+            return
+        if refusal := desk.limits.refusal(event["user"], RELAY):
+            workers.quick(tell_in_thread, desk, event, f"{refusal} This message was not passed on.")
+        elif relay.to[0]:
+            key = f"{RELAY_WORK}:{event.get('channel')}:{event.get('ts')}"
+            payload = {"channel": relay.to[0], "thread_ts": relay.to[1], "text": relay.text}
+            if (reference := desk.services.accept(RELAY_WORK, key, event["user"], payload)) is not None:
+                workers.quick(tell_in_thread, desk, event, NOT_RELAYED.format(reference=reference))
+
+    @app.action(ESCALATE)
+    def on_escalate(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        if escalations.routes_anywhere():
+            accept_click(desk, ESCALATE_WORK, body, action, sorry=NOT_PASSED_ON)
+        else:  # no helpdesk channel anywhere: the click is recorded and thanked as any answer button's
+            record_answer_click(desk.services, body, action)
+
+    @routes.subcommands.add("help-me", f"{COMMAND} help-me <text>", "ask a person at the helpdesk")
     def on_help_me(ack: Ack, command: dict, text: str, _services) -> None:
         if not text:
             return ack(text=f"Tell me what you need help with: `{COMMAND} help-me <your question>`.")
@@ -139,13 +152,6 @@ def accept_click(desk, kind: str, body: dict, action: dict, sorry: str | None = 
 
 FAQ_NOT_SAVED = ("Sorry, I couldn't save this FAQ entry (reference {reference}). Please try again in a minute; "
                  "nothing was added to the knowledge base.")
-
-
-def escalate_action(body: dict) -> dict | None:
-    """The `escalate` click in a block_actions payload, if that is what this is."""
-    if body.get("type") != "block_actions":
-        return None
-    return next((a for a in body.get("actions") or [] if a.get("action_id") == ESCALATE), None)
 
 
 def escalate(desk, body: dict, action: dict) -> None:

@@ -1,5 +1,6 @@
 """`rollout recall preview|send|list`: policy-change recalls waiting for approval, approving and sending them, and
-their history. Thin commands over bot/recall/recalls.py; `rollout ingest` records the recalls (`record_ingest_changes`)."""
+their history. Thin commands over bot/recall/recalls.py; `rollout ingest` records the recalls
+(`record_ingest_changes`)."""
 from __future__ import annotations
 
 import html

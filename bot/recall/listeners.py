@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 def register_row_actions(app: App) -> None:
     """Map a recall DM's per-answer button ids back to the usual ones, so votes and escalations are handled as on
-    any answer. Registered before every other listener and middleware."""
+    any answer. A global middleware: Bolt runs every one before it matches any listener."""
 
     @app.middleware
     def usual_action_ids(body: dict, next) -> None:  # noqa: A002  (Bolt's name for it)
@@ -26,7 +26,7 @@ def register_row_actions(app: App) -> None:
 
 
 def register(app: App, recalls, admin_ids: frozenset[str], later: Callable[..., None],
-             home_view: Callable[[str], dict] | None = None) -> None:
+             home_view: Callable[[str], dict | None] | None = None) -> None:
     """Listen for recall_approve (value: the ingest run id)."""
 
     @app.action(RECALL_APPROVE)
@@ -50,5 +50,5 @@ def approve_and_send(client, recalls, admin_ids: frozenset[str], user_id: str, r
         text = (f":warning: Run `{run_id}` could not be sent ({type(exc).__name__}, reference `{reference}`). "
                 "Nothing was sent twice; `rollout recall send` retries it.")
     client.chat_postMessage(channel=user_id, text=text)
-    if home_view is not None:
-        client.views_publish(user_id=user_id, view=home_view(user_id))
+    if home_view is not None and (view := home_view(user_id)) is not None:
+        client.views_publish(user_id=user_id, view=view)

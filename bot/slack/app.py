@@ -12,26 +12,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from slack_bolt import App
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 
 from bot.answering.asking import Asking, Question, RateLimit, Reply, failed
-from bot.answering.channel_blocks import channel_settings_home
 from bot.answering.channel_settings import Channels
-from bot.comms.blocks import announcement_list
-from bot.recall import blocks as recall_blocks
 from bot.answering.intake import Intake, Route
-from bot.slack import commands
-from bot.answering import buttons as actions
-from bot.answering import channel_listeners as channels
-from bot.answering import events
-from bot.recall import listeners as recall
-from bot.comms import listeners as announce
-from bot.feedback import listeners as feedback
-from bot.helpdesk import listeners as helpdesk
-from bot.helpdesk import incident_listeners as incidents
 from bot.runtime import Runtime
+from bot.slack import commands
 from bot.slack.client import ThreadReplier, respond
+from bot.slack.commands import Routes
 from bot.answering.channel_store import ChannelSettings
 from bot.store.models import AUTO_SOURCE
 
@@ -166,8 +157,8 @@ ANSWERS_OFF = (":no_entry_sign: Answers are turned off in this channel. Send me 
 
 @dataclass
 class Services:
-    """What listeners hand work to: answering (recorded before the ack, bot.answering.intake) and recording clicks, run by the
-    workers after the ack; each channel's settings (`channels`, read from the database for every question) decide
+    """What listeners hand work to: answering (recorded before the ack, bot.answering.intake) and recording clicks, run
+    by the workers after the ack; each channel's settings (`channels`, read from the database for every question) decide
     how a channel is answered."""
 
     asking: Asking
@@ -208,8 +199,8 @@ class Services:
 
     def answer_if_auto(self, question: Question) -> None:
         """A top-level question in a channel, not addressed to the bot: recorded only where the answer mode is
-        `auto`, and answered only when the documents answer it (bot.answering.asking.Question.quiet); failures are logged,
-        never announced to a channel that did not ask."""
+        `auto`, and answered only when the documents answer it (bot.answering.asking.Question.quiet); failures are
+        logged, never announced to a channel that did not ask."""
         try:
             settings = self._channel(question.channel_id)
         except Exception:
@@ -304,38 +295,47 @@ class Services:
             self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=thanks)
 
 
-def create_app(runtime: Runtime) -> App:
-    """The Bolt app over the runtime's services, Desk and Comms: Slack's signature checked on every HTTP request,
-    listeners that ack at once, an error handler."""
+class RolloutApp(App):
+    """Bolt's App with the routing it declares (`routes`): the /rollout subcommands, the threads a feature takes over
+    from answering, the App Home. Every listener is a feature's (bot/features.py) and routed by its matchers."""
+
+    def __init__(self, routes: Routes, **options):
+        super().__init__(**options)
+        self.routes = routes
+
+
+def create_app(runtime: Runtime) -> RolloutApp:
+    """The Bolt app over the runtime: Slack's signature checked on every HTTP request, every feature's listeners
+    (which ack at once), the /rollout command, an error handler that also acks the events nobody listens for."""
+    from bot.features import FEATURES, admin_home
+
     settings, services = runtime.settings, runtime.services
-    app = App(
+    app = RolloutApp(
+        Routes(admin_home=lambda: admin_home(runtime)),
         client=services.client,
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=bool(settings.slack_signing_secret),  # Socket Mode has no signatures
         process_before_response=True,  # listeners only hand work to services.workers, so ack after they return
+        raise_error_for_unhandled_request=True,  # to _on_error, which acks events we don't act on
         name="rollout",
     )
-    comms, recalls = runtime.comms, runtime.recalls
-    recall.register_row_actions(app)  # first: a recall DM's buttons are the usual answer buttons to every listener
-    home = feedback.register(app, services, settings,  # first: Bolt runs the first listener that matches (votes)
-                             admin_home=lambda: announcement_list([(i.announcement, i.schedule)
-                                                                   for i in comms.announcements.list()])
-                             + recall_blocks.home_blocks(recalls.store.pending_runs())
-                             + channel_settings_home(runtime.channels.store.all(), settings.rollout_helpdesk_channel))
-    events.register(app, services)
-    commands.register(app, services)
-    actions.register(app, services)
-    helpdesk.register(app, runtime.desk)  # its middleware takes escalations and ticket threads first
-    incidents.register(app, runtime.desk)
-    channels.register(app, runtime)  # /rollout settings and its modal, share_answer
-    announce.register(app, comms, services.workers.quick)  # /rollout announce, ack_accept, App Home's Cancel
-    recall.register(app, recalls, settings.admin_ids, services.workers.quick, home.view)  # App Home's Approve
+    for feature in FEATURES:
+        feature.register(app, runtime, app.routes)
+    commands.register(app, services, app.routes.subcommands)
     app.error(_on_error)
     return app
 
 
 def _on_error(error: Exception, body: dict, response: BoltResponse | None) -> None:
-    """A listener failed: log it with a reference; Slack gets a 200 (a retry would fail the same way)."""
+    """A listener failed: log it with a reference; Slack gets a 200 (a retry would fail the same way). A request no
+    listener matched: an event is acked (Slack neither retries it nor counts a failure), anything else answered as
+    Bolt answers it."""
+    if isinstance(error, BoltUnhandledRequestError):
+        if isinstance(body, dict) and body.get("type") == "event_callback" and response is not None:
+            response.status, response.body = 200, ""
+        else:
+            log.warning("no listener for a Slack %s", _kind(body))
+        return
     reference = uuid.uuid4().hex[:8]
     log.error("error handling a Slack %s (reference %s)", _kind(body), reference, exc_info=error)
     if response is None:

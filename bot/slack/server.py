@@ -1,4 +1,5 @@
-"""`rollout serve`: check the settings and credentials, load everything once, then serve Slack (bot/slack/transport.py)."""
+"""`rollout serve`: check the settings and credentials, load everything once, then serve Slack
+(bot/slack/transport.py)."""
 from __future__ import annotations
 
 import itertools
@@ -10,7 +11,6 @@ from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 
-from bot.answering.intake import RESUME_SECONDS
 from bot.metrics import start_process
 from bot.operations import Operations
 from bot.slack.app import create_app
@@ -92,12 +92,11 @@ def stop_serving(runtime: Runtime, background: list, echo: Callable[[str], None]
 
 
 def start_background(runtime: Runtime, scheduler: bool, echo: Callable[[str], None]) -> list:
-    """The scheduler (unless --no-scheduler) and the helpdesk's periodic jobs, over the runtime; their stops."""
+    """The scheduler (unless --no-scheduler) and every feature's periodic jobs, over the runtime; their stops."""
+    from bot.features import periodic_jobs
     from jobs.periodic import Periodic
-    from jobs.schedule import helpdesk_jobs
 
-    resume = ("questions:resume", RESUME_SECONDS, runtime.services.resume)  # at start, then every few seconds
-    stops = [Periodic([resume, *helpdesk_jobs(runtime.desk)]).start().stop]
+    stops = [Periodic(periodic_jobs(runtime)).start().stop]
     if scheduler:
         from bot.comms.scheduling import run_scheduler
 

@@ -79,7 +79,8 @@ class Store:
             return session.get(Conversation, conversation_id)
 
     def thread_history(self, channel_id: str, thread_ts: str, limit: int) -> list[tuple[str, str]]:
-        """The last `limit` (question, answer) pairs of a Slack thread, oldest first (bot.answering.asking.HISTORY_TURNS)."""
+        """The last `limit` (question, answer) pairs of a Slack thread, oldest first
+        (bot.answering.asking.HISTORY_TURNS)."""
         statement = (
             select(Conversation.question, Conversation.answer)
             .filter_by(channel_id=channel_id, thread_ts=thread_ts)

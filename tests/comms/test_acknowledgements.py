@@ -17,8 +17,10 @@ from bot.comms.blocks import ACK_ACCEPT
 from bot.comms.errors import CommsError
 from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
-from jobs.scheduler import KINDS
+from bot.features import job_kinds, schedules
 from tests.comms.conftest import StrictSlack, environment, job_context, settings_for
+
+KINDS = job_kinds()
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = "genai-acceptable-use.md"
@@ -126,7 +128,7 @@ def test_the_scheduler_runs_reminders_until_the_deadline(engine, slack: StrictSl
     ctx = job_context(engine, slack, clock)
     service = AckService(ctx.acks, ctx.runs, ctx.directory, ctx.pilot, clock, "UTC")
     campaign, _ = service.start(summary, ["U0ALICE"], "2026-12-09", remind="0 9 * * mon,thu")
-    scheduler = Scheduler(engine, ctx, Leases(ctx.runs._sessions))
+    scheduler = Scheduler(engine, ctx, Leases(ctx.runs._sessions), KINDS, schedules)
     desired = scheduler._desired(clock.now)
     [(kind, ref, _, trigger)] = desired.values()
     assert (kind, ref) == ("ack-reminder", str(campaign.id))

@@ -24,8 +24,9 @@ def app(db_url: str, slack: StrictSlack, tmp_path: Path):
     """A Bolt app with the /rollout command and the announce listeners; yields (sender, comms)."""
     comms = open_comms(settings_for(db_url, slack, tmp_path))
     bolt = App(client=slack.client(), signing_secret=SIGNING_SECRET, process_before_response=True)  # as bot/slack/app.py
-    commands.register(bolt, SimpleNamespace())
-    announce.register(bolt, comms)
+    subcommands = commands.Subcommands()
+    commands.register(bolt, SimpleNamespace(), subcommands)
+    announce.register(bolt, comms, subcommands=subcommands)
     with served(bolt) as sender:
         yield sender, comms
     comms.close()

@@ -17,8 +17,10 @@ from bot.comms.announcement_store import AudienceMembers, PilotCohort
 from bot.comms.tables import Announcement
 from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
-from jobs.scheduler import KINDS
+from bot.features import job_kinds
 from tests.comms.conftest import StrictSlack, job_context
+
+KINDS = job_kinds()
 
 
 def test_an_audience_target_is_parsed_apart_from_a_user_group_handle():

@@ -11,7 +11,8 @@ from bot.store.runs import DueRun, Leases
 from bot.answering import processed_events_job as processed_events
 from jobs.dispatch import Dispatcher
 from jobs.schedule import next_runs
-from jobs.scheduler import KINDS, Scheduler
+from bot import features
+from jobs.scheduler import Scheduler
 from tests.comms.conftest import job_context
 from tests.comms.conftest import clock, engine, slack  # noqa: F401  (fixtures)
 
@@ -50,8 +51,8 @@ def test_the_daily_run_is_done_once_despite_two_schedulers(engine, slack, clock)
                                      [DueRun(NOW, "due")], NOW)
     assert (record(ctx), record(other)) == (1, 0)  # the second scheduler finds the same run time: nothing new
 
-    assert Dispatcher(ctx, KINDS).run_once() is True
-    assert Dispatcher(other, KINDS).run_once() is False
+    assert Dispatcher(ctx, features.job_kinds()).run_once() is True
+    assert Dispatcher(other, features.job_kinds()).run_once() is False
 
     [run] = ctx.runs.runs(kind=processed_events.KIND)
     assert (run.status, run.detail) == ("done", "2 processed events older than 7 days deleted")
@@ -60,9 +61,10 @@ def test_the_daily_run_is_done_once_despite_two_schedulers(engine, slack, clock)
 
 def test_the_schedule_holds_the_daily_clean_up(engine, slack, clock) -> None:
     ctx = setup(engine, slack, clock)
-    desired = Scheduler(engine, ctx, Leases(session_factory(engine)))._desired(clock())
+    scheduler = Scheduler(engine, ctx, Leases(session_factory(engine)), features.job_kinds(), features.schedules)
+    desired = scheduler._desired(clock())
     kind, ref, _, trigger = desired[processed_events.JOB_ID]
-    assert (kind, ref) == (processed_events.KIND, "daily") and kind in KINDS
+    assert (kind, ref) == (processed_events.KIND, "daily") and kind in features.job_kinds()
     assert next_runs(trigger, clock(), 2) == [datetime(2026, 12, 2, 3, 30, tzinfo=UTC),
                                               datetime(2026, 12, 3, 3, 30, tzinfo=UTC)]
     assert processed_events.RETENTION >= timedelta(days=1)  # Slack stops retrying within minutes

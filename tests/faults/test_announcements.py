@@ -11,7 +11,7 @@ from sqlalchemy import make_url
 from bot.store import make_engine, migrate
 from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
-from jobs.scheduler import KINDS
+from bot.features import job_kinds
 from tests.comms.conftest import TEAMS, clock, job_context, slack  # noqa: F401  (fixtures)
 from tests.comms.test_scheduler import _announcement
 from tests.conftest import _postgres_schema
@@ -37,7 +37,7 @@ def test_a_run_during_a_fault_reaches_everyone_once_or_records_who_it_did_not(fa
     announcement = _announcement(ctx, clock, ["engineering", "C0GENERAL"])
     ctx.runs.record(f"announcement:{announcement.id}", "announcement", announcement.id, [DueRun(clock.now, "due")],
                     clock.now)
-    dispatcher = Dispatcher(ctx, KINDS)
+    dispatcher = Dispatcher(ctx, job_kinds())
 
     if line:  # nothing can be claimed: the run waits, due, in the database
         with line.down():

@@ -13,11 +13,13 @@ from bot.store.runs import DueRun
 from bot.feedback import report_job as reports
 from jobs.dispatch import Dispatcher
 from jobs.schedule import next_runs
-from jobs.scheduler import KINDS
+from bot.features import job_kinds
 from tests.comms.conftest import Clock, job_context, settings_for
 from tests.comms.conftest import engine, slack  # noqa: F401  (fixtures)
 from tests.feedback.conftest import NOW
 from tests.feedback.conftest import pilot_week  # noqa: F401  (fixture)
+
+KINDS = job_kinds()
 
 CHANNEL = "C0REPORTS"
 

@@ -36,9 +36,11 @@ class Running:
         self.runtime = build_runtime(self.settings, knowledge_base=NoKnowledge())
         self.services = self.runtime.services
         bolt = App(client=self.services.client, signing_secret=SIGNING_SECRET, process_before_response=True)
-        feedback_listeners.register(bolt, self.services, self.settings)  # first: Bolt runs the first match
-        for module in (events, commands, actions):
-            module.register(bolt, self.services)
+        routes = commands.Routes()
+        feedback_listeners.register(bolt, self.services, self.settings, subcommands=routes.subcommands)
+        events.register(bolt, self.services, routes)
+        commands.register(bolt, self.services, routes.subcommands)
+        actions.register(bolt, self.services)
         self.server = HttpServer(bolt, "127.0.0.1", 0).start()
         self.sender, self.slack = SlackSender(self.server.url, SIGNING_SECRET), slack
         self.store = self.services.asking.store

@@ -12,9 +12,11 @@ from bot.store.runs import DueRun
 from bot.feedback import survey_jobs as surveys
 from jobs.dispatch import Dispatcher
 from jobs.schedule import next_runs
-from jobs.scheduler import KINDS
+from bot.features import job_kinds
 from tests.comms.conftest import Clock, StrictSlack, job_context
 from tests.comms.conftest import clock, engine, slack  # noqa: F401  (fixtures)
+
+KINDS = job_kinds()
 
 PILOT = ["U0ALICE", "U0BOB", "U0CAROL"]
 

@@ -1,0 +1,49 @@
+"""Answering as a feature (bot/features.py): its tables, its Slack listeners, `rollout channels`, the daily clean-up
+of processed events and the resumption of questions nobody is answering. Imports are deferred: `rollout ask` loads
+only what it uses."""
+from __future__ import annotations
+
+NAME = "answering"
+TABLES = ("bot.store.models", "bot.answering.channel_store")
+
+
+def register(app, runtime, routes) -> None:
+    """DMs, mentions and `auto` channels; Show more; /rollout settings and its modal; Share in channel."""
+    from bot.answering import buttons, channel_listeners, events
+
+    events.register(app, runtime.services, routes)
+    buttons.register(app, runtime.services)
+    channel_listeners.register(app, runtime, routes.subcommands)
+
+
+def admin_home(runtime) -> list[dict]:
+    """The configured channels, for admins' App Home."""
+    from bot.answering.channel_blocks import channel_settings_home
+
+    return channel_settings_home(runtime.channels.store.all(), runtime.settings.rollout_helpdesk_channel)
+
+
+def commands() -> list:
+    from bot.answering.cli_channels import COMMANDS
+
+    return list(COMMANDS)
+
+
+def job_kinds() -> dict:
+    from bot.answering import processed_events_job as job
+
+    return {job.KIND: job.prune_processed_events}
+
+
+def schedules(ctx, now) -> dict:
+    from bot.answering import processed_events_job as job
+
+    return job.desired() if ctx.events is not None else {}
+
+
+def periodic(runtime) -> list:
+    """Questions acked earlier that nobody is answering (a process died) are taken up, at start and every few
+    seconds."""
+    from bot.answering.intake import RESUME_SECONDS
+
+    return [("questions:resume", RESUME_SECONDS, runtime.services.resume)]
