@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from pythonjsonlogger.json import JsonFormatter
 
 from bot.answering.safety import install_redacting_filter
+from bot.errors import SettingError
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -24,7 +25,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _ids: ContextVar[dict[str, object]] = ContextVar("rollout_log_ids", default={})
 
 
-class LogFormatError(ValueError):
+class LogFormatError(SettingError):
     """ROLLOUT_LOG_FORMAT names no format we have."""
 
 
