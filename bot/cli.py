@@ -146,6 +146,7 @@ def sources(obj: Context):
 @pass_context
 def evaluate(obj: Context, dataset: Path, corpus: Path, as_json: bool, details: bool):
     """Ingest CORPUS into a temporary store and report retrieval, abstention and answer quality."""
+    from bot.comms.memberships import PILOT
     from knowledge.base import KnowledgeBase
     from knowledge.embeddings import shared_embedder
     from knowledge.evaluate import evaluate_corpus
@@ -155,6 +156,7 @@ def evaluate(obj: Context, dataset: Path, corpus: Path, as_json: bool, details: 
     def open_kb(data_dir: Path):
         kb = KnowledgeBase.open(data_dir, embedding_model=s.rollout_embedding_model, answerer=s.rollout_answerer,
                                 **llm_options(s))
+        kb.known_audiences = lambda: {PILOT}  # as a workspace with no audiences of its own (knowledge/audiences.py)
         return kb
 
     shared_embedder(s.rollout_embedding_model).load()  # load the model before the clock starts

@@ -99,10 +99,13 @@ class Runtime:
     def asking(self) -> Asking:
         """The answering workflow over the knowledge base and ROLLOUT_RATE_LIMIT (ValueError if malformed)."""
         from bot.answering.asking import Asking, RateLimit
-        from bot.comms.memberships import asker_audiences
+        from bot.comms.memberships import asker_audiences, known_audiences
 
+        if hasattr(self.knowledge_base, "known_audiences"):
+            self.knowledge_base.known_audiences = known_audiences(self.memberships, self.knowledge_base)
         return Asking(self.store, self.knowledge_base, RateLimit.parse(self.settings.rollout_rate_limit),
-                      audiences=asker_audiences(self.memberships, self.knowledge_base))
+                      audiences=asker_audiences(self.memberships, self.knowledge_base),
+                      channel_audiences=self.channels.audiences_for_channel)
 
     @cached_property
     def memberships(self) -> Memberships:

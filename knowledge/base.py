@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 from knowledge import extractive  # noqa: F401  (registers the extractive answerer)
 from knowledge import llm  # noqa: F401  (registers the llm answerer)
@@ -56,6 +56,9 @@ class KnowledgeBase:
         self.answerer = answerer
         self.abstention = abstention or Abstention()
         self.max_chars = max_chars
+        # The audience names the organisation has, asked on each question (knowledge/audiences.py): only they and
+        # those `<!-- audience: … -->` markers name restrict a document. None: every name a document gives does.
+        self.known_audiences: Callable[[], Iterable[str]] | None = None
         self._section_cache: dict[tuple[str, str], dict[str | None, str]] = {}
 
     @classmethod
@@ -99,7 +102,7 @@ class KnowledgeBase:
         """The answer and the retrieval evidence behind it (for evaluation and diagnostics)."""
         started = time.perf_counter()
         question = validate_question(question)
-        scope = scope_for(audiences)
+        scope = self.scope(audiences)
         answer, evidence, history = self._answer(question, tuple(history), scope)
         if answer.answered and self.index.lexical().audiences:
             answer = self._for_audience(question, history, scope, answer, evidence)
@@ -112,12 +115,12 @@ class KnowledgeBase:
         audience's, a line says that they have different rules. Otherwise the answer stands as it is."""
         vector = evidence.query_vector
         if names := leading_audiences(answer, evidence) & scope.audiences:
-            own = self._answer(question, history, Scope(scope.audiences, MINE), vector)[0]
-            general = self._answer(question, history, GENERAL, vector)[0]
+            own = self._answer(question, history, scope.within(MINE), vector)[0]
+            general = self._answer(question, history, replace(scope, audiences=frozenset()), vector)[0]
             return combined(own, names, general) if own.answered else answer
-        everything = Scope(scope.audiences | self.audiences())
+        everything = replace(scope, audiences=scope.audiences | set(scope.restricting(self.audiences())))
         full, found, _ = self._answer(question, history, everything, vector)
-        if names := leading_audiences(full, found) - scope.audiences:
+        if names := set(scope.restricting(leading_audiences(full, found))) - scope.audiences:
             return replace(answer, text=f"{answer.text}\n\n{other_rules_note(names)}")
         return answer
 
@@ -170,6 +173,12 @@ class KnowledgeBase:
                 self._section_cache.pop(next(iter(self._section_cache)))
             self._section_cache[key] = section_texts(self.index.document_chunks(path))
         return self._section_cache[key]
+
+    def scope(self, audiences: Sequence[str] = ()) -> Scope:
+        """What someone in `audiences` may be answered from, among the audiences the organisation has."""
+        if self.known_audiences is None:
+            return scope_for(audiences)
+        return scope_for(audiences, {*self.known_audiences(), *self.index.lexical().declared})
 
     def audiences(self) -> frozenset[str]:
         """Every audience some indexed chunk is restricted to (knowledge/audiences.py)."""

@@ -63,6 +63,7 @@ class Chunk:
     # into its neighbour); empty when every sentence is under `section`.
     sentence_sections: tuple[str | None, ...] = ()
     audiences: tuple[str, ...] = ()  # who it applies to (knowledge/audiences.py); () = everyone
+    marked: bool = False  # `audiences` come from an `<!-- audience: … -->` marker (not only the front matter)
 
     @property
     def embedding_text(self) -> str:
@@ -288,7 +289,8 @@ def chunk_document(doc_key: str, title: str, text: str, max_chars: int = DEFAULT
             chunk_id = _chunk_id(doc_key, label, body, seen)
             labels = tuple(under.next(sentence, label) for sentence in split_sentences(body)) if under else ()
             chunks.append(Chunk(chunk_id, title, label, body, len(chunks),
-                                labels if any(found != label for found in labels) else (), applies))
+                                labels if any(found != label for found in labels) else (), applies,
+                                section.audience is not None))
     return chunks
 
 

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from knowledge.audiences import AUDIENCES_KEY, audiences_of
+from knowledge.audiences import AUDIENCES_KEY, audiences_of, declared_by_marker
 from knowledge.chunking import embedding_text, own_heading
 from knowledge.embeddings import Embedder
 from knowledge.errors import ChromaUnreachable, IndexUnavailable
@@ -254,14 +254,15 @@ class KnowledgeIndex:
         loaded = LexicalIndex.load(directory, generation)
         if loaded is not None:
             return loaded
-        ids, texts, audiences = [], [], {}
+        ids, texts, audiences, declared = [], [], {}, set()
         for page in self._pages(include=["documents", "metadatas"]):
             for cid, doc, meta in zip(page["ids"], page["documents"], page["metadatas"]):
                 ids.append(cid)
                 texts.append(StoredChunk(cid, doc or "", meta or {}).embedding_text)
                 if names := audiences_of(meta or {}):
                     audiences[cid] = list(names)
-        index = LexicalIndex.build(ids, texts, audiences)
+                declared.update(declared_by_marker(meta or {}))
+        index = LexicalIndex.build(ids, texts, audiences, sorted(declared))
         try:
             index.save(directory, generation)
         except OSError as exc:  # a read-only data dir still answers, from memory

@@ -26,7 +26,7 @@ from knowledge.sections import SectionChange, document_changes
 from knowledge.vectors import pack
 from knowledge.loaders import LoadedDocument, load, supported
 
-CHUNKER_VERSION = "15"  # 15: audiences (knowledge/audiences.py)
+CHUNKER_VERSION = "16"  # 15: audiences (knowledge/audiences.py); 16: which come from a marker
 EMBED_BATCH = 256
 VECTOR_KEYS = {"sentence_vectors", "heading_vector"}  # packed into each chunk's metadata at ingest
 
@@ -125,7 +125,7 @@ def chunk_records(source: SourceFile, doc: LoadedDocument, digest: str, max_char
 
 def _stored(chunk: Chunk, base: dict) -> StoredChunk:
     meta = dict(base, section=chunk.section, ordinal=chunk.ordinal, sentences=split_sentences(chunk.text),
-                **chunk_audience_metadata(chunk.audiences))
+                **chunk_audience_metadata(chunk.audiences, chunk.marked))
     if chunk.sentence_sections:
         meta["sentence_sections"] = list(chunk.sentence_sections)
     return StoredChunk(chunk.id, chunk.text, meta)

@@ -11,7 +11,6 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from knowledge.audiences import scope_for
 from knowledge.base import MAX_SOURCES, KnowledgeBase, validate_question
 from knowledge.retrieve import Passage
 
@@ -25,7 +24,7 @@ class HybridRetriever(BaseRetriever):
     k: int = MAX_SOURCES
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        evidence = self.knowledge_base.retriever.retrieve(validate_question(query), (), scope_for(self.audiences))
+        evidence = self.knowledge_base.retriever.retrieve(validate_question(query), (), self.knowledge_base.scope(self.audiences))
         return [as_document(passage) for passage in evidence.passages[:self.k]]
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 STAMP = "generation.json"
 # Bump when tokenisation changes, so indexes saved by an older version are rebuilt rather than misread.
-FORMAT = 3  # 3: each restricted chunk's audiences
+FORMAT = 4  # 3: each restricted chunk's audiences; 4: the audiences markers declare
 
 
 @lru_cache(maxsize=1)
@@ -38,23 +38,26 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 class LexicalIndex:
     """BM25 over chunk ids; empty when there is nothing indexed."""
 
-    def __init__(self, ids: list[str], retriever, audiences: dict[str, list[str]] | None = None):
+    def __init__(self, ids: list[str], retriever, audiences: dict[str, list[str]] | None = None,
+                 declared: list[str] | None = None):
         self.ids = ids
         self.audiences = audiences or {}  # chunk id -> the audiences it is restricted to (knowledge/audiences.py)
+        self.declared = frozenset(declared or ())  # the audiences some `<!-- audience: … -->` marker names
         self._retriever = retriever
         self._vocab = set(retriever.vocab_dict) if retriever is not None else set()
         self._row = {cid: i for i, cid in enumerate(ids)}
         self._deletes: dict[str, set[str]] | None = None
 
     @classmethod
-    def build(cls, ids: list[str], texts: list[str], audiences: dict[str, list[str]] | None = None) -> "LexicalIndex":
+    def build(cls, ids: list[str], texts: list[str], audiences: dict[str, list[str]] | None = None,
+              declared: list[str] | None = None) -> "LexicalIndex":
         import bm25s
 
         if not ids:
             return cls([], None)
         retriever = bm25s.BM25()
         retriever.index(tokenize(texts), show_progress=False)
-        return cls(list(ids), retriever, audiences)
+        return cls(list(ids), retriever, audiences, declared)
 
     def restricted_names(self) -> frozenset[str]:
         """Every audience some chunk is restricted to."""
@@ -140,7 +143,7 @@ class LexicalIndex:
             self._retriever.save(str(directory / "bm25"))
         tmp = directory / f".{STAMP}.{os.getpid()}"
         tmp.write_text(json.dumps({"format": FORMAT, "generation": generation, "ids": self.ids,
-                                   "audiences": self.audiences}))
+                                   "audiences": self.audiences, "declared": sorted(self.declared)}))
         tmp.replace(stamp)
 
     @classmethod
@@ -154,7 +157,8 @@ class LexicalIndex:
                 return None
             if not stamp["ids"]:
                 return cls([], None)
-            return cls(stamp["ids"], bm25s.BM25.load(str(directory / "bm25"), mmap=True), stamp.get("audiences"))
+            return cls(stamp["ids"], bm25s.BM25.load(str(directory / "bm25"), mmap=True), stamp.get("audiences"),
+                       stamp.get("declared"))
         except (OSError, ValueError, KeyError):
             return None
 

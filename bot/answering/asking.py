@@ -111,12 +111,14 @@ class Asking:
     """The question-answering workflow, safe to run from many worker threads and processes at once."""
 
     def __init__(self, store: Store, knowledge_base: KnowledgeBase, limit: RateLimit,
-                 clock: Callable[[], datetime] = utc_now, audiences: Callable[[str], frozenset[str]] | None = None):
+                 clock: Callable[[], datetime] = utc_now, audiences: Callable[[str], frozenset[str]] | None = None,
+                 channel_audiences: Callable[[str], list[str]] | None = None):
         self.store = store
         self.knowledge_base = knowledge_base
         self.limit = limit
         self.clock = clock
         self.audiences = audiences  # user id -> the document audiences they belong to (bot/comms/memberships.py)
+        self.channel_audiences = channel_audiences  # channel id -> the audiences its settings apply to everyone
 
     def answer_question(self, question: Question, replier: Replier) -> Reply | None:
         """Both steps in one go; None when the question was not accepted (already handled, or a notice sent)."""
@@ -226,9 +228,11 @@ class Asking:
             return []
 
     def audiences_of(self, question: Question) -> list[str]:
-        """The document audiences to answer for: the asker's, and any the question was asked as."""
+        """The document audiences to answer for: the asker's, the channel's (its `audience` setting) and any the
+        question was asked as."""
         own = self.audiences(question.user_id) if self.audiences else frozenset()
-        return sorted(own | set(question.audiences))
+        channel = self.channel_audiences(question.channel_id) if self.channel_audiences else ()
+        return sorted(own | set(channel) | set(question.audiences))
 
     def history(self, question: Question) -> list[tuple[str, str]]:
         """The thread's earlier questions and answers, oldest first (none outside threads)."""

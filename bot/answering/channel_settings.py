@@ -34,8 +34,10 @@ class Channels:
         return self.store.get(channel_id)
 
     def audiences_for_channel(self, channel_id: str) -> list[str]:
-        """The document audiences that apply in a channel, in the order the admin gave them (none: everyone's)."""
-        return list(self.store.get(channel_id).audience)
+        """The document audiences that apply in a channel, in the order the admin gave them (none: everyone's).
+        Everyone asking there is answered as a member of them too (Asking.audiences_of): a pilot channel gets the
+        pilot's rules. Not a channel (a DM, the terminal): none."""
+        return list(self.store.get(channel_id).audience) if CHANNEL_ID.fullmatch(channel_id or "") else []
 
     def channel_for(self, channel_id: str | None, default: str | None) -> str | None:
         """Where tickets from `channel_id` go: its own helpdesk channel if set, else `default` (the escalation

@@ -92,6 +92,14 @@ class Memberships:
                 found.add(name)
         return frozenset(found)
 
+    def known(self, names: Iterable[str]) -> frozenset[str]:
+        """Which of these audience names the organisation has: the pilot, those `rollout audiences` lists, and
+        those a Slack user group has as its handle. A document's other names describe its readers
+        (knowledge/audiences.py)."""
+        names = set(names)
+        listed = self.listed.all() if names - {PILOT} else {}
+        return frozenset(n for n in names if n == PILOT or n in listed or self._group(n))
+
     def people(self, name: str) -> list[str]:
         """Everyone in an audience now (user ids, each once): its pilot cohort, people and groups' members."""
         entries = self.listed.all().get(name, [])
@@ -119,3 +127,13 @@ def asker_audiences(memberships: Memberships, knowledge_base) -> Callable[[str],
         return memberships.audiences_of(user_id, names) if names else frozenset()
 
     return audiences
+
+
+def known_audiences(memberships: Memberships, knowledge_base) -> Callable[[], frozenset[str]]:
+    """() → the audiences the indexed documents name that the organisation has (Memberships.known)."""
+
+    def known() -> frozenset[str]:
+        names = knowledge_base.audiences()
+        return memberships.known(names) if names else frozenset()
+
+    return known

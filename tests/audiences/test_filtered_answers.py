@@ -94,3 +94,38 @@ def test_filters_hold_on_both_search_paths_for_a_word_only_a_restricted_section_
     assert all("quorblax" not in p.chunk.text for p in kb.retriever.retrieve("quorblax cluster").passages)
     engineers = Scope(frozenset({"engineering"}))
     assert "quorblax" in kb.retriever.retrieve("quorblax cluster", scope=engineers).top.chunk.text
+
+
+PLAYBOOK = ("---\ntitle: Contribution policy\naudience: [developers, managers, isso]\n---\n\n# Contribution policy\n\n"
+            "## Disclosure\n\nEvery AI-assisted pull request carries the zorvex disclosure label. {body}\n")
+TOOLS = ("---\ntitle: Tools\n---\n\n# Tools\n\n## Everyone\n\nApproved tools are listed on the portal. {body}\n\n"
+         "## Engineers\n<!-- audience: engineering -->\n\nThe quorblax cluster runs local models for engineers. {body}\n")
+
+
+@pytest.fixture(scope="module")
+def org_kb(tmp_path_factory, embedder) -> KnowledgeBase:
+    folder = tmp_path_factory.mktemp("org-docs")
+    (folder / "playbook.md").write_text(PLAYBOOK.format(body=BODY), encoding="utf-8")
+    (folder / "tools.md").write_text(TOOLS.format(body=BODY), encoding="utf-8")
+    base = KnowledgeBase(KnowledgeIndex(tmp_path_factory.mktemp("org-data"), embedder), make_answerer("extractive"))
+    base.ingest([folder])
+    return base
+
+
+def test_front_matter_names_the_organisation_does_not_have_describe_readers_and_hide_nothing(org_kb):
+    org_kb.known_audiences = lambda: {"pilot"}  # a workspace with no audience of its own
+    assert org_kb.index.lexical().declared == {"engineering"}  # what the marker declares, the front matter not
+    answer = org_kb.ask("Which label goes on an AI-assisted pull request?")
+    assert answer.answered and "zorvex" in answer.text
+    # The marker still restricts: "engineering" is an audience because a marker says so.
+    assert all("quorblax" not in p.chunk.text for p in org_kb.ask_with_evidence("quorblax cluster")[1].passages)
+    assert "quorblax" in org_kb.ask("What runs on the quorblax cluster?", audiences=["engineering"]).text
+
+
+def test_once_the_organisation_has_the_audience_its_front_matter_restricts(org_kb):
+    org_kb.known_audiences = lambda: {"pilot", "developers"}
+    assert "zorvex" not in org_kb.ask("Which label goes on an AI-assisted pull request?").text
+    mine = org_kb.ask("Which label goes on an AI-assisted pull request?", audiences=["developers"])
+    assert "zorvex" in mine.text
+    org_kb.known_audiences = None  # the knowledge layer alone: every name restricts
+    assert "zorvex" not in org_kb.ask("Which label goes on an AI-assisted pull request?").text

@@ -104,3 +104,13 @@ def test_members_are_user_ids_or_group_handles():
     assert [member_entry(t) for t in ["U0ALICE", "@U0ALICE", "@eng-team"]] == ["U0ALICE", "U0ALICE", "@eng-team"]
     with pytest.raises(BadTarget, match="neither a Slack user id"):
         member_entry("alice")
+
+
+def test_an_audience_is_known_through_the_pilot_the_list_or_a_user_group_and_other_names_are_not(sessions, slack):
+    names = {"pilot", "engineering", "data-team", "finance", "developers", "isso"}
+    assert memberships(sessions, slack).known(names) == {"pilot", "engineering", "data-team"}  # the last two: groups
+    AudienceMembers(sessions).add("finance", ["U0FRANK"], "test", NOW)
+    assert memberships(sessions, slack).known(names) == {"pilot", "engineering", "data-team", "finance"}
+    without_slack = Memberships(AudienceMembers(sessions), PilotCohort(sessions), None)
+    assert without_slack.known(names) == {"pilot", "finance"}
+    assert without_slack.known(set()) == set()

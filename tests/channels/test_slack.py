@@ -311,3 +311,17 @@ def test_a_mention_whose_channel_settings_cannot_be_read_gets_an_apology(rollout
     rollout.settle()
     assert sorry.params["user"] == ASKER and "something went wrong on my side" in sorry.params["text"]
     assert rollout.posts() == []
+
+
+# -- audience -------------------------------------------------------------------------------------------------------
+
+def test_in_a_channel_whose_audience_is_pilot_everyone_is_answered_with_the_pilot_rule(rollout):
+    retention = "How long are prompts and responses stored?"
+    configure(rollout, audience=["pilot"])
+    rollout.mention(retention, channel=POLICY, user=OTHER)  # not in the pilot cohort
+    rollout.mention(retention, channel="C0ELSEWHERE", user=OTHER)
+    posts = rollout.slack.wait_for("chat.postMessage", count=2)
+    rollout.settle()
+    texts = {p.params["channel"]: section_texts(p.params["blocks"]) for p in posts}
+    assert "*As a pilot participant:*" in texts[POLICY] and "kept for 90 days" in texts[POLICY]
+    assert "kept for 30 days" in texts["C0ELSEWHERE"] and "pilot participants" not in texts["C0ELSEWHERE"]
