@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from knowledge.errors import RolloutError
 
-__all__ = ["NotFound", "RolloutError", "SettingError"]
+__all__ = ["DatabaseTooNew", "NotFound", "RolloutError", "SettingError"]
 
 
 class NotFound(RolloutError):
@@ -14,3 +14,14 @@ class NotFound(RolloutError):
 
 class SettingError(RolloutError, ValueError):
     """A setting (an environment variable such as DATABASE_URL or ROLLOUT_RATE_LIMIT) whose value can't be used."""
+
+
+class DatabaseTooNew(RolloutError):
+    """The database was migrated by a newer Rollout: its schema revision is one this version does not know."""
+
+    def __init__(self, database: str, revisions: list[str], newest: str | None):
+        self.revisions = revisions
+        super().__init__(
+            f"the database at {database} was upgraded by a newer Rollout (schema revision {', '.join(revisions)}; "
+            f"this version knows up to {newest}): install that newer Rollout or a later one, or point DATABASE_URL "
+            "at another database")

@@ -7,11 +7,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, URL, create_engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.errors import SettingError
+from bot.errors import DatabaseTooNew, SettingError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -72,8 +75,24 @@ def lock_for_migration(connection: Connection) -> None:
 def _upgrade(engine: Engine) -> None:
     with engine.connect() as connection:
         lock_for_migration(connection)
-        command.upgrade(alembic_config(connection), "head")
+        config = alembic_config(connection)
+        try:
+            command.upgrade(config, "head")
+        except CommandError:
+            _refuse_unknown_revisions(connection, config)
+            raise
         connection.commit()
+
+
+def _refuse_unknown_revisions(connection: Connection, config: Config) -> None:
+    """Alembic fails on a revision it cannot find: name the likely cause, a newer Rollout, rather than its words.
+    Looked at only after a failure, so a normal start reads the version table once."""
+    script = ScriptDirectory.from_config(config)
+    known = {revision.revision for revision in script.walk_revisions()}
+    unknown = [r for r in MigrationContext.configure(connection).get_current_heads() if r not in known]
+    if unknown:
+        database = connection.engine.url.render_as_string(hide_password=True)
+        raise DatabaseTooNew(database, sorted(unknown), script.get_current_head())
 
 
 def _sqlite_locked(exc: OperationalError) -> bool:

@@ -15,10 +15,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, insert, inspect
+from sqlalchemy import Engine, insert, inspect, make_url, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.answering.asking import HISTORY_TURNS
+from bot.errors import DatabaseTooNew
 from bot.features import metadata
 from bot.store import make_engine, migrate, session_factory
 from bot.store.repositories import Store
@@ -134,6 +135,27 @@ def test_0005_adds_the_longer_extract_to_conversations_already_stored(db_url: st
             "a", "Yes, the approved one."]
     migrate(bare_engine)
     assert revision_of(bare_engine) == HEAD
+
+
+def test_a_database_a_newer_rollout_migrated_is_refused_by_name_and_left_as_it_is(db_url: str, engine: Engine) -> None:
+    ask(Store(session_factory(engine)), message_ts="1.1")
+    stamp_future_revision(engine, "0999_from_a_newer_rollout")
+
+    with pytest.raises(DatabaseTooNew) as refused:
+        migrate(db_url)
+
+    message = str(refused.value)
+    assert "upgraded by a newer Rollout" in message and "0999_from_a_newer_rollout" in message
+    assert f"knows up to {HEAD}" in message and "DATABASE_URL" in message
+    assert make_url(db_url).database in message
+    assert revision_of(engine) == "0999_from_a_newer_rollout"  # nothing downgraded or stamped over
+    assert Store(session_factory(engine)).recent_questions("U1")[0].message_ts == "1.1"
+
+
+def stamp_future_revision(engine: Engine, revision: str) -> None:
+    """What a newer Rollout's migrations leave behind: a revision this code has never heard of."""
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision})
 
 
 def alembic(engine: Engine, verb: str, revision: str) -> None:

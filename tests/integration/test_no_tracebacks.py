@@ -20,8 +20,11 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from bot.cli import main
+from bot.store import make_engine, migrate
+from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 SLACK_DOWN = "reach Slack"
@@ -253,3 +256,38 @@ def test_slack_or_the_database_unreachable_is_named_never_a_traceback(command, d
     needed = {"slack-down": (SLACK, SLACK_DOWN), "database-down": (DB, DATABASE_DOWN)}[down]
     if needed[0] in c.needs:
         assert outcome.code != 0 and needed[1] in outcome.stderr, outcome.stdout + outcome.stderr
+
+
+NEWER_REVISION = "0999_from_a_newer_rollout"
+
+
+@pytest.fixture
+def newer_database(db_url: str) -> str:
+    """A real database (SQLite, then PostgreSQL) a newer Rollout has migrated: its revision is unknown here."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :revision"), {"revision": NEWER_REVISION})
+    engine.dispose()
+    return db_url
+
+
+@pytest.mark.parametrize("argv, started", [
+    (["announce", "list"], None),
+    (["scheduler"], "running"),  # real processes, as a platform starts them
+    (["serve", "--http", "--host", "127.0.0.1", "--port", "0", "--no-scheduler"], "listening on"),
+], ids=["command", "scheduler", "serve"])
+def test_a_database_a_newer_rollout_migrated_is_named_with_what_to_do(argv, started, newer_database, fake_slack,
+                                                                     files, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = environment("offline", tmp_path) | {
+        "DATABASE_URL": newer_database, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "test-secret",
+        "SLACK_API_URL": fake_slack.base_url}
+    if started is None:
+        outcome = run(" ".join(argv), (), env, files, tmp_path)
+    else:
+        outcome = run_process(argv, env, tmp_path, started=started)
+    outcome.clean()
+    [line] = [line for line in outcome.stderr.splitlines() if line.startswith("Error: ")]
+    assert outcome.code == 1 and "upgraded by a newer Rollout" in line and NEWER_REVISION in line, outcome.stderr
+    assert "install that newer Rollout or a later one, or point DATABASE_URL at another database" in line
