@@ -1,8 +1,15 @@
-"""BM25 lexical index (bm25s) over chunk texts, saved beside the data dir and stamped with a generation."""
+"""BM25 lexical index (bm25s) over chunk texts, saved under the data dir and stamped with a generation. Several
+processes (web workers sharing a data dir) may save and load it at once: a save is written aside and swapped in."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -135,16 +142,24 @@ class LexicalIndex:
         return 0.0 if row is None else float(scores[row])
 
     def save(self, directory: Path, generation: str) -> None:
-        """Write the index, then its stamp last, so a half-written index is never loaded."""
-        directory.mkdir(parents=True, exist_ok=True)
-        stamp = directory / STAMP
-        stamp.unlink(missing_ok=True)
-        if self._retriever is not None:
-            self._retriever.save(str(directory / "bm25"))
-        tmp = directory / f".{STAMP}.{os.getpid()}"
-        tmp.write_text(json.dumps({"format": FORMAT, "generation": generation, "ids": self.ids,
-                                   "audiences": self.audiences, "declared": sorted(self.declared)}))
-        tmp.replace(stamp)
+        """Write the index into a folder beside `directory` and swap it in under the lock: a process loading it
+        meanwhile gets the old index or this one, whole. Of processes saving at once, each waits its turn; one
+        finding this generation already saved keeps that."""
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(directory, fcntl.LOCK_EX):
+            if _read_stamp(directory).get("generation") == generation:
+                return
+            _remove_leftovers(directory)
+            staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.staging-", dir=directory.parent))
+            try:
+                if self._retriever is not None:
+                    self._retriever.save(str(staging / "bm25"))
+                (staging / STAMP).write_text(json.dumps({
+                    "format": FORMAT, "generation": generation, "ids": self.ids, "audiences": self.audiences,
+                    "declared": sorted(self.declared)}))
+                _swap(staging, directory)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)  # left only if writing it failed
 
     @classmethod
     def load(cls, directory: Path, generation: str) -> "LexicalIndex | None":
@@ -152,15 +167,65 @@ class LexicalIndex:
         import bm25s
 
         try:
-            stamp = json.loads((directory / STAMP).read_text())
-            if stamp.get("generation") != generation or stamp.get("format") != FORMAT:
-                return None
-            if not stamp["ids"]:
-                return cls([], None)
-            return cls(stamp["ids"], bm25s.BM25.load(str(directory / "bm25"), mmap=True), stamp.get("audiences"),
-                       stamp.get("declared"))
+            with _locked(directory, fcntl.LOCK_SH):  # never between a save's two renames
+                stamp = _read_stamp(directory)
+                if stamp.get("generation") != generation:
+                    return None
+                if not stamp["ids"]:
+                    return cls([], None)
+                # Memory-mapped: the files stay readable after a later save moves them aside and deletes them.
+                retriever = bm25s.BM25.load(str(directory / "bm25"), mmap=True)
+            return cls(stamp["ids"], retriever, stamp.get("audiences"), stamp.get("declared"))
         except (OSError, ValueError, KeyError):
             return None
+
+
+@contextmanager
+def _locked(directory: Path, mode: int) -> Iterator[None]:
+    """Hold `mode` (fcntl.LOCK_EX to save, LOCK_SH to load) on the index's lock file beside it, across processes
+    and threads. A read-only data dir, where no lock file can be made, has nobody saving into it to wait for."""
+    try:
+        fd = os.open(directory.parent / f".{directory.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        if mode == fcntl.LOCK_EX:
+            raise
+        fd = None
+    try:
+        if fd is not None:
+            fcntl.flock(fd, mode)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
+
+
+def _read_stamp(directory: Path) -> dict:
+    """The saved index's stamp ({} when there is none, or it is from another format)."""
+    try:
+        stamp = json.loads((directory / STAMP).read_text())
+    except (OSError, ValueError):
+        return {}
+    return stamp if isinstance(stamp, dict) and stamp.get("format") == FORMAT else {}
+
+
+def _swap(staging: Path, directory: Path) -> None:
+    """Put `staging` where `directory` is (two renames, under the save lock; a folder can't be renamed over a
+    non-empty one), then delete the old index."""
+    aside = directory.with_name(f".{directory.name}.old-{uuid.uuid4().hex}")
+    try:
+        directory.rename(aside)
+    except FileNotFoundError:
+        aside = None
+    staging.rename(directory)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Folders a save interrupted by a crash left beside the index (under the save lock, nobody else's)."""
+    for pattern in (f".{directory.name}.staging-*", f".{directory.name}.old-*"):
+        for leftover in directory.parent.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _deletions(word: str) -> set[str]:
