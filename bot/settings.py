@@ -2,15 +2,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import SettingError
 
 
 class Settings(BaseSettings):
     """Everything Rollout can be configured with; see README and .env.example."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    def __init__(self, **values: Any):
+        """Read the settings; a value that can't be used is a SettingError naming its environment variable."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingError(_invalid(exc)) from exc
 
     # Knowledge engine
     rollout_data_dir: Path = Field(default=Path("./var"))
@@ -50,8 +60,9 @@ class Settings(BaseSettings):
     rollout_misfire_grace_seconds: int = 300  # a run missed by more than this (downtime) is recorded as missed
     rollout_scheduler_poll_seconds: float = 1.0  # how soon a running scheduler sees changes from other processes
     rollout_scheduler_lease_seconds: float = 15.0  # a dead scheduler's runs are taken over after this long
-    rollout_send_rate: float = 10.0  # messages per second, across all channels, for announcement fan-out
-    rollout_send_workers: int = 8  # concurrent chat.postMessage calls during a fan-out
+    rollout_send_rate: float = Field(default=10.0, gt=0, allow_inf_nan=False,  # feeds bot/slack/pacing.py
+                                     description="messages per second, across all channels, for announcement fan-out")
+    rollout_send_workers: int = Field(default=8, ge=1, description="concurrent chat.postMessage calls during a fan-out")
 
     @property
     def data_dir(self) -> Path:
@@ -71,6 +82,18 @@ class Settings(BaseSettings):
     @property
     def helpdesk_user_ids(self) -> frozenset[str]:
         return _id_set(self.rollout_helpdesk_users)
+
+
+def _invalid(exc: ValidationError) -> str:
+    """Each unusable value as `VARIABLE: what is wrong (what it is for)`; never the value itself, which may be a
+    secret put in the wrong variable."""
+    problems = []
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"]).upper() or "a setting"
+        field = Settings.model_fields.get(str(error["loc"][0])) if error["loc"] else None
+        purpose = f" ({field.description})" if field is not None and field.description else ""
+        problems.append(f"{name}: {error['msg']}{purpose}")
+    return "; ".join(problems)
 
 
 def _id_set(value: str) -> frozenset[str]:

@@ -291,3 +291,19 @@ def test_a_database_a_newer_rollout_migrated_is_named_with_what_to_do(argv, star
     [line] = [line for line in outcome.stderr.splitlines() if line.startswith("Error: ")]
     assert outcome.code == 1 and "upgraded by a newer Rollout" in line and NEWER_REVISION in line, outcome.stderr
     assert "install that newer Rollout or a later one, or point DATABASE_URL at another database" in line
+
+
+@pytest.mark.parametrize("argv, started", [(["announce", "list"], None), (["scheduler"], "running")],
+                         ids=["command", "scheduler"])
+@pytest.mark.parametrize("rate", ["0", "-1", "nan"])
+def test_a_send_rate_the_fan_out_cannot_use_is_named(argv, started, rate, fake_slack, files, tmp_path,
+                                                     monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = environment("offline", tmp_path) | {"ROLLOUT_SEND_RATE": rate, "SLACK_BOT_TOKEN": "xoxb-test",
+                                              "SLACK_API_URL": fake_slack.base_url}
+    if started is None:
+        outcome = run(" ".join(argv), (), env, files, tmp_path)
+    else:
+        outcome = run_process(argv, env, tmp_path, started=started)
+    outcome.clean()
+    assert outcome.code == 1 and "Error: ROLLOUT_SEND_RATE: " in outcome.stderr, outcome.stderr
