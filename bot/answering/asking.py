@@ -25,7 +25,7 @@ from knowledge.errors import BadQuestion
 log = logging.getLogger(__name__)
 
 HISTORY_TURNS = 6
-BUTTON_ACTIONS = ("feedback_helpful", "feedback_not_helpful", "escalate")
+BUTTON_ACTIONS = ("escalate",)  # the votes are pilot feedback's (bot/feedback/ratings.py)
 
 
 @dataclass(frozen=True)
@@ -263,9 +263,6 @@ class Asking:
 
 
 THANKS = {
-    "feedback_helpful": ":+1: Thanks for the feedback, glad it helped!",
-    "feedback_not_helpful": (":memo: Thanks for telling me. I've noted that this answer didn't help, so the team "
-                             "can improve the documents. Use *Ask a person* if you still need an answer."),
     "escalate": (":raising_hand: Thanks. I've recorded that you'd like a person to follow up on this question. "
                  "If it's urgent, contact the helpdesk directly."),
 }

@@ -19,10 +19,6 @@ def configure(rollout, channel=POLICY, **settings):
     return rollout.runtime.channels.change(channel, ADMIN, **settings)
 
 
-def ephemeral_answers(rollout):
-    return [c for c in rollout.slack.calls_to("chat.postEphemeral") if c.ok and SHARE_ANSWER in str(c.params)]
-
-
 # -- answer mode off ------------------------------------------------------------------------------------------------
 
 def test_in_a_channel_with_answers_off_a_mention_gets_a_private_note_and_nothing_is_answered(rollout):

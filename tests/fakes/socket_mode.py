@@ -13,7 +13,6 @@ from .slack_api import FakeSlack
 
 HELLO = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": payloads.APP_ID},
          "debug_info": {"host": "applink-fake", "build_number": 1, "approximate_connection_time": 18060}}
-RESPONDING_INTERACTIONS = ("view_submission", "block_suggestion")
 
 
 class FakeSocketMode:
@@ -86,14 +85,6 @@ class FakeSocketMode:
     def push_command(self, command: str = "/rollout", text: str = "", **fields) -> str:
         """Invoke a slash command; `fields` as in payloads.command_form (user_id, channel_id, response_url...)."""
         return self.push("slash_commands", payloads.command_form(command, text, **fields), True)
-
-    def push_interactive(self, payload: dict) -> str:
-        """Deliver an interactivity payload (block_actions, view_submission, ...)."""
-        return self.push("interactive", payload, payload.get("type") in RESPONDING_INTERACTIONS)
-
-    def send_disconnect(self, reason: str = "refresh_requested") -> None:
-        """Ask the app to reconnect, as Slack does every few hours."""
-        self.wait_connected().send(json.dumps({"type": "disconnect", "reason": reason}))
 
     def wait_for_ack(self, envelope_id: str, timeout: float = 10) -> dict:
         """Block until the app acknowledged this envelope; returns the ack (with "payload" if it answered)."""
