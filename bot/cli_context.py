@@ -1,5 +1,5 @@
 """What every `rollout` command shares: the settings read once, and the knowledge base and runtime opened on first
-use. Its own module so the workflows' command groups (bot/cli_*.py) need nothing from bot/cli.py."""
+use. Its own module so every feature's commands (bot/<feature>/cli*.py) need nothing from bot/cli.py."""
 from __future__ import annotations
 
 import re

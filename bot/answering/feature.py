@@ -1,6 +1,6 @@
-"""Answering as a feature (bot/features.py): its tables, its Slack listeners, `rollout channels`, the daily clean-up
-of processed events and the resumption of questions nobody is answering. Imports are deferred: `rollout ask` loads
-only what it uses."""
+"""Answering as a feature (bot/features.py): its tables, its Slack listeners, the knowledge commands (`rollout
+ingest|forget|sources|ask|chat|eval`) and `rollout channels`, the daily clean-up of processed events and the
+resumption of questions nobody is answering. Imports are deferred: `rollout ask` loads only what it uses."""
 from __future__ import annotations
 
 NAME = "answering"
@@ -24,9 +24,10 @@ def admin_home(runtime) -> list[dict]:
 
 
 def commands() -> list:
-    from bot.answering.cli_channels import COMMANDS
+    """The knowledge commands (ingest, forget, sources, ask, chat, eval) and `rollout channels`."""
+    from bot.answering import cli, cli_channels
 
-    return list(COMMANDS)
+    return [*cli.COMMANDS, *cli_channels.COMMANDS]
 
 
 def job_kinds() -> dict:

@@ -1,6 +1,6 @@
 """`rollout pilot add|remove|list`, `rollout survey schedule|list|cancel`, `rollout feedback export` and
-`rollout report`: thin commands over the feedback services. Registered on `main` by importing this module
-(bot/cli.py's bottom imports)."""
+`rollout report`: thin commands over the feedback services, added to `rollout` through feedback's feature
+(bot/feedback/feature.py)."""
 from __future__ import annotations
 
 import csv
