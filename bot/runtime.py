@@ -22,7 +22,7 @@ from bot.store.models import utc_now
 from bot.answering.work_store import WorkStore
 
 if TYPE_CHECKING:
-    from bot.slack.app import Services
+    from bot.answering.services import Services
     from bot.answering.asking import Asking
     from bot.answering.channel_settings import Channels
     from bot.helpdesk.desk import Desk
@@ -115,8 +115,9 @@ class Runtime:
     @cached_property
     def services(self) -> Services:
         """What Slack listeners hand work to: answering and recording, on the process's workers."""
-        from bot.slack.app import Services, Workers
         from bot.answering.intake import Intake
+        from bot.answering.services import Services
+        from bot.slack.workers import Workers
 
         s = self.settings
         client = self.client or web_client(s.slack_bot_token, s.slack_api_url)

@@ -57,7 +57,7 @@ class Desk:
     incidents: Incidents
     faq: Faq
     store: HelpdeskStore
-    services: object  # bot.slack.app.Services: its workers run the slow work, its store holds the conversations
+    services: object  # bot.answering.services.Services: its workers run the slow work, its store the conversations
     limits: Limits  # help requests, incident reports and relayed messages per person
 
     def tell_about_faq(self, entry, text: str) -> None:

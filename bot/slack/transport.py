@@ -48,7 +48,7 @@ class SlackEvents(SlackRequestHandler):
     Every request, Events API callbacks included, is answered with Bolt's own response once its listener has
     returned: a question's listener records it in the database first (bot.answering.intake), so an ack always means
     the work is durable. Slow work runs on the workers after the ack; `acking()` is entered around each POST, from
-    its arrival until its response is sent, so the workers know when no ack is owed (bot.slack.app.Workers.acking).
+    its arrival until its response is sent, so the workers know when no ack is owed (bot.slack.workers.Workers.acking).
     """
 
     def __init__(self, app: App, acking: Callable[[], AbstractContextManager] = nullcontext, operations=None):

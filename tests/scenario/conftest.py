@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.app import Services, create_app
+from bot.answering.services import Services
+from bot.slack.app import create_app
 from bot.runtime import Runtime, build_runtime
 from bot.operations import Operations
 from bot.slack.transport import HttpServer

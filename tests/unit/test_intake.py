@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.slack.app import Workers
+from bot.slack.workers import Workers
 from bot.answering.intake import GIVE_UP, Intake, Route
 from bot.store import session_factory
 from bot.store.models import ProcessedEvent

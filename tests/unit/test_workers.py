@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from bot.slack.app import Workers
+from bot.slack.workers import Workers
 
 
 def test_work_handed_on_after_the_acks_waits_for_every_ack_owed():
