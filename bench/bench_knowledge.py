@@ -20,8 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import (RESULTS, ROOT, Stopwatch, load_average, machine, peak_rss_mb, percentiles, profiler, save,
-                   write_profile)
+from bench import (
+    RESULTS,
+    ROOT,
+    Stopwatch,
+    load_average,
+    machine,
+    peak_rss_mb,
+    percentiles,
+    profiler,
+    save,
+    write_profile,
+)
 from bench.corpus import CorpusSpec, encoded_index, random_vector_index
 
 PARTS = ("ingest", "warm", "cold", "memory")
@@ -247,11 +257,10 @@ def memory_probe(data_dir: Path, count: int) -> dict:
 # -- ingest: Ingestor vs raw sentence-transformers ------------------------------------------------------------------
 def ingest(args) -> dict:
     """Chunks/s of `KnowledgeBase.ingest` on the real corpus (fresh data dir) vs raw `encode` of the same chunks."""
+    import torch
     from sentence_transformers import SentenceTransformer
 
     from knowledge.base import KnowledgeBase
-    import torch
-
     from knowledge.embeddings import BATCH_SIZE, default_model_path, shared_embedder
 
     chunk_texts, sentences, headings = _embedded_texts(CORPUS)

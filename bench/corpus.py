@@ -27,8 +27,8 @@ import yaml
 
 from bench import RESULTS, load_average
 from knowledge.chunking import DEFAULT_MAX_CHARS, chunk_document, split_sentences
-from knowledge.ingest import CHUNKER_VERSION, SourceFile, chunk_records, file_hash
 from knowledge.index import StoredChunk
+from knowledge.ingest import CHUNKER_VERSION, SourceFile, chunk_records, file_hash
 from knowledge.loaders import LoadedDocument, load, split_front_matter
 
 # Bump when the generator changes what it writes, so cached indexes built from older corpora are not reused.

@@ -40,8 +40,8 @@ class DemoError(RolloutError):
 def run_demo(workdir: Path, echo: Callable[[str], None], progress: bool | None = None) -> None:
     """Start everything under `workdir`, walk the five flows, print what each party sees, stop everything."""
     from bot.operations import Operations
-    from bot.slack.app import create_app
     from bot.runtime import build_runtime
+    from bot.slack.app import create_app
     from bot.slack.server import start_background
     from bot.slack.transport import HttpServer
     from knowledge.base import KnowledgeBase

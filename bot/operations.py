@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import make_url, select
 
-from bot.metrics import Figures, enable, exposition, figures_registry
 from bot.answering.safety import redact_secrets
+from bot.metrics import Figures, enable, exposition, figures_registry
 from bot.store.models import ProcessedEvent
 
 log = logging.getLogger(__name__)

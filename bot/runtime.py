@@ -14,23 +14,23 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.answering.safety import install_redacting_filter
+from bot.answering.work_store import WorkStore
 from bot.settings import Settings
 from bot.slack.client import web_client
 from bot.store import make_engine, migrate, session_factory
-from bot.store.repositories import Store
 from bot.store.models import utc_now
-from bot.answering.work_store import WorkStore
+from bot.store.repositories import Store
 
 if TYPE_CHECKING:
-    from bot.answering.services import Services
     from bot.answering.asking import Asking
     from bot.answering.channel_settings import Channels
-    from bot.helpdesk.desk import Desk
-    from bot.recall.recalls import Recalls
+    from bot.answering.services import Services
     from bot.comms.memberships import Memberships
     from bot.comms.scheduling import Comms
     from bot.feedback.store import FeedbackStore
+    from bot.helpdesk.desk import Desk
     from bot.helpdesk.store import HelpdeskStore
+    from bot.recall.recalls import Recalls
     from bot.recall.store import RecallStore
 
 
@@ -80,8 +80,8 @@ class Runtime:
     @cached_property
     def recalls(self) -> Recalls:
         """Policy-change recall (no sending without SLACK_BOT_TOKEN)."""
-        from bot.recall.recalls import Recalls
         from bot.recall.poster import SlackRecallPoster
+        from bot.recall.recalls import Recalls
 
         s = self.settings
         return Recalls(self.recall_store, SlackRecallPoster(self.client) if self.client else None,

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.comms.audiences import Directory
 from bot.comms.ack_store import AckStore
 from bot.comms.announcement_store import AnnouncementStore, PilotCohort
+from bot.comms.audiences import Directory
 from bot.comms.tables import ScheduledRun
 from bot.feedback.store import FeedbackStore
 from bot.metrics import metrics

@@ -6,8 +6,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from knowledge import extractive  # noqa: F401  (registers the extractive answerer)
-from knowledge import llm  # noqa: F401  (registers the llm answerer)
+from knowledge import (
+    extractive,  # noqa: F401  (registers the extractive answerer)
+    llm,  # noqa: F401  (registers the llm answerer)
+)
 from knowledge.abstain import Abstention
 from knowledge.answer import CITATION, Answer, Answerer, Source, citations, make_answerer
 from knowledge.audiences import GENERAL, MINE, Scope, combined, leading_audiences, other_rules_note, scope_for
@@ -16,8 +18,8 @@ from knowledge.embeddings import shared_embedder
 from knowledge.errors import BadQuestion, NotIndexed
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import Ingestor, IngestSummary
-from knowledge.sections import document_changes, section_texts
 from knowledge.retrieve import CONTINUES, REFERS, Evidence, Retriever, follow_up_kind, follow_up_query
+from knowledge.sections import document_changes, section_texts
 
 MAX_QUESTION_CHARS = 4000
 MAX_SOURCES = 5

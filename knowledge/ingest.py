@@ -22,9 +22,9 @@ from knowledge.audiences import audience_names, chunk_audience_metadata
 from knowledge.chunking import DEFAULT_MAX_CHARS, Chunk, about_chunk, chunk_document, split_sentences
 from knowledge.errors import UnreadableDocument
 from knowledge.index import KnowledgeIndex, StoredChunk
+from knowledge.loaders import LoadedDocument, load, supported
 from knowledge.sections import SectionChange, document_changes
 from knowledge.vectors import pack
-from knowledge.loaders import LoadedDocument, load, supported
 
 CHUNKER_VERSION = "16"  # 15: audiences (knowledge/audiences.py); 16: which come from a marker
 EMBED_BATCH = 256

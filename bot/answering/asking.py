@@ -17,8 +17,8 @@ from bot.answering.safety import find_secrets, redact, secret_warning
 from bot.errors import SettingError
 from bot.logs import user_hash
 from bot.metrics import metrics
-from bot.store.repositories import Store
 from bot.store.models import AUTO_SOURCE, utc_now
+from bot.store.repositories import Store
 from knowledge.answer import Answer
 from knowledge.errors import BadQuestion
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.slack.blocks import context, escape, text_sections
 from bot.answering.channel_settings import describe
 from bot.answering.channel_store import ANSWER_MODES, ChannelSettings
+from bot.slack.blocks import context, escape, text_sections
 
 SETTINGS_MODAL = "channel_settings"
 MODE_LABELS = {"mention": "When mentioned (default)", "auto": "Every question it can answer (auto)",

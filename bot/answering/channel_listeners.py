@@ -6,11 +6,10 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from bot.answering import channel_blocks as blocks
-from bot.slack.blocks import SHARE_ANSWER
 from bot.answering.channel_settings import ChannelSettingsError
-from bot.slack.commands import COMMAND
 from bot.answering.sharing import ShareClick, Sharing
-
+from bot.slack.blocks import SHARE_ANSWER
+from bot.slack.commands import COMMAND
 
 
 def register(app: App, runtime, subcommands) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from bot.errors import RolloutError
 from bot.answering.channel_store import ANSWER_MODES, ChannelSettings, ChannelStore
+from bot.errors import RolloutError
 from bot.store.models import utc_now
 
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,30}")

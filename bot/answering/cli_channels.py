@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from bot.answering.channel_settings import KEEP, ChannelSettingsError, check_channel, describe
-from bot.cli_context import Context, pass_context
 from bot.answering.channel_store import ANSWER_MODES
+from bot.cli_context import Context, pass_context
 
 
 @click.group()

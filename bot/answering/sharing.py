@@ -14,13 +14,13 @@ from datetime import datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import blocks
+from bot.answering.channel_store import ChannelStore
 from bot.answering.show_more import SHARED_BY, recorded_answer
+from bot.slack import blocks
 from bot.slack.client import post_once, respond
 from bot.store import Conversation
-from bot.store.repositories import Store
-from bot.answering.channel_store import ChannelStore
 from bot.store.models import utc_now
+from bot.store.repositories import Store
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import blocks
 from bot.feedback.blocks import VOTE_STATUS
+from bot.slack import blocks
 from bot.slack.client import respond
 from bot.store import Conversation
 from bot.store.repositories import Store

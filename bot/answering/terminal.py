@@ -16,8 +16,8 @@ import click
 
 from bot.answering.asking import Asking, Question, Reply
 from bot.answering.safety import redact
-from bot.store.models import TERMINAL_SOURCE
 from bot.answering.terminal_input import Warming
+from bot.store.models import TERMINAL_SOURCE
 from knowledge.answer import Answer, Source
 
 CHANNEL = "terminal"

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
 
-from bot.comms.audiences import Directory, check_targets, parse_targets, resolve
-from bot.comms.errors import BadSchedule, CommsError
-from bot.errors import NotFound
 from bot.comms.ack_store import AckStore
 from bot.comms.announcement_store import PilotCohort
+from bot.comms.audiences import Directory, check_targets, parse_targets, resolve
+from bot.comms.errors import BadSchedule, CommsError
 from bot.comms.tables import AckCampaign, Acknowledgement
+from bot.errors import NotFound
 from bot.store.runs import DueRun, RunLog
 from jobs.schedule import cron_trigger, next_runs, zone
 

@@ -13,8 +13,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from bot.comms.errors import BadTarget
 from bot.comms.announcement_store import AudienceMembers, PilotCohort
+from bot.comms.errors import BadTarget
 
 log = logging.getLogger(__name__)
 

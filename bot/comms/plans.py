@@ -11,10 +11,10 @@ from pathlib import Path
 
 import yaml
 
+from bot.comms.announcement_store import AnnouncementStore
 from bot.comms.audiences import Directory, check_targets, parse_targets
 from bot.comms.errors import CommsError, PlanError, TargetsUnchecked
 from bot.comms.plan_schema import LineDict, MessageSpec, PhaseSpec, PlanSpec, line_of, load_plan, where
-from bot.comms.announcement_store import AnnouncementStore
 from bot.comms.tables import Announcement
 from bot.store.models import utc_now
 from jobs.schedule import check_schedule, describe, zone

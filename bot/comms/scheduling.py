@@ -14,16 +14,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.comms.ack_store import AckStore
 from bot.comms.acknowledgements import AckService
+from bot.comms.announcement_store import AnnouncementStore, AudienceMembers, PilotCohort
 from bot.comms.announcements import AnnouncementService
-from bot.comms.errors import CommsError
 from bot.comms.delivery import SlackDelivery
+from bot.comms.errors import CommsError
 from bot.comms.memberships import Memberships, UserGroupCache
-from bot.slack.pacing import SendPacer
 from bot.feedback.report_delivery import weekly_report
 from bot.settings import Settings
-from bot.comms.ack_store import AckStore
-from bot.comms.announcement_store import AnnouncementStore, AudienceMembers, PilotCohort
+from bot.slack.pacing import SendPacer
 from bot.store.models import utc_now
 from bot.store.runs import Leases, RunLog
 from jobs.dispatch import JobContext

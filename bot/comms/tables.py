@@ -6,7 +6,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Column, Float, ForeignKey, Index, LargeBinary, String, Table, Text, Unicode, UniqueConstraint,
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    Unicode,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 

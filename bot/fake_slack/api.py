@@ -13,8 +13,8 @@ from slack_sdk import WebClient
 
 from .block_kit import message_errors, view_errors
 from .loopback import JsonRequestHandler, LoopbackServer, ServedFake
-from .payloads import BOT_USER_ID
 from .methods import METHODS, error
+from .payloads import BOT_USER_ID
 from .workspace import Workspace
 
 JSON_PARAMS = ("blocks", "attachments", "view", "files")

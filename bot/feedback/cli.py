@@ -19,8 +19,8 @@ class FeedbackServices:
     """The runtime's database and, with SLACK_BOT_TOKEN, Slack for user group handles; opened once per command."""
 
     def __init__(self, obj: Context):
-        from bot.comms.scheduling import slack_delivery
         from bot.comms.announcement_store import PilotCohort
+        from bot.comms.scheduling import slack_delivery
         from bot.feedback.surveys import Surveys
 
         runtime = obj.runtime()

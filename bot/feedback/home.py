@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.feedback.blocks import home_view
 from bot.feedback.reports import build_report, gap_lines, headline_lines
-from bot.store.repositories import Store
 from bot.store.models import utc_now
+from bot.store.repositories import Store
 
 RECENT = 5
 

@@ -9,12 +9,12 @@ import uuid
 from slack_bolt import Ack, App
 
 from bot.feedback import blocks
-from bot.feedback.ratings import Feedback, UnknownAnswer, Vote
-from bot.feedback.home import Home
 from bot.feedback import pilot_listeners as pilot
-from bot.slack.client import respond, webhook
+from bot.feedback.home import Home
+from bot.feedback.ratings import Feedback, UnknownAnswer, Vote
 from bot.feedback.store import FeedbackStore
 from bot.feedback.surveys import SurveyAnswers, Surveys
+from bot.slack.client import respond, webhook
 
 log = logging.getLogger(__name__)
 

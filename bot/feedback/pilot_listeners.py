@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 from slack_bolt import Ack, App
 
-from bot.comms.errors import BadTarget
-from bot.slack.client import respond
 from bot.comms.announcement_store import PilotCohort
-from bot.store.models import utc_now
+from bot.comms.errors import BadTarget
 from bot.feedback.surveys import resolve_people
+from bot.slack.client import respond
+from bot.store.models import utc_now
 
 USAGE = "/rollout pilot add|remove|list [@person …] [@group …]"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")

@@ -11,8 +11,8 @@ from bot.answering.safety import redact
 from bot.errors import RolloutError
 from bot.feedback.store import REASONS, FeedbackStore
 from bot.logs import user_hash
-from bot.store.repositories import Store
 from bot.store.models import utc_now
+from bot.store.repositories import Store
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 knowledge gaps and most-cited documents. Pure functions of a `Report`."""
 from __future__ import annotations
 
-from bot.slack.blocks import escape, shorten, text_sections
 from bot.feedback.reports import Report, gap_lines, headline_lines
+from bot.slack.blocks import escape, shorten, text_sections
 
 
 def report_message(report: Report) -> dict:

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.comms.delivery import SlackDelivery
 from bot.feedback.report_blocks import report_message
+from bot.feedback.report_job import WeeklyReport
 from bot.feedback.reports import build_report
 from bot.settings import Settings
-from bot.feedback.report_job import WeeklyReport
 
 
 def weekly_report(settings: Settings, sessions: sessionmaker[Session], slack: SlackDelivery) -> WeeklyReport:

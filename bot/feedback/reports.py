@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.answering.channel_store import SharedAnswer
 from bot.feedback.knowledge_gaps import Gap, Vectorize, top_gaps
 from bot.feedback.store import AnswerRating, SurveyResponse
-from bot.answering.channel_store import SharedAnswer
-from bot.store.models import AUTO_SOURCE, TERMINAL_SOURCE, Conversation, Interaction
 from bot.feedback.surveys import TEAMS
+from bot.store.models import AUTO_SOURCE, TERMINAL_SOURCE, Conversation, Interaction
 
 PERIOD = timedelta(days=7)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.feedback.blocks import pulse_message
 from bot.comms.tables import ScheduledRun
+from bot.feedback.blocks import pulse_message
 from bot.feedback.store import FeedbackStore
 from bot.store.runs import DueRun
 from jobs.delivery import CHUNK, fan_out

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.comms.errors import BadSchedule, BadTarget
 from bot.answering.safety import redact
+from bot.comms.errors import BadSchedule, BadTarget
 from bot.feedback.store import FeedbackStore, SurveySchedule
 from bot.store.models import utc_now
 from jobs.schedule import cron_trigger, describe

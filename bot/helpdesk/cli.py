@@ -5,10 +5,10 @@ from datetime import datetime
 
 import click
 
-from bot.helpdesk.audit import audit_line
 from bot.cli_context import SINCE, Context, pass_context
-from bot.helpdesk.tables import TICKET_STATUSES
+from bot.helpdesk.audit import audit_line
 from bot.helpdesk.store import HelpdeskStore
+from bot.helpdesk.tables import TICKET_STATUSES
 
 
 def helpdesk_store(obj: Context) -> HelpdeskStore:

@@ -11,8 +11,8 @@ from bot.helpdesk.escalation import Escalations
 from bot.helpdesk.faq import Faq
 from bot.helpdesk.incidents import Incidents
 from bot.helpdesk.limits import Limits
-from bot.settings import Settings
 from bot.helpdesk.store import HelpdeskStore
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

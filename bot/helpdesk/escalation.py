@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.helpdesk import blocks
-from bot.errors import NotFound
-from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured
 from bot.answering.safety import redact, redact_secrets
-from bot.helpdesk.tables import Ticket
+from bot.errors import NotFound
+from bot.helpdesk import blocks
+from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured
 from bot.helpdesk.store import HelpdeskStore
+from bot.helpdesk.tables import Ticket
 from bot.store.models import utc_now
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.answering.safety import redact
 from bot.errors import NotFound
 from bot.helpdesk.errors import HelpdeskError
-from bot.answering.safety import redact
-from bot.helpdesk.tables import FaqEntry
 from bot.helpdesk.store import HelpdeskStore
+from bot.helpdesk.tables import FaqEntry
 from bot.store.models import utc_now
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,10 @@ import uuid
 from slack_bolt import Ack, App
 
 from bot.helpdesk import blocks
-from bot.slack.blocks import INCIDENT_REPORT
 from bot.helpdesk.limits import INCIDENT, plain
-from bot.slack.commands import COMMAND
 from bot.helpdesk.listeners import accept_click, run_safely, user_of
-
+from bot.slack.blocks import INCIDENT_REPORT
+from bot.slack.commands import COMMAND
 
 log = logging.getLogger(__name__)
 ACKNOWLEDGE_WORK = "click:incident-acknowledge"  # a kind of acked work (bot.answering.intake)

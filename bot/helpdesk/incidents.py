@@ -14,14 +14,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.helpdesk import blocks
-from bot.slack.blocks import context, shown_sources, sources_text, text_sections, to_mrkdwn
-from bot.helpdesk.escalation import Notifier
-from bot.errors import NotFound
-from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured
 from bot.answering.safety import redact
-from bot.helpdesk.tables import Incident
+from bot.errors import NotFound
+from bot.helpdesk import blocks
+from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotConfigured
+from bot.helpdesk.escalation import Notifier
 from bot.helpdesk.store import HelpdeskStore
+from bot.helpdesk.tables import Incident
+from bot.slack.blocks import context, shown_sources, sources_text, text_sections, to_mrkdwn
 from bot.store.models import utc_now
 
 log = logging.getLogger(__name__)

@@ -10,11 +10,11 @@ import uuid
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot.answering.safety import redact
-from bot.helpdesk import blocks
-from bot.errors import RolloutError
-from bot.helpdesk.limits import HELP_ME, RELAY
 from bot.answering.buttons import record_answer_click
+from bot.answering.safety import redact
+from bot.errors import RolloutError
+from bot.helpdesk import blocks
+from bot.helpdesk.limits import HELP_ME, RELAY
 from bot.slack.commands import COMMAND
 from bot.slack.parsing import is_from_a_person, plain_text
 

@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from itertools import groupby
 
-from bot.slack.blocks import answer_buttons, button, context, escape, shorten, text_sections
 from bot.recall.store import FaqItem, RecallItem
+from bot.slack.blocks import answer_buttons, button, context, escape, shorten, text_sections
 from knowledge.chunking import SECTION_SEPARATOR
 from knowledge.sections import changed_lines
 

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from bot.errors import RolloutError
 from bot.recall import blocks as recall_blocks
-from bot.recall.tables import HELPDESK
 from bot.recall.store import RecallStats, RecallStore
+from bot.recall.tables import HELPDESK
 from bot.store.models import utc_now
 from knowledge.sections import SectionChange, is_real_change
 

@@ -10,10 +10,17 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.helpdesk.tables import FaqEntry, Ticket
-from bot.store.models import Conversation
 from bot.recall.tables import (
-    HELPDESK, PERSON, AnswerCitation, FaqReview, Recall, RecallMessage, RecordedChange, SectionText,
+    HELPDESK,
+    PERSON,
+    AnswerCitation,
+    FaqReview,
+    Recall,
+    RecallMessage,
+    RecordedChange,
+    SectionText,
 )
+from bot.store.models import Conversation
 from bot.store.repositories import _insert_new
 from knowledge.sections import similarity, text_hash
 

@@ -11,15 +11,22 @@ from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 
+from bot.answering.safety import install_redacting_filter
 from bot.metrics import start_process
 from bot.operations import Operations
-from bot.slack.app import create_app
 from bot.runtime import Runtime, build_runtime
-from bot.answering.safety import install_redacting_filter
 from bot.settings import Settings
+from bot.slack.app import create_app
 from bot.slack.client import DEFAULT_API_URL, web_client
-from bot.slack.transport import (EVENTS_PATH, HEALTH_PATH, METRICS_PATH, READY_PATH, HttpServer, ServeError,
-                                 SocketModeServer)
+from bot.slack.transport import (
+    EVENTS_PATH,
+    HEALTH_PATH,
+    METRICS_PATH,
+    READY_PATH,
+    HttpServer,
+    ServeError,
+    SocketModeServer,
+)
 
 __all__ = ["ServeError", "run"]
 

@@ -9,8 +9,8 @@ from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.store.models import SOURCES, Conversation, Interaction, ProcessedEvent, utc_now
 from bot.recall.tables import AnswerCitation, SectionText
+from bot.store.models import SOURCES, Conversation, Interaction, ProcessedEvent, utc_now
 from knowledge.sections import text_hash
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

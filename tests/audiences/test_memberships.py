@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.comms.errors import BadTarget
+from bot.comms.announcement_store import AudienceMembers, PilotCohort
 from bot.comms.delivery import SlackDelivery
+from bot.comms.errors import BadTarget
 from bot.comms.memberships import Memberships, UserGroupCache, asker_audiences, audience_name, member_entry
 from bot.slack.pacing import SendPacer
-from bot.comms.announcement_store import AudienceMembers, PilotCohort
 from tests.fakes.slack_api import FakeSlack
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)

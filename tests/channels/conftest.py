@@ -4,7 +4,10 @@ from __future__ import annotations
 import pytest
 
 from tests.scenario.conftest import (  # noqa: F401  (fixtures)
-    fake_slack, knowledge_base, sqlite_url, start_rollout,
+    fake_slack,
+    knowledge_base,
+    sqlite_url,
+    start_rollout,
 )
 
 ADMIN, ASKER, OTHER = "U0ADMIN", "U0ALICE", "U0BOB"

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from click.testing import CliRunner
 
+from bot.answering.channel_store import ChannelStore
 from bot.cli import main
 from bot.feedback.reports import build_report, render
+from bot.feedback.store import FeedbackStore
 from bot.store import make_engine, migrate, session_factory
 from bot.store.repositories import Store
-from bot.answering.channel_store import ChannelStore
-from bot.feedback.store import FeedbackStore
 
 NOW = datetime(2027, 2, 10, 12, tzinfo=UTC)
 

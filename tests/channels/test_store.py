@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.answering.channel_settings import ChannelSettingsError, Channels
-from bot.store.repositories import Store
+from bot.answering.channel_settings import Channels, ChannelSettingsError
 from bot.answering.channel_store import SHARE_TAKEOVER, ChannelStore
 from bot.store.models import utc_now
+from bot.store.repositories import Store
 
 
 @pytest.fixture

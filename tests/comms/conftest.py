@@ -156,10 +156,10 @@ class RolloutProcess:
 
 def job_context(engine: Engine, slack: FakeSlack, clock, **overrides):
     """A JobContext over the test database and the fake Slack (the scheduler's, built by hand)."""
-    from bot.comms.delivery import SlackDelivery
-    from bot.slack.pacing import SendPacer
     from bot.comms.ack_store import AckStore
     from bot.comms.announcement_store import AnnouncementStore, PilotCohort
+    from bot.comms.delivery import SlackDelivery
+    from bot.slack.pacing import SendPacer
     from bot.store.runs import RunLog
     from jobs.dispatch import JobContext
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.comms.acknowledgements import summarise_policy
 from bot.cli import main
+from bot.comms.acknowledgements import summarise_policy
 from bot.comms.blocks import ACK_ACCEPT
 from bot.comms.errors import CommsError
+from bot.features import job_kinds, schedules
 from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
-from bot.features import job_kinds, schedules
 from tests.comms.conftest import StrictSlack, environment, job_context, settings_for
 
 KINDS = job_kinds()

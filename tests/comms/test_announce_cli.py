@@ -10,10 +10,9 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
 
 from bot.cli import main
-from bot.store import session_factory
 from bot.comms.tables import Announcement
+from bot.store import session_factory
 from tests.comms.conftest import StrictSlack, environment, settings_for
-
 
 NOW = datetime(2026, 11, 2, 12, tzinfo=UTC)  # the tests' 2031-01-18 is ahead, 2020-01-01 is past
 

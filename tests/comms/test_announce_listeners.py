@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 from slack_bolt import App
 
+from bot.comms import listeners as announce
 from bot.comms.acknowledgements import PolicySummary
 from bot.comms.blocks import ACK_ACCEPT, ANNOUNCE_CANCEL, ANNOUNCE_CONFIRM, ANNOUNCE_MODAL
-from bot.slack import commands
-from bot.comms import listeners as announce
 from bot.comms.scheduling import open_comms
+from bot.slack import commands
 from tests.comms.conftest import StrictSlack, settings_for
 from tests.fakes.test_fakes import SIGNING_SECRET, served
 

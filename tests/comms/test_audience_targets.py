@@ -7,17 +7,17 @@ from collections import Counter
 
 import pytest
 
+from bot.comms.announcement_store import AudienceMembers, PilotCohort
 from bot.comms.audiences import Target, parse_target, parse_targets
-from bot.comms.errors import BadTarget
 from bot.comms.delivery import SlackDelivery
+from bot.comms.errors import BadTarget
 from bot.comms.memberships import Memberships, UserGroupCache
+from bot.comms.tables import Announcement
+from bot.features import job_kinds
 from bot.slack.pacing import SendPacer
 from bot.store import session_factory
-from bot.comms.announcement_store import AudienceMembers, PilotCohort
-from bot.comms.tables import Announcement
 from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
-from bot.features import job_kinds
 from tests.comms.conftest import StrictSlack, job_context
 
 KINDS = job_kinds()

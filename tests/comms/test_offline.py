@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from bot.cli import main
-from bot.store import session_factory
 from bot.comms.tables import Announcement
+from bot.store import session_factory
 from tests.comms.conftest import StrictSlack, environment, settings_for
 from tests.comms.test_plans import EXAMPLE, GROUPS
 

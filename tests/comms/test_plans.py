@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.comms.errors import PlanError
-from bot.comms.plans import PlanService, move_plan
-from bot.store import session_factory
 from bot.comms.announcement_store import AnnouncementStore
 from bot.comms.delivery import SlackDelivery
+from bot.comms.errors import PlanError
+from bot.comms.plans import PlanService, move_plan
 from bot.slack.pacing import SendPacer
+from bot.store import session_factory
 from tests.comms.conftest import StrictSlack, environment, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot import features
+from bot.answering import processed_events_job as processed_events
 from bot.store import ProcessedEvent, session_factory
-
 from bot.store.repositories import Store
 from bot.store.runs import DueRun, Leases
-from bot.answering import processed_events_job as processed_events
 from jobs.dispatch import Dispatcher
 from jobs.schedule import next_runs
-from bot import features
 from jobs.scheduler import Scheduler
-from tests.comms.conftest import job_context
-from tests.comms.conftest import clock, engine, slack  # noqa: F401  (fixtures)
+from tests.comms.conftest import clock, engine, job_context, slack  # noqa: F401  (fixtures)
 
 NOW = datetime(2026, 12, 2, 3, 30, tzinfo=UTC)
 

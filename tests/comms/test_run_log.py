@@ -5,10 +5,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from bot.store import session_factory
 from bot.comms.ack_store import AckStore
 from bot.comms.announcement_store import PilotCohort
 from bot.comms.tables import AckCampaign
+from bot.store import session_factory
 from bot.store.runs import DueRun, Leases, RunLog, Settled
 
 NOW = datetime(2027, 1, 18, 9, tzinfo=UTC)

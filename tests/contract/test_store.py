@@ -22,9 +22,9 @@ from bot.answering.asking import HISTORY_TURNS
 from bot.errors import DatabaseTooNew
 from bot.features import metadata
 from bot.store import make_engine, migrate, session_factory
-from bot.store.repositories import Store
 from bot.store.db import alembic_config, lock_for_migration
 from bot.store.models import Conversation
+from bot.store.repositories import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()

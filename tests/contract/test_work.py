@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import StatementError
 
-from bot.store import session_factory
-
-from bot.store.repositories import Store
-from bot.store.models import WORK_ABANDONED
 from bot.answering.work_store import GroupCommit, NewWork, WorkStore
+from bot.store import session_factory
+from bot.store.models import WORK_ABANDONED
+from bot.store.repositories import Store
 from tests.contract.test_store import at_once, bare_engine, engine  # noqa: F401  (fixtures)
 
 NOW = datetime(2025, 11, 27, 9, 30, tzinfo=UTC)

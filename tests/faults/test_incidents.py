@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot.helpdesk.tables import Incident
 from bot.helpdesk.incident_jobs import deliver_incidents
+from bot.helpdesk.tables import Incident
 from tests.helpdesk.conftest import SECURITY
 from tests.helpdesk.test_incidents import submit
 

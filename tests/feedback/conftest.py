@@ -5,10 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store import Interaction
-
-from bot.store.repositories import Store
 from bot.feedback.store import FeedbackStore
+from bot.store import Interaction
+from bot.store.repositories import Store
 
 NOW = datetime(2027, 2, 8, 9, 0, tzinfo=UTC)  # a Monday morning: the report covers Feb 1-7
 HANDBOOK = {"path": "handbook.md", "title": "AI Handbook", "section": "Access", "score": 0.8, "number": 1, "url": None}

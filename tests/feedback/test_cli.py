@@ -11,12 +11,12 @@ from click.testing import CliRunner
 
 import bot.feedback.cli  # noqa: F401  (registers the commands on main)
 from bot.cli import main
-from bot.store import session_factory, make_engine
-from bot.store.repositories import Store
 from bot.feedback.store import FeedbackStore
+from bot.store import make_engine, session_factory
+from bot.store.repositories import Store
 from tests.comms.conftest import environment, settings_for
-from tests.feedback.conftest import NOW, ask
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
+from tests.feedback.conftest import NOW, ask
 
 SECRET = "AKIAABCDEFGHIJKLMNOP"
 

@@ -7,17 +7,18 @@ import logging
 from datetime import UTC, datetime
 
 from bot.comms.delivery import SlackDelivery
-from bot.slack.pacing import SendPacer
-from bot.feedback.report_delivery import weekly_report
-from bot.store.runs import DueRun
+from bot.features import job_kinds
 from bot.feedback import report_job as reports
+from bot.feedback.report_delivery import weekly_report
+from bot.slack.pacing import SendPacer
+from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
 from jobs.schedule import next_runs
-from bot.features import job_kinds
-from tests.comms.conftest import Clock, job_context, settings_for
-from tests.comms.conftest import engine, slack  # noqa: F401  (fixtures)
-from tests.feedback.conftest import NOW
-from tests.feedback.conftest import pilot_week  # noqa: F401  (fixture)
+from tests.comms.conftest import Clock, engine, job_context, settings_for, slack  # noqa: F401  (fixtures)
+from tests.feedback.conftest import (
+    NOW,
+    pilot_week,  # noqa: F401  (fixture)
+)
 
 KINDS = job_kinds()
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
 from slack_bolt import App
+from sqlalchemy import text
 
-from bot.feedback.blocks import REASON_MODAL, SURVEY_MODAL
-from bot.slack import commands
 from bot.answering import buttons as actions
 from bot.answering import events
 from bot.feedback import listeners as feedback_listeners
+from bot.feedback.blocks import REASON_MODAL, SURVEY_MODAL
+from bot.feedback.store import AnswerRating, FeedbackStore, SurveyResponse
 from bot.runtime import build_runtime
+from bot.slack import commands
 from bot.slack.transport import HttpServer
 from bot.store.models import utc_now
-from bot.feedback.store import AnswerRating, FeedbackStore, SurveyResponse
 from tests.fakes.signing import SlackSender
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 from tests.feedback.conftest import NOW, ask

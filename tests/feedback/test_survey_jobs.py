@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.feedback.blocks import SURVEY_OPEN
-from bot.store import session_factory
-from bot.feedback.store import FeedbackStore
-from bot.store.runs import DueRun
+from bot.features import job_kinds
 from bot.feedback import survey_jobs as surveys
+from bot.feedback.blocks import SURVEY_OPEN
+from bot.feedback.store import FeedbackStore
+from bot.store import session_factory
+from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
 from jobs.schedule import next_runs
-from bot.features import job_kinds
-from tests.comms.conftest import Clock, StrictSlack, job_context
-from tests.comms.conftest import clock, engine, slack  # noqa: F401  (fixtures)
+from tests.comms.conftest import Clock, StrictSlack, clock, engine, job_context, slack  # noqa: F401  (fixtures)
 
 KINDS = job_kinds()
 

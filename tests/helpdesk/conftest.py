@@ -7,15 +7,20 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.slack.app import create_app
 from bot.helpdesk.desk import Desk
-from bot.runtime import build_runtime
 from bot.operations import Operations
+from bot.runtime import build_runtime
+from bot.slack.app import create_app
 from bot.slack.transport import HttpServer
 from bot.store import make_engine
 from tests.fakes.payloads import message_event
 from tests.scenario.conftest import (  # noqa: F401  (fixtures)
-    ANSWERABLE, Rollout, button_value, fake_slack, knowledge_base, settings_for,
+    ANSWERABLE,
+    Rollout,
+    button_value,
+    fake_slack,
+    knowledge_base,
+    settings_for,
 )
 
 HELPDESK, SECURITY = "C0HELPDESK", "C0SECURITY"

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 import bot.helpdesk.cli  # noqa: F401  (registers the commands on main)
 from bot.cli import main
-from bot.store import make_engine, migrate, session_factory
 from bot.helpdesk.store import HelpdeskStore
+from bot.store import make_engine, migrate, session_factory
 from bot.store.models import utc_now
 
 

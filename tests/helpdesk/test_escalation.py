@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from bot.store import Interaction
-from bot.helpdesk.tables import AuditEntry, Ticket
 from bot.helpdesk.escalation_jobs import reannounce_overdue_tickets
-from tests.helpdesk.conftest import AGENT, ASKER, HELPDESK, STRANGER, escalated
-from tests.helpdesk.conftest import button_value
+from bot.helpdesk.tables import AuditEntry, Ticket
+from bot.store import Interaction
+from tests.helpdesk.conftest import AGENT, ASKER, HELPDESK, STRANGER, button_value, escalated
 from tests.scenario.conftest import ANSWERABLE, action_ids, section_texts
 
 

@@ -8,13 +8,13 @@ from uuid import uuid4
 
 import pytest
 
-from bot.helpdesk.tables import FaqEntry, Ticket
 from bot.helpdesk.faq_jobs import index_pending_faq
-from tests.chroma_server import chroma_server  # noqa: F401  (fixture)
+from bot.helpdesk.tables import FaqEntry, Ticket
 from knowledge.answer import make_answerer
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import shared_embedder
 from knowledge.index import KnowledgeIndex
+from tests.chroma_server import chroma_server  # noqa: F401  (fixture)
 from tests.helpdesk.conftest import AGENT, HELPDESK, STRANGER, escalated
 from tests.scenario.conftest import POLICIES, section_texts
 

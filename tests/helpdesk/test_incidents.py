@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlalchemy import text
 
+from bot.helpdesk.incident_jobs import deliver_incidents
 from bot.helpdesk.incidents import severity
 from bot.helpdesk.tables import AuditEntry, Incident
-from bot.helpdesk.incident_jobs import deliver_incidents
 from tests.helpdesk.conftest import SECURITY, STRANGER
 from tests.scenario.conftest import action_ids, section_texts
 

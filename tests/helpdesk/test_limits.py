@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from bot.helpdesk.limit_store import LimitStore
 from bot.helpdesk.limits import HELP_ME, INCIDENT, RELAY, Limit, Limits
 from bot.helpdesk.tables import Ticket
-from bot.helpdesk.limit_store import LimitStore
 from tests.helpdesk.conftest import AGENT, ASKER, HELPDESK, SECURITY, escalated
 from tests.helpdesk.test_escalation import click
 from tests.helpdesk.test_incidents import submit

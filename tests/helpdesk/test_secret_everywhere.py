@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.terminal import TerminalReplier, TerminalSession, run_chat
 from bot.feedback.blocks import REASON_MODAL, SURVEY_MODAL
 from bot.feedback.store import AnswerRating, SurveyResponse
 from bot.helpdesk.tables import FaqEntry, Incident, Ticket
-from bot.answering.terminal import TerminalReplier, TerminalSession, run_chat
 from knowledge.answer import make_answerer
 from knowledge.base import KnowledgeBase
 from tests.fakes.openai_api import fake_openai  # noqa: F401  (fixture)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.answer import make_answerer
 from knowledge.abstain import Abstention
+from knowledge.answer import make_answerer
 from knowledge.base import KnowledgeBase
 from knowledge.extractive import SHORT_BUDGET
 from knowledge.index import KnowledgeIndex

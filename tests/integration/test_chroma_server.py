@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.server import ServeError, open_when_reachable
 from bot.settings import Settings
+from bot.slack.server import ServeError, open_when_reachable
 from knowledge.answer import make_answerer
 from knowledge.base import KnowledgeBase
 from knowledge.errors import IndexUnavailable
 from knowledge.index import KnowledgeIndex
-from tests.documents import write_markdown
 from tests.chroma_server import chroma_executable, chroma_server, free_port  # noqa: F401  (chroma_server: a fixture)
+from tests.documents import write_markdown
 from tests.integration.conftest import FORMAT_FACTS, ids_by_path, ingest, lexical_paths
 
 pytestmark = pytest.mark.slow

@@ -16,13 +16,19 @@ from bot.cli import main
 from knowledge import index as index_module
 from knowledge import ingest as ingest_module
 from knowledge.answer import make_answerer
-from knowledge.chunking import ABOUT_SECTION
 from knowledge.base import KnowledgeBase
+from knowledge.chunking import ABOUT_SECTION
 from knowledge.index import KnowledgeIndex
 from knowledge.vectors import unpack
 from tests.documents import write_docx, write_markdown, write_pdf
-from tests.integration.conftest import (FORMAT_FACTS, FORMAT_TITLES, ids_by_path, ingest, lexical_paths,
-                                        write_every_format)
+from tests.integration.conftest import (
+    FORMAT_FACTS,
+    FORMAT_TITLES,
+    ids_by_path,
+    ingest,
+    lexical_paths,
+    write_every_format,
+)
 
 LONG = "Every team lead confirms in writing that their people finished the module. " * 4
 

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, event
 
-from bot.slack.app import create_app
 from bot.cli import main
 from bot.runtime import build_runtime
-from bot.slack.server import start_background
 from bot.settings import Settings
+from bot.slack.app import create_app
+from bot.slack.server import start_background
 from bot.store import make_engine, migrate
 from tests.fakes.slack_api import FakeSlack, fake_slack  # noqa: F401  (fixture)
 

@@ -19,12 +19,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from bot.answering.terminal import NEW_TOPIC, TerminalSession, run_chat, terminal_user
+from bot.answering.terminal_input import LOADING, Warming
 from bot.cli import main
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.store import Conversation, ProcessedEvent, make_engine, session_factory
-from bot.answering.terminal import NEW_TOPIC, TerminalSession, run_chat, terminal_user
-from bot.answering.terminal_input import LOADING, Warming
 from knowledge.answer import Answer, make_answerer
 from knowledge.base import KnowledgeBase
 from knowledge.index import KnowledgeIndex

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.feedback.store import AnswerRating
-from bot.store.models import Interaction, utc_now
 from bot.recall.tables import RecallMessage
+from bot.store.models import Interaction, utc_now
 from knowledge.base import CitedSection
 from knowledge.sections import SectionChange
 from tests.scenario.conftest import (  # noqa: F401  (fixtures)
-    Rollout, fake_slack, knowledge_base, start_rollout, sqlite_url,
+    Rollout,
+    fake_slack,
+    knowledge_base,
+    sqlite_url,
+    start_rollout,
 )
 
 ADMIN, ALICE, MALLORY = "U0ADMIN", "U0ALICE", "U0MALLORY"

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from bot.answering.asking import Asking, Question, RateLimit
 from bot.cli import main
 from bot.feedback.reports import build_report
-from bot.runtime import build_runtime
-from bot.settings import Settings
 from bot.helpdesk.tables import FaqEntry, Ticket
 from bot.recall.tables import AnswerCitation, Recall, RecallMessage
+from bot.runtime import build_runtime
+from bot.settings import Settings
 from knowledge.base import KnowledgeBase
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 

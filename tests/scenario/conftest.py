@@ -11,17 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from bot.answering.services import Services
-from bot.slack.app import create_app
-from bot.runtime import Runtime, build_runtime
-from bot.operations import Operations
-from bot.slack.transport import HttpServer
-from bot.settings import Settings
 from sqlalchemy import Engine, select
 
+from bot.answering.services import Services
+from bot.operations import Operations
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+from bot.slack.app import create_app
+from bot.slack.transport import HttpServer
 from bot.store import make_engine, session_factory
-
 from bot.store.repositories import Store
 from knowledge.base import KnowledgeBase
 from tests.fakes.payloads import BOT_USER_ID, app_mention_event, message_event

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from bot.store import session_factory
 from bot.comms.announcement_store import AudienceMembers, PilotCohort
+from bot.store import session_factory
 from tests.scenario.conftest import section_texts
 
 RETENTION = "How long are prompts and responses stored?"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store import Interaction
 from bot.feedback.store import AnswerRating
+from bot.store import Interaction
 from tests.scenario.conftest import ANSWERABLE, UNANSWERABLE, button_value
 
 

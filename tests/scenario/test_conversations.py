@@ -5,8 +5,7 @@ import json
 
 from bot.store import Conversation
 from tests.fakes.payloads import BOT_USER_ID, message_event, new_ts
-from tests.scenario.conftest import (ANSWERABLE, UNANSWERABLE, ack_json, action_ids, button_value,
-                                     section_texts)
+from tests.scenario.conftest import ANSWERABLE, UNANSWERABLE, ack_json, action_ids, button_value, section_texts
 
 BUTTONS = ["feedback_helpful", "feedback_not_helpful", "escalate"]  # first; answers about incidents add a report
 

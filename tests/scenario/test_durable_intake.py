@@ -14,12 +14,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy import select
 
+from bot.answering.work_store import WorkStore
 from bot.store import make_engine, session_factory
 from bot.store.models import Conversation
-from bot.answering.work_store import WorkStore
 from tests.fakes.payloads import message_event
 from tests.fakes.signing import SlackSender
 from tests.scenario.conftest import ANSWERABLE, BOT_TOKEN, SIGNING_SECRET

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.slack.app import create_app
 from bot.operations import Operations
 from bot.runtime import build_runtime
+from bot.slack.app import create_app
 from bot.slack.transport import HttpServer
 from knowledge.base import KnowledgeBase
 from tests.chroma_server import chroma_server  # noqa: F401  (fixture)

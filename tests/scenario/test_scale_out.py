@@ -22,12 +22,12 @@ from bot.answering.work_store import WorkStore
 from bot.comms.scheduling import open_comms
 from bot.store import make_engine, session_factory
 from knowledge.index import KnowledgeIndex
+from tests.chroma_server import free_port, wait_for_heartbeat
 from tests.comms.conftest import wait_until
 from tests.comms.test_processes import runs_of
 from tests.conftest import _postgres_schema
 from tests.fakes.payloads import message_event
 from tests.fakes.signing import SlackSender
-from tests.chroma_server import free_port, wait_for_heartbeat
 from tests.scenario.conftest import ANSWERABLE, BOT_TOKEN, SIGNING_SECRET, section_texts, settings_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.slack.app import create_app
 from bot.cli import main
 from bot.runtime import build_runtime
+from bot.slack.app import create_app
 from bot.slack.transport import SocketModeServer
 from tests.fakes.payloads import message_event
 from tests.fakes.signing import SlackSender
 from tests.scenario.conftest import ANSWERABLE, APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, section_texts, settings_for
-
 
 ROOT = Path(__file__).resolve().parents[2]
 

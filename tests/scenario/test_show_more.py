@@ -12,11 +12,11 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import delete
 
-from bot.slack.blocks import SHOW_LESS, SHOW_MORE, to_mrkdwn
-from knowledge.answer import citations
 from bot.answering.show_more import GONE
+from bot.slack.blocks import SHOW_LESS, SHOW_MORE, to_mrkdwn
 from bot.store import Conversation
 from bot.store.db import session_factory
+from knowledge.answer import citations
 from tests.scenario.conftest import ANSWERABLE, action_ids, button_value, section_texts
 
 TRICKY = " Ask <@U0BOB> & <!here> at <https://evil.example|the desk>."  # document text must stay inert in Slack

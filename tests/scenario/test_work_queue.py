@@ -5,8 +5,8 @@ from collections import Counter
 
 from sqlalchemy import text
 
-from bot.store import session_factory
 from bot.answering.work_store import WorkStore
+from bot.store import session_factory
 from tests.scenario.conftest import ANSWERABLE
 
 QUESTIONS = ["Which AI tools are approved?", "How fast must I report a leaked API key?"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from bot.answering.asking import Asking, Question, RateLimit, Reply
 from bot.store import make_engine, migrate, session_factory
 from bot.store.repositories import Store
-from sqlalchemy import text
 from knowledge.answer import Answer
 from knowledge.errors import BadQuestion
 

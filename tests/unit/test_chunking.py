@@ -6,8 +6,16 @@ from datetime import datetime
 
 import pytest
 
-from knowledge.chunking import (MIN_SECTION_CHARS, SECTION_SEPARATOR, chunk_document, embedding_text,
-                                merge_short_sections, split_sections, split_sentences, Section)
+from knowledge.chunking import (
+    MIN_SECTION_CHARS,
+    SECTION_SEPARATOR,
+    Section,
+    chunk_document,
+    embedding_text,
+    merge_short_sections,
+    split_sections,
+    split_sentences,
+)
 
 LONG = "Staff must complete the data-handling module before they get access to any assistant. " * 3
 

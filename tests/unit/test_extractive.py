@@ -1,7 +1,14 @@
 import numpy as np
 
-from knowledge.extractive import (BUDGET_CHARS, RELEVANCE_SPAN, SHORT_BUDGET, ExtractiveAnswerer, compose,
-                                  rank_sentences, select_sentences)
+from knowledge.extractive import (
+    BUDGET_CHARS,
+    RELEVANCE_SPAN,
+    SHORT_BUDGET,
+    ExtractiveAnswerer,
+    compose,
+    rank_sentences,
+    select_sentences,
+)
 from knowledge.index import StoredChunk
 from knowledge.retrieve import Evidence, Passage
 

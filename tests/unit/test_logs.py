@@ -7,9 +7,9 @@ import logging
 
 from click.testing import CliRunner
 
+from bot.answering.safety import RedactingFilter
 from bot.cli import main
 from bot.logs import RolloutJsonFormatter, WorkIds, log_ids
-from bot.answering.safety import RedactingFilter
 
 TOKEN = "xoxb-1234567890-0987654321-L0gT0kenValueAbc"
 
