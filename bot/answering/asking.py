@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.answering.blocks import ESCALATE
 from bot.answering.safety import find_secrets, redact, secret_warning
 from bot.errors import SettingError
 from bot.logs import user_hash
@@ -25,7 +26,7 @@ from knowledge.errors import BadQuestion
 log = logging.getLogger(__name__)
 
 HISTORY_TURNS = 6
-BUTTON_ACTIONS = ("escalate",)  # the votes are pilot feedback's (bot/feedback/ratings.py)
+BUTTON_ACTIONS = (ESCALATE,)  # the votes are pilot feedback's (bot/feedback/ratings.py)
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,7 @@ class Asking:
 
 
 THANKS = {
-    "escalate": (":raising_hand: Thanks. I've recorded that you'd like a person to follow up on this question. "
+    ESCALATE: (":raising_hand: Thanks. I've recorded that you'd like a person to follow up on this question. "
                  "If it's urgent, contact the helpdesk directly."),
 }
 

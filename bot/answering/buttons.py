@@ -7,8 +7,8 @@ import re
 
 from slack_bolt import Ack, App
 
+from bot.answering.blocks import SHOW_LESS, SHOW_MORE
 from bot.answering.show_more import Click, ShowMore
-from bot.slack.blocks import SHOW_LESS, SHOW_MORE
 
 
 def register(app: App, services) -> None:

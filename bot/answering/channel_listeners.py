@@ -6,9 +6,9 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from bot.answering import channel_blocks as blocks
+from bot.answering.blocks import SHARE_ANSWER
 from bot.answering.channel_settings import ChannelSettingsError
 from bot.answering.sharing import ShareClick, Sharing
-from bot.slack.blocks import SHARE_ANSWER
 from bot.slack.commands import COMMAND
 
 

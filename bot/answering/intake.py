@@ -21,11 +21,11 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 
 from bot.answering.asking import Asking, Question, Reply
+from bot.answering.repliers import ResponseUrlReplier, ThreadReplier
 from bot.answering.safety import Finding, find_secrets, redact_personal_data, secret_warning
 from bot.answering.work_store import GroupCommit, NewWork, WorkItem, WorkStore
 from bot.logs import log_ids, user_hash
 from bot.metrics import metrics
-from bot.slack.client import ResponseUrlReplier, ThreadReplier
 from bot.store.models import WORK_ABANDONED, utc_now
 
 log = logging.getLogger(__name__)

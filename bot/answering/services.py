@@ -12,7 +12,8 @@ from bot.answering.asking import Asking, Question, RateLimit, Reply, failed
 from bot.answering.channel_settings import Channels
 from bot.answering.channel_store import ChannelSettings
 from bot.answering.intake import Intake, Route
-from bot.slack.client import ThreadReplier, respond
+from bot.answering.repliers import ThreadReplier
+from bot.slack.client import respond
 from bot.slack.workers import Workers
 from bot.store.models import AUTO_SOURCE
 

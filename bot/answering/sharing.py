@@ -14,9 +14,10 @@ from datetime import datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.answering import blocks
 from bot.answering.channel_store import ChannelStore
 from bot.answering.show_more import SHARED_BY, recorded_answer
-from bot.slack import blocks
+from bot.slack import blocks as slack_blocks
 from bot.slack.client import post_once, respond
 from bot.store import Conversation
 from bot.store.models import utc_now
@@ -81,7 +82,7 @@ class Sharing:
         log.info("answer %s shared in %s by %s", conversation.id, conversation.channel_id, click.user_id)
         if click.response_url:
             respond(click.response_url, ":white_check_mark: Shared in the channel.",
-                    [blocks.context(":white_check_mark: You shared this answer in the channel.", "shared_note")],
+                    [slack_blocks.context(":white_check_mark: You shared this answer in the channel.", "shared_note")],
                     replace_original=True)
 
     def _post(self, conversation: Conversation, user_id: str) -> str | None:
@@ -107,7 +108,7 @@ def shared_message(conversation: Conversation, user_id: str) -> tuple[str, list[
     """The answer as the channel sees it: who shared it (and, for `/rollout`, the question), then the answer."""
     by = f":loudspeaker: <@{user_id}> shared an answer from Rollout"
     if conversation.source == "command":  # the question was never shown in the channel
-        by += f" to: _{blocks.escape(blocks.shorten(conversation.question, blocks.QUESTION_ECHO_LIMIT))}_"
-    message_blocks = [blocks.context(by, SHARED_BY), *blocks.answer_blocks(recorded_answer(conversation),
+        by += f" to: _{slack_blocks.escape(slack_blocks.shorten(conversation.question, blocks.QUESTION_ECHO_LIMIT))}_"
+    message_blocks = [slack_blocks.context(by, SHARED_BY), *blocks.answer_blocks(recorded_answer(conversation),
                                                                            conversation.id)]
-    return blocks.fallback_text(blocks.to_mrkdwn(conversation.answer)), message_blocks
+    return slack_blocks.fallback_text(slack_blocks.to_mrkdwn(conversation.answer)), message_blocks

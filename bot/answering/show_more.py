@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.answering import blocks
 from bot.feedback.blocks import VOTE_STATUS
-from bot.slack import blocks
+from bot.slack import blocks as slack_blocks
 from bot.slack.client import respond
 from bot.store import Conversation
 from bot.store.repositories import Store
@@ -115,7 +116,7 @@ def message(conversation: Conversation, expand: bool, shown: Sequence[dict] = ()
         answer_blocks.insert(0, kept[SHARED_BY])
     if VOTE_STATUS in kept:  # under the buttons, as the vote left it
         answer_blocks.append(kept[VOTE_STATUS])
-    return blocks.fallback_text(blocks.to_mrkdwn(conversation.answer)), answer_blocks
+    return slack_blocks.fallback_text(slack_blocks.to_mrkdwn(conversation.answer)), answer_blocks
 
 
 def recorded_answer(conversation: Conversation) -> Answer:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot.answering.blocks import answer_marker
 from bot.feedback.ratings import COMMENT_LIMIT, REASON_LABELS
 from bot.feedback.surveys import SAVED_TIME, TEAMS, TEXT_LIMIT
-from bot.slack.blocks import answer_marker, button, context, escape, shorten, text_sections
+from bot.slack.blocks import button, context, escape, shorten, text_sections
 
 REASON_MODAL, SURVEY_MODAL, SURVEY_OPEN = "feedback_reason", "survey", "survey_open"
 VOTE_STATUS = "feedback_status"

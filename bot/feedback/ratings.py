@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.answering.blocks import HELPFUL, NOT_HELPFUL
 from bot.answering.safety import redact
 from bot.errors import RolloutError
 from bot.feedback.store import REASONS, FeedbackStore
@@ -16,7 +17,7 @@ from bot.store.repositories import Store
 
 log = logging.getLogger(__name__)
 
-VOTE_ACTIONS = {"feedback_helpful": "helpful", "feedback_not_helpful": "not_helpful"}
+VOTE_ACTIONS = {HELPFUL: "helpful", NOT_HELPFUL: "not_helpful"}
 COMMENT_LIMIT = 1000
 REASON_LABELS = {"wrong": "It's wrong", "outdated": "It's outdated", "not_found": "It didn't find what I needed",
                  "unclear": "It's unclear", "other": "Something else"}

@@ -8,10 +8,10 @@ import uuid
 
 from slack_bolt import Ack, App
 
+from bot.answering.blocks import INCIDENT_REPORT
 from bot.helpdesk import blocks
 from bot.helpdesk.limits import INCIDENT, plain
 from bot.helpdesk.listeners import accept_click, run_safely, user_of
-from bot.slack.blocks import INCIDENT_REPORT
 from bot.slack.commands import COMMAND
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from bot.answering.blocks import shown_sources, sources_text
 from bot.answering.safety import redact
 from bot.errors import NotFound
 from bot.helpdesk import blocks
@@ -21,7 +22,7 @@ from bot.helpdesk.errors import AlreadyHandled, HelpdeskError, NotAllowed, NotCo
 from bot.helpdesk.escalation import Notifier
 from bot.helpdesk.store import HelpdeskStore
 from bot.helpdesk.tables import Incident
-from bot.slack.blocks import context, shown_sources, sources_text, text_sections, to_mrkdwn
+from bot.slack.blocks import context, text_sections, to_mrkdwn
 from bot.store.models import utc_now
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ import uuid
 
 from slack_bolt import Ack, App, BoltContext
 
+from bot.answering.blocks import ESCALATE
 from bot.answering.buttons import record_answer_click
 from bot.answering.safety import redact
 from bot.errors import RolloutError
@@ -19,7 +20,6 @@ from bot.slack.commands import COMMAND
 from bot.slack.parsing import is_from_a_person, plain_text
 
 log = logging.getLogger(__name__)
-ESCALATE = "escalate"
 # Kinds of acked work (bot.answering.intake), as recorded in processed_events.kind.
 ESCALATE_WORK, CLAIM_WORK, RESOLVE_WORK, RATE_WORK = "click:escalate", "click:claim", "click:resolve", "click:rate"
 HELP_ME_WORK, RELAY_WORK = "command:help-me", "event:relay"

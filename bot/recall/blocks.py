@@ -6,8 +6,9 @@ import re
 from collections.abc import Sequence
 from itertools import groupby
 
+from bot.answering.blocks import ESCALATE, HELPFUL, NOT_HELPFUL, answer_buttons
 from bot.recall.store import FaqItem, RecallItem
-from bot.slack.blocks import answer_buttons, button, context, escape, shorten, text_sections
+from bot.slack.blocks import button, context, escape, shorten, text_sections
 from knowledge.chunking import SECTION_SEPARATOR
 from knowledge.sections import changed_lines
 
@@ -15,7 +16,7 @@ RECALL_APPROVE = "recall_approve"  # App Home: approve a run's recalls and send 
 # A DM lists several answers, each with 👍/👎/Ask a person, and Slack wants action ids unique within a message: each
 # row's ids carry ".recall.<conversation id>", which bot/recall/listeners.py maps back before any listener sees them.
 ROW_SUFFIX = ".recall."
-ROW_ACTION = re.compile(r"^(feedback_helpful|feedback_not_helpful|escalate)\.recall\.\d+$")
+ROW_ACTION = re.compile(rf"^({HELPFUL}|{NOT_HELPFUL}|{ESCALATE})\.recall\.\d+$")
 MAX_ANSWERS = 8  # answers shown in full in one DM (each ~6 blocks; Slack allows 50)
 MAX_FAQ = 15
 QUOTE_LIMIT = 600

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from slack_bolt import Ack, App
 
+from bot.answering import blocks
 from bot.answering.asking import Question
-from bot.slack import blocks
 from bot.slack.parsing import plain_text
 
 COMMAND = "/rollout"

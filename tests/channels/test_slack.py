@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import threading
 
+from bot.answering.blocks import SHARE_ANSWER
 from bot.answering.channel_blocks import SETTINGS_MODAL
 from bot.answering.channel_store import SharedAnswer
 from bot.feedback.store import AnswerRating
 from bot.helpdesk.tables import Ticket
-from bot.slack.blocks import SHARE_ANSWER
 from bot.store import Conversation
 from tests.channels.conftest import ADMIN, ASKER, HELPDESK, OTHER, POLICY, TEAM_HELPDESK
 from tests.fakes.payloads import BOT_USER_ID, message_event, new_ts

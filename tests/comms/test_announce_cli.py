@@ -57,7 +57,7 @@ def test_schedule_prints_the_job_id_and_list_show_preview_edit_cancel_use_it(rol
 
     code, out, _ = rollout("announce", "preview", job_id)
     blocks = json.loads(out)["blocks"]
-    assert blocks[0]["text"]["text"] == "*Pilot* starts <https://intra.example/p|today>"
+    assert blocks[0]["text"]["text"] == "*Pilot* starts <https://intra.example/p|today (intra.example)>"
 
     code, out, _ = rollout("announce", "edit", job_id, "--cron", "0 9 * * mon", "--to", "engineering")
     assert code == 0 and "cron '0 9 * * mon' (Europe/London)" in out and "to engineering" in out

@@ -3,7 +3,6 @@ plays no part). The comms team is told the truth through the run's record (`roll
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import make_url

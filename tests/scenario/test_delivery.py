@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.slack import blocks
+from bot.answering import blocks
 from bot.slack.client import post_once
 from bot.store.models import ProcessedEvent
 from tests.fakes.payloads import BOT_ID, BOT_USER_ID, app_mention_event, message_event

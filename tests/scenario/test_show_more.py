@@ -12,8 +12,9 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import delete
 
+from bot.answering.blocks import SHOW_LESS, SHOW_MORE
 from bot.answering.show_more import GONE
-from bot.slack.blocks import SHOW_LESS, SHOW_MORE, to_mrkdwn
+from bot.slack.blocks import to_mrkdwn
 from bot.store import Conversation
 from bot.store.db import session_factory
 from knowledge.answer import citations

@@ -3,8 +3,6 @@ id, view callback and event to the feature that owns it, through exactly one lis
 the order listeners were registered in; an event nobody listens for is acked."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse

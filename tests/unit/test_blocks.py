@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack import blocks
+from bot.answering import blocks
+from bot.slack import blocks as slack_blocks
 from knowledge.answer import Answer, Source
 from tests.fakes.block_kit import message_errors
 
@@ -31,7 +32,14 @@ def all_text(message_blocks: list[dict]) -> str:
 @pytest.mark.parametrize("markdown, mrkdwn", [
     ("**bold** and __also bold__", "*bold* and *also bold*"),
     ("*italic* but 2 * 3 * 4 stays", "_italic_ but 2 * 3 * 4 stays"),
-    ("see [the policy](https://intranet.example/p?a=1&b=2)", "see <https://intranet.example/p?a=1&amp;b=2|the policy>"),
+    ("see [the policy](https://intranet.example/p?a=1&b=2)",
+     "see <https://intranet.example/p?a=1&amp;b=2|the policy (intranet.example)>"),
+    # A link's text always shows where it goes: one address cannot pass for another.
+    ("[https://sso.kestrel.example](https://evil.example/login)",
+     "<https://evil.example/login|https://sso.kestrel.example (evil.example)>"),
+    ("[https://intra.example/p](https://intra.example/p) [intra.example](https://intra.example/q)",
+     "<https://intra.example/p|https://intra.example/p> <https://intra.example/q|intra.example>"),
+    ("write to [the desk](mailto:desk@kestrel.example)", "write to <mailto:desk@kestrel.example|the desk (desk@kestrel.example)>"),
     ("## Reporting\n- one\n* two", "*Reporting*\n• one\n• two"),
     ("a < b & c > d", "a &lt; b &amp; c &gt; d"),
     ("~~old~~ rule", "~old~ rule"),
@@ -40,7 +48,7 @@ def all_text(message_blocks: list[dict]) -> str:
     ("<@U123> <!channel>", "&lt;@U123&gt; &lt;!channel&gt;"),
 ])
 def test_markdown_becomes_slack_mrkdwn(markdown, mrkdwn):
-    assert blocks.to_mrkdwn(markdown) == mrkdwn
+    assert slack_blocks.to_mrkdwn(markdown) == mrkdwn
 
 
 def test_an_answer_has_its_text_cited_sources_with_links_and_three_buttons():
@@ -79,14 +87,14 @@ def test_long_answers_are_split_into_sections_within_slacks_limits(length):
     message = blocks.answer_blocks(answer(words), conversation_id=1)
 
     assert message_errors({"blocks": message}) == []
-    assert len(message) <= blocks.MAX_BLOCKS
-    assert all(len(b["text"]["text"]) <= blocks.SECTION_LIMIT for b in message if b["type"] == "section")
-    if length > blocks.MAX_TEXT_SECTIONS * blocks.SECTION_LIMIT:
+    assert len(message) <= slack_blocks.MAX_BLOCKS
+    assert all(len(b["text"]["text"]) <= slack_blocks.SECTION_LIMIT for b in message if b["type"] == "section")
+    if length > slack_blocks.MAX_TEXT_SECTIONS * slack_blocks.SECTION_LIMIT:
         assert "answer shortened" in all_text(message)
 
 
 def test_text_without_spaces_is_cut_hard():
-    assert [len(p) for p in blocks.split_text("x" * 7000, 3000)] == [3000, 3000, 1000]
+    assert [len(p) for p in slack_blocks.split_text("x" * 7000, 3000)] == [3000, 3000, 1000]
 
 
 def test_help_lists_what_the_bot_does_and_its_commands_and_names_an_unknown_one():
@@ -100,8 +108,8 @@ def test_help_lists_what_the_bot_does_and_its_commands_and_names_an_unknown_one(
 
 
 def test_notices_keep_their_mrkdwn_and_the_fallback_text_is_short():
-    assert blocks.notice_blocks("*Delete* it")[0]["text"]["text"] == "*Delete* it"
-    assert len(blocks.fallback_text("word " * 1000)) == blocks.FALLBACK_LIMIT
+    assert slack_blocks.notice_blocks("*Delete* it")[0]["text"]["text"] == "*Delete* it"
+    assert len(slack_blocks.fallback_text("word " * 1000)) == slack_blocks.FALLBACK_LIMIT
 
 
 def test_an_answer_about_incidents_offers_a_report_button_and_others_do_not():

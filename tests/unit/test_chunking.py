@@ -4,8 +4,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import pytest
-
 from knowledge.chunking import (
     MIN_SECTION_CHARS,
     SECTION_SEPARATOR,

@@ -8,7 +8,6 @@ import pytest
 from bot.answering.intake import GIVE_UP, Intake, Route
 from bot.answering.work_store import WorkStore
 from bot.slack.workers import Workers
-from bot.store import session_factory
 from bot.store.models import ProcessedEvent
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 from tests.unit.test_asking import NOW, CannedKnowledgeBase, asking, question, store  # noqa: F401  (fixture)
