@@ -6,7 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.slack.blocks import MAX_TEXT_SECTIONS, button, context, escape, is_web_url, shorten, text_sections, to_mrkdwn
+from bot.slack.blocks import (
+    MAX_TEXT_SECTIONS,
+    button,
+    context,
+    escape,
+    is_web_url,
+    link,
+    shorten,
+    text_sections,
+    to_mrkdwn,
+)
 from knowledge.answer import Answer, Source
 
 QUESTION_ECHO_LIMIT = 300
@@ -116,7 +126,7 @@ def sources_text(sources: Sequence[Source], answered: bool) -> str:
     """'*Sources*' and one '[n] Title › Section' line per source, linked where the document has a URL."""
     lines = ["*Sources*" if answered else "*You could look at*"]
     for source in sources:
-        label = escape(source.label).replace("|", "/")
-        link = f"<{source.url}|{label}>" if source.url and is_web_url(source.url) else label
-        lines.append(f"[{source.number}] {link}")
+        label = escape(source.label)
+        shown = link(source.url, label, show_host=False) if source.url and is_web_url(source.url) else label
+        lines.append(f"[{source.number}] {shown}")
     return "\n".join(lines)

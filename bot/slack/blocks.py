@@ -97,11 +97,21 @@ def _convert(text: str) -> str:
 
 
 def _link(match: re.Match) -> str:
-    """A Markdown link as a Slack link whose text shows the real host: "[the policy](https://x.example/p)" reads
-    "the policy (x.example)", so a label can never pass one address off as another."""
-    label, url = match.group(1).replace("|", "/"), match.group(2)
+    return link(match.group(2), match.group(1))
+
+
+def link(url: str, label: str, show_host: bool = True) -> str:
+    """A Slack link whose text shows the real host: "[the policy](https://x.example/p)" reads "the policy
+    (x.example)", so a label can never pass one address off as another. `show_host=False` leaves a label that does not
+    look like an address as it is (a document's title); one that does still gets the host. `label` is escaped mrkdwn."""
+    label = label.replace("|", "/")
     host = urlsplit(url).hostname or url.partition(":")[2]
-    return f"<{url}|{label if label in (url, host) else f'{label} ({host})'}>"
+    if label in (url, host) or not (show_host or _ADDRESS.search(label)):
+        return f"<{url}|{label}>"
+    return f"<{url}|{label} ({host})>"
+
+
+_ADDRESS = re.compile(r"://|\bwww\.|@|\b[\w-]+\.(?:[a-z]{2,})\b", re.IGNORECASE)
 
 
 def is_web_url(url: str) -> bool:

@@ -168,3 +168,11 @@ def test_a_long_answer_and_extract_together_stay_within_slacks_block_limit():
                                    files_note=True, expanded=True)
     assert message_errors({"blocks": message}) == []
     assert message[-1]["elements"][-1]["action_id"] == blocks.SHOW_LESS
+
+
+def test_a_source_whose_title_looks_like_an_address_shows_where_its_link_goes():
+    plain = Source(1, "a.md", "Acceptable Use", "Approved tools", 0.5, "https://intra.example/aup")
+    disguised = Source(2, "b.md", "https://sso.kestrel.example", None, 0.5, "https://evil.example/x")
+    assert blocks.sources_text([plain, disguised], True).splitlines() == [
+        "*Sources*", "[1] <https://intra.example/aup|Acceptable Use › Approved tools>",
+        "[2] <https://evil.example/x|https://sso.kestrel.example (evil.example)>"]
