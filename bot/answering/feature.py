@@ -8,16 +8,17 @@ TABLES = ("bot.store.models", "bot.answering.channel_store")
 
 
 def register(app, runtime, routes) -> None:
-    """DMs, mentions and `auto` channels; Show more; /rollout settings and its modal; Share in channel."""
+    """DMs, mentions and `auto` channels; Show more; /rollout settings, App Home's Edit and its modal; Share in
+    channel."""
     from bot.answering import buttons, channel_listeners, events
 
     events.register(app, runtime.services, routes)
     buttons.register(app, runtime.services)
-    channel_listeners.register(app, runtime, routes.subcommands)
+    channel_listeners.register(app, runtime, routes)
 
 
 def admin_home(runtime) -> list[dict]:
-    """The configured channels, for admins' App Home."""
+    """The configured channels with Edit, and a channel picker, for admins' App Home."""
     from bot.answering.channel_blocks import channel_settings_home
 
     return channel_settings_home(runtime.channels.store.all(), runtime.settings.rollout_helpdesk_channel)

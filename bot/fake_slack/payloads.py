@@ -98,6 +98,22 @@ def block_actions(action_id: str, value: str = "", user_id: str = "U0ALICE", cha
     return payload
 
 
+def home_block_actions(action_id: str, user_id: str = "U0ALICE", value: str | None = None,
+                       selected_conversation: str | None = None, view: dict | None = None) -> dict:
+    """A `block_actions` payload from the App Home tab: a button (`value`) or a conversations_select
+    (`selected_conversation`). Slack sends the Home view and no channel, message or response_url."""
+    action = {"action_id": action_id, "block_id": "home", "action_ts": new_ts()}
+    if selected_conversation is not None:
+        action |= {"type": "conversations_select", "selected_conversation": selected_conversation}
+    else:
+        action |= {"type": "button", "value": value or "", "text": {"type": "plain_text", "text": action_id}}
+    view_id = f"VHOME{user_id}"
+    home = {"id": view_id, "team_id": TEAM_ID, "type": "home", "blocks": [], "private_metadata": "",
+            "callback_id": "", "state": {"values": {}}, "hash": uuid.uuid4().hex, "app_id": APP_ID, **(view or {})}
+    return {**_interaction("block_actions", user_id), "container": {"type": "view", "view_id": view_id},
+            "view": home, "actions": [action]}
+
+
 def view_submission(callback_id: str, values: dict, user_id: str = "U0ALICE", private_metadata: str = "",
                     blocks: list | None = None, view_id: str | None = None) -> dict:
     """A `view_submission` payload; `values` is {block_id: {action_id: {"type": ..., "value": ...}}}."""

@@ -65,6 +65,10 @@ class SlackSender:
         """Click a button; `fields` as in payloads.block_actions (user_id, channel_id, message_ts, blocks...)."""
         return self.action(payloads.block_actions(action_id, value, **fields))
 
+    def home_action(self, action_id: str, **fields) -> Reply:
+        """Use a control of the App Home tab; `fields` as in payloads.home_block_actions."""
+        return self.action(payloads.home_block_actions(action_id, **fields))
+
     def view_submission(self, callback_id: str, values: dict, **fields) -> Reply:
         """Submit a modal; `fields` as in payloads.view_submission (user_id, private_metadata, blocks...)."""
         return self.action(payloads.view_submission(callback_id, values, **fields))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 
 from bot.answering.blocks import SHARE_ANSWER
-from bot.answering.channel_blocks import SETTINGS_MODAL
+from bot.answering.channel_blocks import EDIT_CHANNEL, PICK_CHANNEL, SETTINGS_MODAL
 from bot.answering.channel_store import SharedAnswer
 from bot.feedback.store import AnswerRating
 from bot.helpdesk.tables import Ticket
@@ -264,17 +264,108 @@ def test_the_settings_modal_opens_with_the_stored_settings_and_saves_for_every_p
     assert second.runtime.channels.audiences_for_channel(POLICY) == ["pilot", "engineering"]
 
 
-def test_admins_see_channel_settings_in_the_app_home(rollout):
+def open_home(rollout, user) -> list[dict]:
+    """The user opens the App Home tab; the blocks published for them."""
+    before = len(rollout.slack.calls_to("views.publish"))
+    rollout.sender.event({"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home",
+                          "event_ts": new_ts()})
+    return home_published(rollout, before + 1)
+
+
+def home_published(rollout, count) -> list[dict]:
+    """The blocks of the `count`-th App Home published (waiting for it)."""
+    return rollout.slack.wait_for("views.publish", count=count)[count - 1].params["view"]["blocks"]
+
+
+def block(blocks, block_id) -> dict:
+    return next(b for b in blocks if b["block_id"] == block_id)
+
+
+SETTINGS_VALUES = {
+    "answer_mode": {"answer_mode": {"type": "static_select", "selected_option": {"value": "auto"}}},
+    "private_answers": {"private_answers": {"type": "checkboxes", "selected_options": []}},
+    "audience": {"audience": {"type": "plain_text_input", "value": "pilot"}},
+    "escalate_to": {"escalate_to": {"type": "conversations_select", "selected_conversation": TEAM_HELPDESK}}}
+
+
+def test_admins_see_channel_settings_in_the_app_home_with_edit_and_a_channel_picker(rollout):
     configure(rollout, answer_mode="auto", escalate_to=TEAM_HELPDESK)
-    for user in (ADMIN, ASKER):
-        rollout.sender.event({"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home",
-                              "event_ts": new_ts()})
-    published = {c.params["user_id"]: c.params["view"]["blocks"] for c in rollout.slack.wait_for("views.publish",
-                                                                                                  count=2)}
-    admin = next(b for b in published[ADMIN] if b["block_id"] == "home_channels")["text"]["text"]
-    assert f"<#{POLICY}>" in admin and "every question (auto)" in admin and f"<#{TEAM_HELPDESK}>" in admin
-    assert "home_channels" not in {b["block_id"] for b in published[ASKER]}
-    assert BOT_USER_ID not in admin
+    admin, asker = open_home(rollout, ADMIN), open_home(rollout, ASKER)
+
+    row = block(admin, f"home_channel_{POLICY}")
+    text = row["text"]["text"]
+    assert f"<#{POLICY}>" in text and "every question (auto)" in text and f"<#{TEAM_HELPDESK}>" in text
+    assert (row["accessory"]["action_id"], row["accessory"]["value"]) == (EDIT_CHANNEL, POLICY)
+    [picker] = block(admin, "home_channel_pick")["elements"]
+    assert picker["type"] == "conversations_select" and picker["action_id"] == PICK_CHANNEL
+    assert "default_to_current_conversation" not in picker and picker["filter"]["include"] == ["public", "private"]
+    assert not {"home_channels", "home_channel_pick", f"home_channel_{POLICY}"} & {b["block_id"] for b in asker}
+    assert BOT_USER_ID not in str(admin) and rollout.slack.violations == []
+
+
+def test_edit_in_the_app_home_opens_the_settings_modal_whose_save_refreshes_the_home(rollout):
+    configure(rollout, audience="engineering")
+    open_home(rollout, ADMIN)
+    assert rollout.sender.home_action(EDIT_CHANNEL, user_id=ADMIN, value=POLICY).status == 200
+    [opened] = rollout.slack.wait_for("views.open")
+    view = opened.params["view"]
+    assert view["callback_id"] == SETTINGS_MODAL and view["private_metadata"].split()[0] == POLICY
+    assert block(view["blocks"], "audience")["element"]["initial_value"] == "engineering"
+
+    bad = rollout.sender.view_submission(SETTINGS_MODAL, {**SETTINGS_VALUES, "audience": {"audience": {
+        "type": "plain_text_input", "value": "<!channel>"}}}, user_id=ADMIN, private_metadata=view["private_metadata"])
+    assert "audience" in ack_json(bad)["errors"]  # the same validation as from the channel
+    saved = rollout.sender.view_submission(SETTINGS_MODAL, SETTINGS_VALUES, user_id=ADMIN,
+                                           private_metadata=view["private_metadata"])
+    assert (saved.status, saved.body) == (200, "")
+    home = home_published(rollout, 2)
+    rollout.settle()
+    text = block(home, f"home_channel_{POLICY}")["text"]["text"]
+    assert "every question (auto)" in text and "audience pilot" in text and f"<#{TEAM_HELPDESK}>" in text
+    stored = rollout.runtime.channels.settings(POLICY)
+    assert (stored.answer_mode, stored.audience, stored.escalate_to, stored.updated_by) == (
+        "auto", ("pilot",), TEAM_HELPDESK, ADMIN)
+    assert rollout.slack.calls_to("chat.postEphemeral") == []  # the admin may not be in the channel: Home shows it
+    assert rollout.slack.violations == []
+
+
+def test_an_admin_picks_a_channel_not_yet_set_up_in_the_app_home_and_configures_it(rollout):
+    open_home(rollout, ADMIN)
+    rollout.sender.home_action(PICK_CHANNEL, user_id=ADMIN, selected_conversation="C0NEWTEAM")
+    [opened] = rollout.slack.wait_for("views.open")
+    view = opened.params["view"]
+    assert view["callback_id"] == SETTINGS_MODAL and view["private_metadata"].split()[0] == "C0NEWTEAM"
+    assert block(view["blocks"], "answer_mode")["element"]["initial_option"]["value"] == "mention"
+
+    rollout.sender.view_submission(SETTINGS_MODAL, SETTINGS_VALUES, user_id=ADMIN,
+                                   private_metadata=view["private_metadata"])
+    home = home_published(rollout, 2)
+    rollout.settle()
+    assert "every question (auto)" in block(home, "home_channel_C0NEWTEAM")["text"]["text"]
+    assert [s.channel_id for s in rollout.runtime.channels.store.all()] == ["C0NEWTEAM"]
+
+
+def test_someone_not_an_admin_using_the_home_controls_is_told_who_can_and_nothing_opens(rollout):
+    configure(rollout, answer_mode="auto")
+    rollout.sender.home_action(EDIT_CHANNEL, user_id=ASKER, value=POLICY)  # a Home published while they were admin
+    rollout.sender.home_action(PICK_CHANNEL, user_id=ASKER, selected_conversation="C0NEWTEAM")
+    told = rollout.slack.wait_for("chat.postMessage", count=2)
+    home = home_published(rollout, 2)
+    rollout.settle()
+    assert {c.params["channel"] for c in told} == {ASKER}
+    assert all("Only Rollout admins can change channel settings" in c.params["text"] and f"<@{ADMIN}>" in
+               c.params["text"] for c in told)
+    assert rollout.slack.calls_to("views.open") == []
+    assert "home_channel_pick" not in {b["block_id"] for b in home}  # their Home, without the admin part
+    assert rollout.runtime.channels.settings(POLICY).answer_mode == "auto"
+
+
+def test_picking_a_direct_message_in_the_app_home_is_explained(rollout):
+    rollout.sender.home_action(PICK_CHANNEL, user_id=ADMIN, selected_conversation="D0ALICE")
+    [told] = rollout.slack.wait_for("chat.postMessage")
+    rollout.settle()
+    assert told.params["channel"] == ADMIN and "pick a public or private channel" in told.params["text"]
+    assert rollout.slack.calls_to("views.open") == []
 
 
 def test_a_share_slack_refuses_is_not_recorded_and_pressing_again_posts_it(rollout):

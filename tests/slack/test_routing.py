@@ -16,6 +16,7 @@ SUBCOMMANDS = {"ask": "bot.slack", "help": "bot.slack", "settings": "bot.answeri
                "pilot": "bot.feedback", "help-me": "bot.helpdesk", "incident": "bot.helpdesk",
                "announce": "bot.comms"}
 ACTIONS = {"show_more": "bot.answering", "show_less": "bot.answering", "share_answer": "bot.answering",
+           "channel_settings_edit": "bot.answering", "channel_settings_pick": "bot.answering",
            "feedback_helpful": "bot.feedback", "feedback_not_helpful": "bot.feedback", "survey_open": "bot.feedback",
            "escalate": "bot.helpdesk", "ticket_claim": "bot.helpdesk", "ticket_resolve": "bot.helpdesk",
            "ticket_add_faq": "bot.helpdesk", "ticket_rate_3": "bot.helpdesk", "incident_report": "bot.helpdesk",
