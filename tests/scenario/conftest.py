@@ -118,6 +118,14 @@ def settings_for(slack: FakeSlack, database_url: str, **overrides) -> Settings:
     return Settings(_env_file=None, **{**values, **overrides})
 
 
+def serve(settings: Settings, knowledge_base: KnowledgeBase, slack: FakeSlack) -> Rollout:
+    """A Rollout process serving HTTP on a loopback port over this knowledge base; stop() it when done."""
+    runtime = build_runtime(settings, knowledge_base=knowledge_base)
+    server = HttpServer(create_app(runtime), "127.0.0.1", 0, acking=runtime.services.workers.acking,
+                        operations=Operations(runtime)).start()
+    return Rollout(settings, runtime.services, server, slack, make_engine(settings.resolved_database_url), runtime)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'data' / 'rollout.db'}"
@@ -129,12 +137,8 @@ def start_rollout(knowledge_base, fake_slack, sqlite_url) -> Iterator:
     started: list[Rollout] = []
 
     def start(database_url: str | None = None, **overrides) -> Rollout:
-        settings = settings_for(fake_slack, database_url or sqlite_url, **overrides)
-        runtime = build_runtime(settings, knowledge_base=knowledge_base)
-        server = HttpServer(create_app(runtime), "127.0.0.1", 0, acking=runtime.services.workers.acking,
-                            operations=Operations(runtime)).start()
-        started.append(Rollout(settings, runtime.services, server, fake_slack,
-                               make_engine(settings.resolved_database_url), runtime))
+        started.append(serve(settings_for(fake_slack, database_url or sqlite_url, **overrides), knowledge_base,
+                             fake_slack))
         return started[-1]
 
     yield start
