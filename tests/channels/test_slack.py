@@ -9,6 +9,7 @@ from bot.answering.channel_store import SharedAnswer
 from bot.feedback.store import AnswerRating
 from bot.helpdesk.tables import Ticket
 from bot.store import Conversation
+from bot.store.models import Interaction
 from tests.channels.conftest import ADMIN, ASKER, HELPDESK, OTHER, POLICY, TEAM_HELPDESK
 from tests.fakes.payloads import BOT_USER_ID, message_event, new_ts
 from tests.scenario.conftest import ANSWERABLE, UNANSWERABLE, ack_json, action_ids, button_value, section_texts
@@ -162,6 +163,51 @@ def test_a_private_answer_escalates_to_the_channels_own_helpdesk_and_is_followed
     [follow_up] = [p for p in rollout.posts() if p.params["channel"] != TEAM_HELPDESK]
     assert follow_up.params["channel"].startswith("D") and follow_up.params.get("thread_ts") is None
     assert rollout.posts(channel=POLICY) == []  # nothing about it in the channel's thread
+
+
+def test_ask_a_person_under_a_shared_answer_opens_the_askers_ticket_and_refuses_anyone_else(rollout):
+    configure(rollout, private_answers=True)
+    rollout.mention(ANSWERABLE, channel=POLICY)
+    [private] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    rollout.sender.block_action(SHARE_ANSWER, button_value(private.params["blocks"], SHARE_ANSWER), user_id=ASKER,
+                                channel_id=POLICY, ephemeral=True, response_url=rollout.slack.response_url("s"))
+    [shared] = rollout.slack.wait_for("chat.postMessage")
+    rollout.settle()
+    [conversation] = rollout.rows(Conversation)
+
+    def ask_a_person(user):
+        reply = rollout.sender.block_action("escalate", button_value(shared.params["blocks"], "escalate"),
+                                            user_id=user, channel_id=POLICY, message_ts=shared.response["ts"],
+                                            blocks=shared.params["blocks"], response_url=rollout.slack.response_url(user))
+        assert (reply.status, reply.body) == (200, "")
+        rollout.settle()
+
+    def refusals():
+        return [c.params for c in rollout.slack.calls_to("chat.postEphemeral") if c.params["user"] == OTHER]
+
+    ask_a_person(OTHER)  # someone in the channel reads the shared answer and presses Ask a person
+    [refusal] = refusals()
+    assert refusal["channel"] == POLICY and "Only the person who asked this question" in refusal["text"]
+    assert "/rollout help-me" in refusal["text"]  # how to get a ticket of their own
+    assert rollout.rows(Ticket) == [] and rollout.posts(channel=HELPDESK) == []
+    assert rollout.rows(Interaction) == []
+
+    ask_a_person(ASKER)
+    [ticket_post] = rollout.posts(channel=HELPDESK)
+    [ticket] = rollout.rows(Ticket)
+    assert (ticket.user_id, ticket.conversation_id, ticket.helpdesk_ts) == (ASKER, conversation.id,
+                                                                           ticket_post.response["ts"])
+    assert ticket.asker_channel.startswith("D")  # followed up in a DM, as for any private answer
+    assert [p.params["channel"] for p in rollout.posts() if p.params["channel"].startswith("D")] == [
+        ticket.asker_channel]  # the asker is told it is with the helpdesk
+    assert [(i.user_id, i.action) for i in rollout.rows(Interaction)] == [(ASKER, "escalate")]
+    assert rollout.posts(channel=POLICY) == [shared]  # nothing about the ticket in the channel's thread
+
+    ask_a_person(OTHER)  # pressing again once the ticket exists: still theirs alone, and nothing about it shown
+    assert len(refusals()) == 2 and "ticket #" not in refusals()[-1]["text"]
+    assert len(rollout.rows(Ticket)) == 1 and len(rollout.posts(channel=HELPDESK)) == 1
+    assert rollout.slack.violations == []
 
 
 def test_help_me_from_a_channel_goes_to_its_own_helpdesk(rollout):
