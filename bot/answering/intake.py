@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 GIVE_UP = timedelta(minutes=10)  # a question not answered by then is owned up to, not answered late
 RESUME_SECONDS = 5.0  # how often `resume` runs in a serving process
+SOMETHING = "something you asked me to do (a button you pressed, a command or a form you sent)"  # of acked work
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Intake:
         self.owner = uuid.uuid4().hex  # this process, in lease_owner
         self._recording = GroupCommit(work)
         self._kinds: dict[str, Callable[[dict], None]] = {}  # the work of each kind of acked click or submission
+        self._what: dict[str, str] = {}  # each kind in the words of the apology when it is given up on
         self._held: set[str] = set()  # keys leased by this process and with its workers
         self._reserved = 0
         self._lock = threading.Lock()
@@ -73,11 +75,16 @@ class Intake:
             return self._record(question.dedupe_key, question.source, question.user_id, _payload(question, route),
                                 self._begin, question.dedupe_key, question, route, False, self.clock())
 
-    def handle(self, kind: str, work: Callable[[dict], None]) -> None:
+    def handle(self, kind: str, work: Callable[[dict], None], what: str = SOMETHING) -> None:
         """What to do for acked work of `kind` (a click, a command, a modal submission) with its payload: after the
         ack, and again in any process if this one dies first (so `work` must be idempotent). If it raises, it is
-        tried again once its lease runs out."""
-        self._kinds[kind] = work
+        tried again once its lease runs out; given up on after GIVE_UP, the person is told `what` was not done."""
+        self._kinds[kind], self._what[kind] = work, what
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of acked work this process knows how to do (`handle`)."""
+        return frozenset(self._kinds)
 
     def accept(self, kind: str, key: str, user_id: str, payload: dict) -> bool:
         """Record a click, command or submission before its ack (`key` makes a repeat a no-op); its kind's work
@@ -163,7 +170,8 @@ class Intake:
         if now - item.received_at <= GIVE_UP:
             return self._perform(item.key, item.kind, item.payload)
         log.error("giving up on %s: not done within %s of its ack", item.key, GIVE_UP)
-        if self._run(item.key, self.client.chat_postMessage, channel=item.payload["user"], text=NOT_DONE_IN_TIME):
+        sorry = NOT_DONE_IN_TIME.format(what=self._what[item.kind])
+        if self._run(item.key, self.client.chat_postMessage, channel=item.payload["user"], text=sorry):
             self._finish(item.key, WORK_ABANDONED)
 
     def _perform(self, key: str, kind: str, payload: dict) -> None:
@@ -251,8 +259,8 @@ TOO_LATE = (":warning: Sorry, I couldn't answer your question in time: something
             "Please ask again; if it keeps happening, tell the helpdesk.")
 
 
-NOT_DONE_IN_TIME = (":warning: Sorry, something you asked me to do (a button you pressed or a form you sent) could "
-                    "not be finished in time because something went wrong on my side. Please try it again.")
+NOT_DONE_IN_TIME = (":warning: Sorry, {what} could not be finished in time because something went wrong on my side. "
+                    "Please try it again.")
 
 
 def _done(work: Callable[[dict], None], payload: dict) -> bool:

@@ -14,12 +14,15 @@ from bot.answering.channel_store import ChannelSettings
 from bot.answering.intake import Intake, Route
 from bot.answering.repliers import ThreadReplier
 from bot.slack.client import respond
+from bot.slack.parsing import click_key
 from bot.slack.workers import Workers
 from bot.store.models import AUTO_SOURCE
 
 log = logging.getLogger(__name__)
 
 
+NOT_RECORDED = (":warning: Sorry, I couldn't take that just now: something went wrong on my side (reference "
+                "`{reference}`), and nothing was done. Please try again in a minute.")
 CLICK_NOT_RECORDED = (":warning: Sorry, I couldn't record your click: something went wrong on my side (reference "
                       "`{reference}`). Please press the button again in a minute.")
 ANSWERS_OFF = (":no_entry_sign: Answers are turned off in this channel. Send me a direct message instead, and I'll "
@@ -122,6 +125,32 @@ class Services:
             reference = uuid.uuid4().hex[:8]
             log.exception("could not record %s (reference %s)", key, reference)
             return reference
+
+    def accept_click(self, kind: str, body: dict, action: dict, sorry: str = NOT_RECORDED,
+                     message: bool = False) -> bool:
+        """Record a click before its ack, keyed by its action_ts, with what its work needs: `{"body": ..., "action":
+        ...}` shaped as Slack sends them, holding who clicked, where, the response_url and the button (and with
+        `message`, the blocks of the message clicked on). If it cannot be recorded the clicker is told (`sorry`,
+        with a {reference}) after the ack; False then."""
+        user_id = (body.get("user") or {}).get("id", "")
+        kept = {"user": {"id": user_id}, "container": body.get("container") or {},
+                "channel": body.get("channel") or {}, "response_url": body.get("response_url")}
+        if message:
+            kept["message"] = {"blocks": (body.get("message") or {}).get("blocks") or []}
+        payload = {"body": kept, "action": {"action_id": action.get("action_id"), "value": action.get("value")}}
+        if (reference := self.accept(kind, click_key(kind, body, action), user_id, payload)) is None:
+            return True
+        self.workers.quick(self.tell_clicker, body, sorry.format(reference=reference))
+        return False
+
+    def tell_clicker(self, body: dict, text: str) -> None:
+        """A note to whoever clicked: ephemeral where they clicked, in a DM from App Home."""
+        user_id = (body.get("user") or {}).get("id", "")
+        channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+        if channel:
+            self.client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+        else:
+            self.client.chat_postMessage(channel=user_id, text=text)
 
     def resume(self, now=None) -> int:
         """Take up questions acked earlier that nobody is answering (a process died); how many were taken."""

@@ -13,18 +13,17 @@ from slack_bolt import Ack, App, BoltContext
 from bot.answering.blocks import ESCALATE
 from bot.answering.buttons import record_answer_click
 from bot.answering.safety import redact
+from bot.answering.services import NOT_RECORDED
 from bot.errors import RolloutError
 from bot.helpdesk import blocks
 from bot.helpdesk.limits import HELP_ME, RELAY
 from bot.slack.commands import COMMAND
-from bot.slack.parsing import is_from_a_person, plain_text
+from bot.slack.parsing import command_key, is_from_a_person, plain_text
 
 log = logging.getLogger(__name__)
 # Kinds of acked work (bot.answering.intake), as recorded in processed_events.kind.
 ESCALATE_WORK, CLAIM_WORK, RESOLVE_WORK, RATE_WORK = "click:escalate", "click:claim", "click:resolve", "click:rate"
 HELP_ME_WORK, RELAY_WORK = "command:help-me", "event:relay"
-NOT_RECORDED = (":warning: Sorry, I couldn't take that just now: something went wrong on my side (reference "
-                "`{reference}`), and nothing was done. Please try again in a minute.")
 NOT_PASSED_ON = (":warning: Sorry, I couldn't pass your question to the helpdesk (reference `{reference}`). "
                  "Please press *Ask a person* again in a minute, or contact the helpdesk directly.")
 NOT_RELAYED = (":warning: Sorry, your message was not passed on: something went wrong on my side (reference "
@@ -87,7 +86,7 @@ def register(app: App, desk, routes) -> None:
         user_id, channel_id = command.get("user_id", ""), command.get("channel_id", "")
         if refusal := desk.limits.refusal(user_id, HELP_ME):
             return ack(text=refusal)
-        reference = desk.services.accept(HELP_ME_WORK, f"{HELP_ME_WORK}:{command.get('trigger_id')}", user_id,
+        reference = desk.services.accept(HELP_ME_WORK, command_key(HELP_ME_WORK, command), user_id,
                                          {"text": redact(text), "channel_id": channel_id})
         ack(text=":raising_hand: Passing this to the helpdesk…" if reference is None else NOT_RECORDED.format(
             reference=reference))
@@ -142,12 +141,7 @@ def rate(escalations, payload: dict) -> str:
 def accept_click(desk, kind: str, body: dict, action: dict, sorry: str | None = None) -> None:
     """Record a click before its ack with what its work needs; if it cannot be recorded, the clicker is told
     (`sorry`, with a {reference})."""
-    payload = {"body": {"user": {"id": user_of(body)}, "container": body.get("container") or {},
-                        "channel": body.get("channel") or {}},
-               "action": {"action_id": action.get("action_id"), "value": action.get("value")}}
-    key = f"{kind}:{user_of(body)}:{action.get('action_ts') or body.get('trigger_id')}"
-    if (reference := desk.services.accept(kind, key, user_of(body), payload)) is not None:
-        desk.services.workers.quick(tell, desk, body, (sorry or NOT_RECORDED).format(reference=reference))
+    desk.services.accept_click(kind, body, action, sorry or NOT_RECORDED)
 
 
 FAQ_NOT_SAVED = ("Sorry, I couldn't save this FAQ entry (reference {reference}). Please try again in a minute; "
@@ -212,12 +206,8 @@ def run_safely(desk, body: dict, change) -> None:
 
 
 def tell(desk, body: dict, text: str) -> None:
-    """An ephemeral note to whoever clicked."""
-    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
-    if channel:
-        desk.services.client.chat_postEphemeral(channel=channel, user=user_of(body), text=text)
-    else:
-        desk.services.client.chat_postMessage(channel=user_of(body), text=text)
+    """An ephemeral note to whoever clicked (a DM from App Home)."""
+    desk.services.tell_clicker(body, text)
 
 
 def tell_in_thread(desk, event: dict, text: str) -> None:

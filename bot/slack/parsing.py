@@ -1,7 +1,9 @@
-"""Slack payloads to the product's terms: which messages are questions, and their text as the employee wrote it."""
+"""Slack payloads to the product's terms: which messages are questions, their text as the employee wrote it, and the
+dedupe keys of acked work."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from bot.answering.asking import Question
 
@@ -60,3 +62,22 @@ def plain_text(text: str, bot_user_id: str | None = None) -> str:
     text = _SPECIAL.sub(lambda m: "@" + (m.group(1) or m.group(2) or "group").lstrip("@"), text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return re.sub(r"[ \t]+", " ", text).strip()
+
+
+# The dedupe keys of acked work (bot/answering/intake.py): from the payload, so that Slack sending the same request
+# again (a retry) finds the work already recorded.
+
+def command_key(kind: str, command: dict) -> str:
+    """A slash command's: its trigger_id."""
+    return f"{kind}:{command.get('trigger_id') or uuid.uuid4().hex}"
+
+
+def click_key(kind: str, body: dict, action: dict) -> str:
+    """A click's: who clicked, and the click's action_ts (its trigger_id where Slack gives none)."""
+    user = (body.get("user") or {}).get("id", "")
+    return f"{kind}:{user}:{action.get('action_ts') or body.get('trigger_id') or uuid.uuid4().hex}"
+
+
+def view_key(kind: str, view: dict) -> str:
+    """A modal submission's: the view's id and hash, the same while that modal is open and unchanged."""
+    return f"{kind}:{view.get('id')}:{view.get('hash') or ''}"

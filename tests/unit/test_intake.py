@@ -104,3 +104,16 @@ def test_click_work_that_fails_is_tried_again_and_owned_up_to_past_the_bound(int
     [sorry] = fake_slack.calls_to("chat.postMessage")
     assert sorry.params["channel"] == "U1" and "could not be finished in time" in sorry.params["text"]
     assert len(attempts) == 2 and stored(intake, "k").status == "abandoned"
+
+
+def test_work_given_up_on_tells_the_person_what_was_not_done(intake, fake_slack):
+    intake.handle("command:test", lambda payload: None, "changing the pilot")
+    intake.work.record("command:test:T1", "command:test", None, NOW - GIVE_UP - timedelta(seconds=1),
+                       {"user": "U1"}, "dead-process", NOW - timedelta(seconds=1))
+
+    assert intake.resume(NOW) == 1 and intake.workers.wait_idle(10)
+
+    [sorry] = fake_slack.calls_to("chat.postMessage")
+    assert sorry.params["channel"] == "U1"
+    assert sorry.params["text"].startswith(":warning: Sorry, changing the pilot could not be finished in time")
+    assert stored(intake, "command:test:T1").status == "abandoned"
