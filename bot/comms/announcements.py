@@ -64,15 +64,16 @@ class AnnouncementService:
 
     def schedule(self, *, text: str, targets: Sequence[str], at: str | None = None, cron: str | None = None,
                  tz: str | None = None, created_by: str | None = None, source: str = "cli",
-                 draft: bool = False) -> Announcement:
-        """Check everything (text, time, time zone, cron, targets against Slack), then store it."""
+                 draft: bool = False, announcement_id: str | None = None) -> Announcement:
+        """Check everything (text, time, time zone, cron, targets against Slack), then store it (as
+        `announcement_id`, one `check` gave earlier, if given)."""
         checked = self.check(text=text, targets=targets, at=at, cron=cron, tz=tz, created_by=created_by,
-                             source=source, draft=draft)
+                             source=source, draft=draft, announcement_id=announcement_id)
         return self.store.add(checked.announcement)
 
     def check(self, *, text: str, targets: Sequence[str], at: str | None = None, cron: str | None = None,
               tz: str | None = None, created_by: str | None = None, source: str = "cli", draft: bool = False,
-              offline: bool = False) -> Checked:
+              offline: bool = False, announcement_id: str | None = None) -> Checked:
         """The announcement `schedule` would store, checked, not stored. `offline`: targets Slack could not check
         (no SLACK_BOT_TOKEN, Slack unreachable) are reported as unchecked instead of refused."""
         tz = tz or self.default_tz
@@ -84,9 +85,9 @@ class AnnouncementService:
         parsed = parse_targets(targets)
         unchecked = check_targets(parsed, self.directory, offline)
         announcement = Announcement(
-            id=f"ann-{secrets.token_hex(4)}", text=text, targets=[str(t) for t in parsed], at=when, cron=cron, tz=tz,
-            status="draft" if draft else "scheduled", source=source, created_by=created_by, created_at=now,
-            updated_at=now, revision=1, schedule_revision=1)
+            id=announcement_id or f"ann-{secrets.token_hex(4)}", text=text, targets=[str(t) for t in parsed], at=when,
+            cron=cron, tz=tz, status="draft" if draft else "scheduled", source=source, created_by=created_by,
+            created_at=now, updated_at=now, revision=1, schedule_revision=1)
         return Checked(announcement, unchecked)
 
     def edit(self, announcement_id: str, *, text: str | None = None, targets: Sequence[str] | None = None,

@@ -10,7 +10,7 @@ def register(app, runtime, routes) -> None:
     """/rollout announce, its modal, the preview's and App Home's buttons, and ack_accept."""
     from bot.comms import listeners
 
-    listeners.register(app, runtime.comms, runtime.services.workers.quick, subcommands=routes.subcommands)
+    listeners.register(app, runtime.comms, runtime.services, subcommands=routes.subcommands)
 
 
 def admin_home(runtime) -> list[dict]:

@@ -1,75 +1,88 @@
 """`/rollout announce` (admins): a modal, a preview DM with Schedule / Discard, Cancel buttons for the App Home,
-and the acknowledgement campaigns' "I have read and accept" button. `register(app, comms, later,
-subcommands=...)` with a bot.comms.scheduling.Comms; each listener acks first (within Slack's 3 seconds, also when the app processes before
-responding), and the rest runs after the ack."""
+and the acknowledgement campaigns' "I have read and accept" button. `register(app, comms, services, subcommands=...)`
+with a bot.comms.scheduling.Comms and the app's bot.answering.services.Services.
+
+Nothing is lost after an ack: the command opens its modal before it (a trigger_id lasts 3 seconds, so it could not be
+done later anyway); the modal is checked before it, its errors shown in the modal; the submission and every button
+are recorded as acked work before it (bot/answering/intake.py) and done after it, by any process if this one dies."""
 from __future__ import annotations
 
 import logging
 import re
-import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 
 from bot.comms import blocks
-from bot.comms.errors import BadTarget, CommsError
+from bot.comms.errors import BadTarget, CommsError, TargetsUnchecked
 from bot.errors import RolloutError
+from bot.slack.client import respond
+from bot.slack.parsing import view_key
 
 log = logging.getLogger(__name__)
-_POOL = ThreadPoolExecutor(2, thread_name_prefix="rollout-announce")
+# Kinds of acked work (bot.answering.intake), as recorded in processed_events.kind.
+ANNOUNCE_WORK, CONFIRM_WORK, DISCARD_WORK = "view:announce", "click:announce-confirm", "click:announce-discard"
+CANCEL_WORK, ACCEPT_WORK = "click:announce-cancel", "click:ack-accept"
+NOT_SAVED = ("Sorry, I couldn't take your announcement just now (reference {reference}); nothing was saved. Please "
+             "try again in a minute.")
 
 
-def register(app: App, comms, later: Callable[..., None] | None = None, *, subcommands) -> None:
-    """Listen for /rollout announce, the modal, the preview's and App Home's buttons, and ack_accept. `later(work,
-    *args)` runs work after the ack (the app's `services.later`; by default a small pool of this module's)."""
-    later = later or _later
+def register(app: App, comms, services, *, subcommands) -> None:
+    """Listen for /rollout announce, the modal, the preview's and App Home's buttons, and ack_accept."""
+    client, intake = services.client, services.intake
+    intake.handle(ANNOUNCE_WORK, lambda p: save_and_preview(client, comms, p),
+                  "saving your announcement and sending you its preview")
+    intake.handle(CONFIRM_WORK, lambda p: reply(client, p, decide(comms, p, "scheduled")),
+                  "scheduling your announcement")
+    intake.handle(DISCARD_WORK, lambda p: reply(client, p, decide(comms, p, "cancelled", "Discarded")),
+                  "discarding your announcement")
+    intake.handle(CANCEL_WORK, lambda p: reply(client, p, decide(comms, p, "cancelled"), replace=False),
+                  "cancelling the announcement")
+    intake.handle(ACCEPT_WORK, lambda p: accept(client, comms, p), "recording that you accepted the policy")
 
     @subcommands.add("announce", "/rollout announce", "schedule an announcement (Rollout admins)")
     def on_announce(ack: Ack, command: dict, text: str, _services) -> None:
         user_id = command.get("user_id", "")
         if user_id not in comms.admin_ids:
             return ack(text=not_an_admin(comms.admin_ids))
+        open_modal(app, command["trigger_id"], user_id)  # before the ack: a trigger_id is good for 3 seconds
         ack()
-        later(open_modal, app, command["trigger_id"], user_id)
 
     @app.view(blocks.ANNOUNCE_MODAL)
     def on_modal(ack: Ack, body: dict, view: dict) -> None:
-        user_id = body["user"]["id"]  # the targets are checked before the ack, so errors show in the modal
+        user_id = body["user"]["id"]  # checked before the ack, so errors show in the modal
         if user_id not in comms.admin_ids:
             return ack(response_action="errors", errors={"message": not_an_admin(comms.admin_ids)})
         fields = modal_fields(view)
         try:
-            draft = comms.announcements.schedule(created_by=user_id, source="slack", draft=True, **fields)
+            checked = comms.announcements.check(created_by=user_id, source="slack", draft=True, **fields)
         except CommsError as exc:
             return ack(response_action="errors", errors={field_of(exc, fields): str(exc)[:150]})
+        work = {"id": checked.announcement.id, "fields": fields}
+        if (reference := services.accept(ANNOUNCE_WORK, view_key(ANNOUNCE_WORK, view), user_id, work)) is not None:
+            return ack(response_action="errors", errors={"message": NOT_SAVED.format(reference=reference)})
         ack()
-        later(send_preview, app, comms, draft, user_id)
 
     @app.action(blocks.ANNOUNCE_CONFIRM)
-    def on_confirm(ack: Ack, body: dict, action: dict, respond) -> None:
+    def on_confirm(ack: Ack, body: dict, action: dict) -> None:
         ack()
-        later(lambda: respond(replace_original=True, **decide(
-            comms, body, lambda: comms.announcements.confirm(action["value"]), "Scheduled")))
+        services.accept_click(CONFIRM_WORK, body, action)
 
     @app.action(blocks.ANNOUNCE_DISCARD)
-    def on_discard(ack: Ack, body: dict, action: dict, respond) -> None:
+    def on_discard(ack: Ack, body: dict, action: dict) -> None:
         ack()
-        later(lambda: respond(replace_original=True, **decide(
-            comms, body, lambda: comms.announcements.cancel(action["value"]), "Discarded")))
+        services.accept_click(DISCARD_WORK, body, action)
 
     @app.action(re.compile(f"^{blocks.ANNOUNCE_CANCEL}:"))
     def on_cancel(ack: Ack, body: dict, action: dict) -> None:
         ack()
-        later(lambda: app.client.chat_postMessage(channel=body["user"]["id"], **decide(
-            comms, body, lambda: comms.announcements.cancel(action["value"]), "Cancelled")))
+        services.accept_click(CANCEL_WORK, body, action)
 
     @app.action(blocks.ACK_ACCEPT)
-    def on_accept(ack: Ack, body: dict, action: dict, respond) -> None:
+    def on_accept(ack: Ack, body: dict, action: dict) -> None:
         ack()
-        later(accept, comms, action.get("value", ""), body["user"]["id"], respond)
+        services.accept_click(ACCEPT_WORK, body, action)
 
 
 def open_modal(app: App, trigger_id: str, user_id: str) -> None:
@@ -77,30 +90,40 @@ def open_modal(app: App, trigger_id: str, user_id: str) -> None:
     app.client.views_open(trigger_id=trigger_id, view=blocks.announce_modal(user_tz(app, user_id)))
 
 
-def send_preview(app: App, comms, draft, user_id: str) -> None:
-    """DM the admin the announcement as it will look, with Schedule / Discard."""
-    listed = comms.announcements.listed(draft)
-    app.client.chat_postMessage(channel=user_id, **blocks.announcement_preview(draft, listed.schedule))
-
-
-def accept(comms, value: str, user_id: str, respond) -> None:
-    """Record an acceptance; the request message becomes its confirmation."""
-    try:
-        campaign, acceptance = comms.acknowledgements.accept(int(value), user_id)
-    except (RolloutError, ValueError) as exc:
-        return respond(replace_original=False, response_type="ephemeral", text=f":warning: {exc}")
-    respond(replace_original=True, **blocks.ack_accepted_message(campaign, acceptance.accepted_at))
-
-
-def _later(work, *args) -> None:
-    """Run work after the ack on this module's pool; failures are logged with a reference, never lost silently."""
-    def run() -> None:
+def save_and_preview(client, comms, work: dict) -> None:
+    """After the ack: store the draft the modal described (once: its id was chosen before the ack), then DM the admin
+    the announcement as it will look, with Schedule / Discard."""
+    user_id = work["user"]
+    draft = comms.announcements.store.get(work["id"])
+    if draft is None:
         try:
-            work(*args)
-        except Exception:
-            log.exception("announce: %s failed (reference %s)", getattr(work, "__name__", work), uuid.uuid4().hex[:8])
+            draft = comms.announcements.schedule(created_by=user_id, source="slack", draft=True,
+                                                 announcement_id=work["id"], **work["fields"])
+        except TargetsUnchecked:
+            raise  # Slack unreachable now: tried again once the lease runs out
+        except CommsError as exc:  # checked before the ack, but time has passed (a resumed submission)
+            client.chat_postMessage(channel=user_id, text=f":warning: Your announcement was not saved: {exc}")
+            return
+    listed = comms.announcements.listed(draft)
+    client.chat_postMessage(channel=user_id, **blocks.announcement_preview(draft, listed.schedule))
 
-    _POOL.submit(run)
+
+def accept(client, comms, click: dict) -> None:
+    """Record an acceptance (the first one is kept, so doing it again changes nothing); the request message becomes
+    its confirmation."""
+    try:
+        campaign, acceptance = comms.acknowledgements.accept(int(click["action"]["value"]), click["user"])
+    except (RolloutError, ValueError) as exc:
+        return reply(client, click, {"text": f":warning: {exc}"}, replace=False)
+    reply(client, click, blocks.ack_accepted_message(campaign, acceptance.accepted_at))
+
+
+def reply(client, click: dict, message: dict, replace: bool = True) -> None:
+    """Answer a click through its response_url (replacing the message clicked on, with `replace`); a click in App Home
+    has none, and is answered in a DM."""
+    if url := click["body"].get("response_url"):
+        return respond(url, message["text"], message.get("blocks"), replace_original=replace)
+    client.chat_postMessage(channel=click["user"], **message)
 
 
 def not_an_admin(admin_ids: frozenset[str]) -> str:
@@ -111,15 +134,20 @@ def not_an_admin(admin_ids: frozenset[str]) -> str:
         ". Ask one of them."
 
 
-def decide(comms, body: dict, change, verb: str) -> dict:
-    """Run an admin's change to an announcement; the reply says what happened or why not."""
-    if body["user"]["id"] not in comms.admin_ids:
+def decide(comms, click: dict, status: str, verb: str | None = None) -> dict:
+    """An admin's change of an announcement to `status` ("scheduled": confirm a draft, "cancelled": cancel it); the
+    reply says what happened or why not. A change already made (the click done again after a crash) is not refused."""
+    if click["user"] not in comms.admin_ids:
         return {"text": not_an_admin(comms.admin_ids)}
+    announcements, announcement_id = comms.announcements, click["action"]["value"]
+    change = announcements.confirm if status == "scheduled" else announcements.cancel
     try:
-        announcement = change()
+        current = announcements.get(announcement_id)
+        announcement = current if current.status == status else change(announcement_id)
     except RolloutError as exc:
         return {"text": f":warning: {exc}"}
-    listed = comms.announcements.listed(announcement)
+    listed = announcements.listed(announcement)
+    verb = verb or status.capitalize()
     return {"text": f"{verb} {announcement.id}: {listed.schedule} → {' '.join(announcement.targets)}"}
 
 

@@ -13,23 +13,31 @@ from slack_bolt import App
 from bot.comms import listeners as announce
 from bot.comms.acknowledgements import PolicySummary
 from bot.comms.blocks import ACK_ACCEPT, ANNOUNCE_CANCEL, ANNOUNCE_CONFIRM, ANNOUNCE_MODAL
-from bot.comms.scheduling import open_comms
+from bot.runtime import build_runtime
 from bot.slack import commands
+from bot.store.models import ProcessedEvent
 from tests.comms.conftest import StrictSlack, settings_for
+from tests.fakes.payloads import block_actions, view_submission
 from tests.fakes.test_fakes import SIGNING_SECRET, served
 
 
 @pytest.fixture
-def app(db_url: str, slack: StrictSlack, tmp_path: Path):
+def runtime(db_url: str, slack: StrictSlack, tmp_path: Path):
+    runtime = build_runtime(settings_for(db_url, slack, tmp_path))
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def app(runtime):
     """A Bolt app with the /rollout command and the announce listeners; yields (sender, comms)."""
-    comms = open_comms(settings_for(db_url, slack, tmp_path))
-    bolt = App(client=slack.client(), signing_secret=SIGNING_SECRET, process_before_response=True)  # as bot/slack/app.py
+    bolt = App(client=runtime.services.client, signing_secret=SIGNING_SECRET,
+               process_before_response=True)  # as bot/slack/app.py
     subcommands = commands.Subcommands()
     commands.register(bolt, SimpleNamespace(), subcommands)
-    announce.register(bolt, comms, subcommands=subcommands)
+    announce.register(bolt, runtime.comms, runtime.services, subcommands=subcommands)
     with served(bolt) as sender:
-        yield sender, comms
-    comms.close()
+        yield sender, runtime.comms
 
 
 def modal_values(text: str, audience: str, at: datetime | None = None, cron: str = "", tz: str = "Europe/London"):
@@ -110,3 +118,63 @@ def test_the_accept_button_records_the_acceptance_once_and_updates_the_message(a
     [status] = comms.acknowledgements.status(campaign.id)
     assert [(m.user_id, m.acceptance.policy_version if m.acceptance else None) for m in status.members] == [
         ("U0ALICE", "87510785a9cb"), ("U0BOB", None)]
+
+
+def work(runtime) -> list[tuple[str, str]]:
+    """The acked work recorded in the database: (kind, status)."""
+    with runtime.sessions() as session:
+        return sorted((row.kind, row.status) for row in session.query(ProcessedEvent).filter(
+            ProcessedEvent.kind.like("%:%")))
+
+
+def test_a_submission_and_a_click_slack_sends_again_are_each_done_once(app, runtime, slack: StrictSlack) -> None:
+    sender, comms = app
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    submission = view_submission(ANNOUNCE_MODAL, modal_values("Phase 2", "C0GENERAL", at), user_id="U0ADMIN")
+    for _ in range(2):  # the same view id and hash: Slack's retry, or a double submit
+        reply = sender.action(submission)
+        assert (reply.status, reply.body) == (200, "")
+    assert runtime.services.wait_idle(10)
+    [draft] = comms.announcements.list()
+    [preview] = slack.posts()
+    assert preview.params["channel"] == "U0ADMIN" and draft.announcement.id in json.dumps(preview.params["blocks"])
+
+    click = block_actions(ANNOUNCE_CONFIRM, draft.announcement.id, user_id="U0ADMIN",
+                          response_url=slack.response_url("confirm"))
+    for _ in range(2):
+        assert sender.action(click).status == 200
+    assert runtime.services.wait_idle(10)
+    [confirmed] = slack.calls_to("response_url")
+    assert confirmed.params["text"].startswith(f"Scheduled {draft.announcement.id}")
+    assert work(runtime) == [("click:announce-confirm", "done"), ("view:announce", "done")]
+
+
+def test_acked_announce_work_nobody_started_is_done_by_the_next_resume(app, runtime, slack: StrictSlack) -> None:
+    """As after a crash right after the ack: the record is all there is, and any process takes it up."""
+    sender, comms = app
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    runtime.services.intake.limit = 0  # nothing held in memory: the work waits in the database
+    assert sender.view_submission(ANNOUNCE_MODAL, modal_values("Phase 2", "C0GENERAL", at),
+                                  user_id="U0ADMIN").body == ""
+    assert runtime.services.wait_idle(10)
+    assert comms.announcements.list() == [] and slack.posts() == []
+    assert work(runtime) == [("view:announce", "pending")]
+
+    runtime.services.intake.limit = 4
+    assert runtime.services.resume() == 1 and runtime.services.wait_idle(10)
+    [draft] = comms.announcements.list()
+    [preview] = slack.posts()
+    assert preview.params["channel"] == "U0ADMIN" and draft.announcement.status == "draft"
+    assert work(runtime) == [("view:announce", "done")]
+
+
+def test_a_submission_that_cannot_be_recorded_keeps_the_modal_open_saying_so(app, runtime) -> None:
+    sender, comms = app
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    with runtime.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE processed_events")
+
+    refused = sender.view_submission(ANNOUNCE_MODAL, modal_values("Phase 2", "C0GENERAL", at), user_id="U0ADMIN")
+
+    errors = json.loads(refused.body)["errors"]
+    assert "couldn't take your announcement" in errors["message"] and "nothing was saved" in errors["message"]
