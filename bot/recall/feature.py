@@ -11,8 +11,7 @@ def register(app, runtime, routes) -> None:
     from bot.recall import listeners
 
     listeners.register_row_actions(app)
-    listeners.register(app, runtime.recalls, runtime.settings.admin_ids, runtime.services.workers.quick,
-                       routes.home_view)
+    listeners.register(app, runtime.recalls, runtime.settings.admin_ids, runtime.services, routes.home_view)
 
 
 def admin_home(runtime) -> list[dict]:

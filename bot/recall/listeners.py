@@ -1,5 +1,6 @@
-"""App Home's *Approve and send* for policy-change recalls (admins): acked at once; the run's messages are approved
-and sent after the ack, the admin is told the outcome in a DM, and the Home tab is refreshed."""
+"""App Home's *Approve and send* for policy-change recalls (admins): recorded as acked work before the ack
+(bot/answering/intake.py); the run's messages are approved and sent after it (by any process, if this one dies
+first), the admin is told the outcome in a DM, and the Home tab is refreshed."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +12,7 @@ from slack_bolt import Ack, App
 from bot.recall.blocks import RECALL_APPROVE, ROW_ACTION
 
 log = logging.getLogger(__name__)
+APPROVE_WORK = "click:recall-approve"  # a kind of acked work (bot.answering.intake)
 
 
 def register_row_actions(app: App) -> None:
@@ -25,19 +27,22 @@ def register_row_actions(app: App) -> None:
         next()
 
 
-def register(app: App, recalls, admin_ids: frozenset[str], later: Callable[..., None],
+def register(app: App, recalls, admin_ids: frozenset[str], services,
              home_view: Callable[[str], dict | None] | None = None) -> None:
     """Listen for recall_approve (value: the ingest run id)."""
+    services.intake.handle(APPROVE_WORK, lambda p: approve_and_send(
+        services.client, recalls, admin_ids, p["user"], str(p["action"].get("value") or ""), home_view),
+        "approving and sending the recall messages")
 
     @app.action(RECALL_APPROVE)
     def on_approve(ack: Ack, body: dict, action: dict) -> None:
         ack()
-        later(approve_and_send, app.client, recalls, admin_ids, body["user"]["id"], str(action.get("value") or ""),
-              home_view)
+        services.accept_click(APPROVE_WORK, body, action)
 
 
 def approve_and_send(client, recalls, admin_ids: frozenset[str], user_id: str, run_id: str, home_view) -> None:
-    """Approve a run's recalls as this admin and send them; tell the admin what happened."""
+    """Approve a run's recalls as this admin and send them; tell the admin what happened. Doing it again sends
+    nothing twice (each message is claimed, and found again in its DM)."""
     if user_id not in admin_ids:
         client.chat_postMessage(channel=user_id, text="Only Rollout admins (ROLLOUT_ADMINS) can approve recalls.")
         return
