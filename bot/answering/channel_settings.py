@@ -50,10 +50,17 @@ class Channels:
         """Whether some channel sends its tickets to a helpdesk channel of its own."""
         return self.store.any_escalation_route()
 
-    def change(self, channel_id: str, user_id: str, *, answer_mode=KEEP, private_answers=KEEP, audience=KEEP,
-               escalate_to=KEEP) -> ChannelSettings:
+    def change(self, channel_id: str, user_id: str, **settings) -> ChannelSettings:
         """Validate and store the settings given (others keep their values); ChannelSettingsError names the bad one."""
+        changes = self.check(channel_id, **settings)
         current = self.store.get(check_channel(channel_id))
+        return self.store.save(replace(current, **changes), user_id, self.clock())
+
+    @staticmethod
+    def check(channel_id: str, *, answer_mode=KEEP, private_answers=KEEP, audience=KEEP, escalate_to=KEEP) -> dict:
+        """The settings given as they would be stored, validated (ChannelSettingsError names the bad one); nothing is
+        read or stored."""
+        check_channel(channel_id)
         changes: dict = {}
         if answer_mode is not KEEP:
             changes["answer_mode"] = check_mode(answer_mode)
@@ -63,7 +70,7 @@ class Channels:
             changes["audience"] = parse_audience(audience)
         if escalate_to is not KEEP:
             changes["escalate_to"] = check_escalate_to(escalate_to, channel_id)
-        return self.store.save(replace(current, **changes), user_id, self.clock())
+        return changes
 
 
 def check_channel(channel_id: str) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import threading
 
+from sqlalchemy import text
+
 from bot.answering.blocks import SHARE_ANSWER
 from bot.answering.channel_blocks import EDIT_CHANNEL, PICK_CHANNEL, SETTINGS_MODAL
 from bot.answering.channel_store import SharedAnswer
@@ -11,8 +13,13 @@ from bot.helpdesk.tables import Ticket
 from bot.store import Conversation
 from bot.store.models import Interaction
 from tests.channels.conftest import ADMIN, ASKER, HELPDESK, OTHER, POLICY, TEAM_HELPDESK
-from tests.fakes.payloads import BOT_USER_ID, message_event, new_ts
+from tests.fakes.payloads import BOT_USER_ID, message_event, new_ts, view_submission
 from tests.scenario.conftest import ANSWERABLE, UNANSWERABLE, ack_json, action_ids, button_value, section_texts
+
+SETTINGS = {"answer_mode": {"answer_mode": {"type": "static_select", "selected_option": {"value": "mention"}}},
+            "private_answers": {"private_answers": {"type": "checkboxes", "selected_options": [{"value": "private"}]}},
+            "audience": {"audience": {"type": "plain_text_input", "value": "pilot, engineering"}},
+            "escalate_to": {"escalate_to": {"type": "conversations_select", "selected_conversation": None}}}
 
 
 def configure(rollout, channel=POLICY, **settings):
@@ -290,11 +297,7 @@ def test_the_settings_modal_opens_with_the_stored_settings_and_saves_for_every_p
     audience = next(b for b in view["blocks"] if b["block_id"] == "audience")
     assert audience["element"]["initial_value"] == "pilot"
 
-    values = {"answer_mode": {"answer_mode": {"type": "static_select", "selected_option": {"value": "mention"}}},
-              "private_answers": {"private_answers": {"type": "checkboxes", "selected_options": [
-                  {"value": "private"}]}},
-              "audience": {"audience": {"type": "plain_text_input", "value": "pilot, engineering"}},
-              "escalate_to": {"escalate_to": {"type": "conversations_select", "selected_conversation": None}}}
+    values = SETTINGS
     bad = first.sender.view_submission(SETTINGS_MODAL, {**values, "audience": {"audience": {
         "type": "plain_text_input", "value": "<!channel>"}}}, user_id=ADMIN, private_metadata=POLICY)
     assert "audience" in ack_json(bad)["errors"]
@@ -308,6 +311,38 @@ def test_the_settings_modal_opens_with_the_stored_settings_and_saves_for_every_p
     second.settle()
     assert second.posts() == [] and second.rows(Conversation)[0].private
     assert second.runtime.channels.audiences_for_channel(POLICY) == ["pilot", "engineering"]
+
+
+def test_a_settings_modal_slack_does_not_open_is_owned_up_to_in_the_ack(rollout):
+    """The modal opens before the ack (its trigger_id lasts 3 seconds), so a failure can still be said in the ack."""
+    rollout.slack.refuse_next("views.open", "expired_trigger_id")
+
+    reply = rollout.sender.command(text="settings", user_id=ADMIN, channel_id=POLICY)
+
+    assert reply.status == 200 and "something went wrong on my side (reference" in ack_json(reply)["text"]
+
+
+def test_a_settings_submission_slack_sends_again_is_saved_and_confirmed_once(rollout):
+    submission = view_submission(SETTINGS_MODAL, SETTINGS, user_id=ADMIN, private_metadata=POLICY)
+    for _ in range(2):  # the same view id and hash: Slack's retry, or a double submit
+        reply = rollout.sender.action(submission)
+        assert (reply.status, reply.body) == (200, "")
+    rollout.settle()
+
+    [confirmation] = rollout.slack.calls_to("chat.postEphemeral")
+    assert confirmation.params["user"] == ADMIN and "Saved the settings" in confirmation.params["text"]
+    saved = rollout.runtime.channels.settings(POLICY)
+    assert (saved.answer_mode, saved.private_answers, saved.audience) == ("mention", True, ("pilot", "engineering"))
+
+
+def test_a_settings_submission_that_cannot_be_recorded_keeps_the_modal_open_saying_so(rollout):
+    with rollout.engine.begin() as connection:  # acked work is recorded in this table
+        connection.execute(text("DROP TABLE processed_events"))
+
+    refused = rollout.sender.view_submission(SETTINGS_MODAL, SETTINGS, user_id=ADMIN, private_metadata=POLICY)
+
+    assert "couldn't take these settings" in ack_json(refused)["errors"]["answer_mode"]
+    assert rollout.runtime.channels.store.all() == [] and rollout.slack.calls_to("chat.postEphemeral") == []
 
 
 def open_home(rollout, user) -> list[dict]:
