@@ -1,5 +1,6 @@
 """`/rollout pilot add|remove|list` for Rollout admins (ROLLOUT_ADMINS), as `rollout pilot` does on the command line.
-Acks at once; people and user group handles are resolved after the ack, and the answer follows by response_url."""
+`add` and `remove` are recorded before the ack; people and user group handles are resolved after it, and the answer
+follows by response_url."""
 from __future__ import annotations
 
 import re
@@ -7,46 +8,56 @@ from collections.abc import Sequence
 
 from slack_bolt import Ack, App
 
+from bot.answering.services import NOT_RECORDED
 from bot.comms.announcement_store import PilotCohort
 from bot.comms.errors import BadTarget
 from bot.feedback.surveys import resolve_people
 from bot.slack.client import respond
+from bot.slack.parsing import command_key
 from bot.store.models import utc_now
 
+PILOT_WORK = "command:pilot"  # a kind of acked work (bot.answering.intake)
 USAGE = "/rollout pilot add|remove|list [@person …] [@group …]"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
 def register(app: App, services, settings, subcommands) -> None:
-    """Listen for /rollout pilot (through the /rollout subcommand registry)."""
+    """Listen for /rollout pilot (through the /rollout subcommand registry): `list` is answered in the ack; `add` and
+    `remove` are recorded as acked work before it (bot/answering/intake.py) and done after it, by any process."""
     pilot = PilotCohort(services.asking.store._sessions)  # noqa: SLF001  (the process's one connection pool)
     admins = settings.admin_ids
+    services.intake.handle(PILOT_WORK, lambda p: change_pilot(pilot, usergroups(settings), p),
+                           "changing the pilot")
 
     @subcommands.add("pilot", USAGE, "who is in the pilot, and who gets pulse surveys (Rollout admins)")
     def on_pilot(ack: Ack, command: dict, text: str, _services) -> None:
-        if command.get("user_id", "") not in admins:
+        user_id = command.get("user_id", "")
+        if user_id not in admins:
             return ack(text=not_an_admin(admins))
         action, _, rest = text.partition(" ")
         if action.lower() == "list":
             return ack(text=members_text(pilot.members()))
         if action.lower() not in ("add", "remove") or not rest.split():
             return ack(text=f"Usage: `{USAGE}`, e.g. `/rollout pilot add @alice @support-team`")
-        ack(text=":hourglass_flowing_sand: Updating the pilot…")
-        services.workers.quick(change_pilot, pilot, usergroups(settings), action.lower(), rest.split(), command)
+        work = {"action": action.lower(), "targets": rest.split(), "response_url": command.get("response_url")}
+        reference = services.accept(PILOT_WORK, command_key(PILOT_WORK, command), user_id, work)
+        ack(text=":hourglass_flowing_sand: Updating the pilot…" if reference is None else NOT_RECORDED.format(
+            reference=reference))
 
 
-def change_pilot(pilot: PilotCohort, usergroup_members, action: str, targets: Sequence[str], command: dict) -> None:
-    """After the ack: resolve people and groups, change the cohort, and say what changed."""
+def change_pilot(pilot: PilotCohort, usergroup_members, work: dict) -> None:
+    """After the ack: resolve people and groups, change the cohort, and say what changed (doing it again changes
+    nothing more)."""
     try:
-        users = resolve_people([target(t) for t in targets], usergroup_members)
+        users = resolve_people([target(t) for t in work["targets"]], usergroup_members)
     except BadTarget as exc:
-        return respond(command["response_url"], f":warning: {exc}")
-    if action == "add":
-        added = pilot.add(users, command.get("user_id"), utc_now())
+        return respond(work["response_url"], f":warning: {exc}")
+    if work["action"] == "add":
+        added = pilot.add(users, work["user"], utc_now())
         text = f"Added {added} to the pilot ({len(users) - added} already in it)"
     else:
         text = f"Removed {pilot.remove(users)} from the pilot"
-    respond(command["response_url"], f"{text}; {len(pilot.members())} members.")
+    respond(work["response_url"], f"{text}; {len(pilot.members())} members.")
 
 
 def target(word: str) -> str:

@@ -58,3 +58,15 @@ def test_an_unknown_group_or_a_missing_name_gets_a_message_saying_what_to_do(run
     assert "no user group '@no-such-team'" in answer.params["text"]
     assert "Usage: `/rollout pilot add|remove|list" in command(running, "add").body
     assert members(running) == []
+
+
+def test_a_command_slack_sends_again_changes_the_pilot_and_answers_once(running) -> None:
+    for _ in range(2):  # one trigger_id: Slack's retry of a command it had no ack for in time
+        reply = running.sender.command(text="pilot add <@U0ALICE|alice>", user_id="U0ADMIN", trigger_id="13.42.abc",
+                                       response_url=running.slack.response_url("p1"))
+        assert reply.status == 200 and "Updating the pilot" in reply.body
+    assert running.services.wait_idle(10)
+
+    [answer] = running.slack.calls_to("response_url")
+    assert answer.params["text"] == "Added 1 to the pilot (0 already in it); 1 members."
+    assert members(running) == ["U0ALICE"]
