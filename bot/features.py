@@ -25,11 +25,16 @@ Schedule = dict[str, tuple[str, str, int, Any]]  # job id -> (kind, ref, revisio
 
 
 class Feature(Protocol):
-    """What every bot/<name>/feature.py provides: NAME, TABLES, `register` and `commands`; the other functions only
-    where the feature has something to give (see the module functions below for their defaults)."""
+    """What every bot/<name>/feature.py provides: NAME, TABLES, ACKED, `register` and `commands`; the other functions
+    only where the feature has something to give (see the module functions below for their defaults)."""
 
     NAME: str
     TABLES: tuple[str, ...]  # the modules defining its tables (one Alembic chain: bot/store/migrations)
+    # Every Slack request it routes ("command:<subcommand>", "action:<action_id>", "view:<callback_id>",
+    # "event:<type>"; an action id may be a pattern) -> how what its ack promises is kept: "ack" (all of it is done
+    # before the ack), "question" or the kind of the durable work recorded before the ack (bot/answering/intake.py).
+    # tests/slack/test_routing.py checks it covers every route, and README "Reliability and safety" lists it.
+    ACKED: dict[str, str]
 
     def register(self, app, runtime, routes) -> None:
         """Add its Slack listeners to `app` (matchers, never order) and its /rollout subcommands to `routes`."""
@@ -61,6 +66,13 @@ def metadata() -> MetaData:
     from bot.store.models import Base
 
     return Base.metadata
+
+
+def acked() -> dict[str, dict[str, str]]:
+    """Each feature's ACKED table by its package, and bot.slack's (/rollout ask and help)."""
+    from bot.slack import commands
+
+    return {"bot.slack": commands.ACKED, **{f"bot.{feature.NAME}": feature.ACKED for feature in FEATURES}}
 
 
 def job_kinds() -> dict[str, Any]:

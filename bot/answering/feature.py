@@ -5,6 +5,17 @@ from __future__ import annotations
 
 NAME = "answering"
 TABLES = ("bot.store.models", "bot.answering.channel_store")
+# How each Slack request this feature routes keeps what its ack promises (bot/features.py, README "Reliability and
+# safety"): "ack", everything is done before the ack; else the kind of durable work recorded before the ack.
+ACKED = {
+    "event:app_mention": "question",  # answered as the channel's settings say; where answers are off, a note
+    "event:message": "question",  # DMs, and top-level questions in `auto` channels
+    "command:settings": "ack",  # the modal opens before the ack
+    "view:channel_settings": "view:channel-settings",  # checked before the ack; errors stay in the modal
+    "action:show_more": "click:show-more",
+    "action:show_less": "click:show-more",
+    "action:share_answer": "click:share",
+}
 
 
 def register(app, runtime, routes) -> None:

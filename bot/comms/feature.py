@@ -4,6 +4,16 @@ from __future__ import annotations
 
 NAME = "comms"
 TABLES = ("bot.comms.tables",)
+# How each Slack request this feature routes keeps what its ack promises (bot/features.py, README "Reliability and
+# safety"): "ack", everything is done before the ack; else the kind of durable work recorded before the ack.
+ACKED = {
+    "command:announce": "ack",  # the modal opens before the ack
+    "view:announce_modal": "view:announce",  # checked before the ack; errors stay in the modal
+    "action:announce_confirm": "click:announce-confirm",
+    "action:announce_discard": "click:announce-discard",
+    "action:announce_cancel:*": "click:announce-cancel",
+    "action:ack_accept": "click:ack-accept",
+}
 
 
 def register(app, runtime, routes) -> None:

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 NAME = "feedback"
 TABLES = ("bot.feedback.store",)
+# How each Slack request this feature routes keeps what its ack promises (bot/features.py, README "Reliability and
+# safety"): "ack", everything is done before the ack; else the kind of durable work recorded before the ack.
+ACKED = {
+    "action:feedback_helpful": "ack",  # the vote is stored before the ack; "thanks" is shown after it
+    "action:feedback_not_helpful": "ack",  # the same, and the reason modal opens before the ack
+    "view:feedback_reason": "ack",  # stored before the ack; a failure keeps the modal open
+    "command:feedback": "ack",  # the survey modal opens before the ack
+    "action:survey_open": "ack",
+    "view:survey": "ack",  # stored before the ack; a failure keeps the modal open
+    "command:pilot": "command:pilot",  # `list` is answered in the ack
+    "event:app_home_opened": "ack",  # the Home tab is published before the ack
+}
 
 
 def register(app, runtime, routes) -> None:

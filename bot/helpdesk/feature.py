@@ -4,6 +4,22 @@ from __future__ import annotations
 
 NAME = "helpdesk"
 TABLES = ("bot.helpdesk.tables", "bot.helpdesk.limit_store")
+# How each Slack request this feature routes keeps what its ack promises (bot/features.py, README "Reliability and
+# safety"): "ack", everything is done before the ack; else the kind of durable work recorded before the ack.
+ACKED = {
+    "action:escalate": "click:escalate",  # with no helpdesk channel anywhere, stored before the ack as a click
+    "command:help-me": "command:help-me",
+    "action:ticket_claim": "click:claim",
+    "action:ticket_resolve": "click:resolve",
+    "action:ticket_rate_[1-5]": "click:rate",
+    "action:ticket_add_faq": "ack",  # the modal opens before the ack
+    "view:faq_modal": "ack",  # stored before the ack; indexed by the faq-index job
+    "event:message": "event:relay",  # in a ticket's thread
+    "command:incident": "ack",  # the modal opens before the ack
+    "action:incident_report": "ack",
+    "view:incident_modal": "ack",  # stored before the ack; posted by the incident-delivery job
+    "action:incident_acknowledge": "click:incident-acknowledge",
+}
 
 
 def register(app, runtime, routes) -> None:

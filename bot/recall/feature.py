@@ -4,6 +4,11 @@ from __future__ import annotations
 
 NAME = "recall"
 TABLES = ("bot.recall.tables",)
+# How each Slack request this feature routes keeps what its ack promises (bot/features.py, README "Reliability and
+# safety"): "ack", everything is done before the ack; else the kind of durable work recorded before the ack.
+ACKED = {
+    "action:recall_approve": "click:recall-approve",
+}
 
 
 def register(app, runtime, routes) -> None:

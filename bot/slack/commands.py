@@ -15,6 +15,7 @@ from bot.slack.parsing import plain_text
 
 COMMAND = "/rollout"
 LOOKING = ":mag: Looking it up…"
+ACKED = {"command:ask": "question", "command:help": "ack"}  # as a feature's ACKED (bot/features.py)
 
 
 @dataclass(frozen=True)

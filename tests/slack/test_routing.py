@@ -3,10 +3,15 @@ id, view callback and event to the feature that owns it, through exactly one lis
 the order listeners were registered in; an event nobody listens for is acked."""
 from __future__ import annotations
 
+import re
+from fnmatch import fnmatchcase
+from pathlib import Path
+
 import pytest
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.features import acked
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.slack.app import create_app
@@ -51,7 +56,7 @@ def slack():
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory, slack):
+def runtime(tmp_path_factory, slack):
     data = tmp_path_factory.mktemp("routing")
     settings = Settings(_env_file=None, database_url=f"sqlite:///{data / 'rollout.db'}", slack_bot_token="xoxb-test",
                         slack_api_url=slack.base_url, slack_signing_secret="secret", rollout_data_dir=data,
@@ -59,8 +64,13 @@ def app(tmp_path_factory, slack):
     runtime = build_runtime(settings, knowledge_base=NoKnowledge())
     runtime.helpdesk_store.create_ticket("U0ALICE", user_id="U0ALICE", origin="help-me", question="help",
                                          helpdesk_channel=TICKET_THREAD[0], helpdesk_ts=TICKET_THREAD[1])
-    yield create_app(runtime)
+    yield runtime
     runtime.close()
+
+
+@pytest.fixture(scope="module")
+def app(runtime):
+    return create_app(runtime)
 
 
 def request(body: dict) -> BoltRequest:
@@ -134,3 +144,44 @@ def test_an_event_nobody_listens_for_is_acked(app):
 
     assert owners(app, body) == []
     assert app.dispatch(request(body)).status == 200
+
+
+# -- what each route's ack promises, and how it is kept (issue 13) -------------------------------------------------
+
+ROUTES = ([("command", name, owner) for name, owner in SUBCOMMANDS.items()]
+          + [("action", name, owner) for name, owner in ACTIONS.items()]
+          + [("view", name, owner) for name, owner in VIEWS.items()]
+          + [("event", payload["type"], owner) for payload, owner in EVENTS.values()])
+README = Path(__file__).resolve().parents[2] / "README.md"
+ACKED_ROW = re.compile(r"^\| `(?P<route>[a-z_]+:[^`]+)`[^|]*\| (?P<feature>[a-z]+) \| `(?P<how>[^`]+)`")
+
+
+def declared(owner: str, route: str) -> list[str]:
+    """The entries of the owning feature's ACKED table (bot/features.py) that cover this route."""
+    return [pattern for pattern in acked()[owner] if fnmatchcase(route, pattern)]
+
+
+@pytest.mark.parametrize(("surface", "name", "owner"), ROUTES, ids=[f"{s}:{n}" for s, n, _ in ROUTES])
+def test_every_route_declares_how_what_its_ack_promises_is_kept(app, surface, name, owner):
+    """A new command, button, modal or event fails here until its feature says whether it is all done before the
+    ack or recorded as durable work before it (and the routing tests above make every new one appear here)."""
+    assert len(declared(owner, f"{surface}:{name}")) == 1, acked()[owner]
+
+
+def test_no_declaration_is_left_over_from_a_route_that_is_gone():
+    used = {(owner, pattern) for surface, name, owner in ROUTES for pattern in declared(owner, f"{surface}:{name}")}
+
+    assert {(owner, pattern) for owner, table in acked().items() for pattern in table} == used
+
+
+def test_every_durable_kind_declared_is_work_the_app_does_and_every_kind_it_does_is_declared(app, runtime):
+    declared_kinds = {how for table in acked().values() for how in table.values()} - {"ack", "question"}
+
+    assert declared_kinds == runtime.services.intake.kinds
+
+
+def test_the_readme_lists_every_route_as_the_code_declares_it():
+    rows = [m for line in README.read_text().splitlines() if (m := ACKED_ROW.match(line))]
+    listed = {(f"bot.{m['feature']}", m["route"]): m["how"] for m in rows}
+
+    assert listed == {(owner, route): how for owner, table in acked().items() for route, how in table.items()}
