@@ -17,8 +17,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.answering.work_store import WorkStore
+from bot.comms.announcement_store import AnnouncementStore, PilotCohort
+from bot.comms.blocks import ANNOUNCE_MODAL
 from bot.store import make_engine, session_factory
 from bot.store.models import Conversation
+from tests.comms.test_announce_listeners import modal_values
 from tests.fakes.payloads import message_event
 from tests.fakes.signing import SlackSender
 from tests.scenario.conftest import ANSWERABLE, BOT_TOKEN, SIGNING_SECRET
@@ -186,6 +189,46 @@ def test_a_click_acked_before_a_sigkill_is_done_once_after_the_restart(serving, 
     told = [c for c in fake_slack.calls_to("chat.postMessage") if c.ok and c.params["channel"] == event["channel"]
             and "passed your question to the helpdesk" in c.params["text"]]
     assert len(told) == 1, [c.params["text"] for c in told]
+
+
+def test_a_command_and_a_modal_acked_before_a_sigkill_are_done_once_after_the_restart(serving, fake_slack):
+    """`/rollout pilot add @group` and the announcement modal are recorded before their acks. The process dies with
+    the command's work waiting on Slack for the group's members (nothing changed yet) and the submission's draft
+    stored but its preview DM not sent; the next process adds the group once, answers the admin once, keeps the one
+    draft and sends its preview once."""
+    fake_slack.workspace.add_usergroup("pilot-team", ["U0BOB", "U0CAROL"])
+    env = {"ROLLOUT_WORK_LEASE_SECONDS": "2", "ROLLOUT_ADMINS": "U0ADMIN"}
+    fake_slack.hold_next("usergroups.list", 1, act=False)
+    fake_slack.hold_next("chat.postMessage", 1, act=False)
+    first = serving(**env).start()
+    sender = SlackSender(first.url, SIGNING_SECRET)
+
+    command = sender.command(text="pilot add @pilot-team", user_id="U0ADMIN",
+                             response_url=fake_slack.response_url("pilot"))
+    modal = sender.view_submission(ANNOUNCE_MODAL, modal_values("Phase 2 starts on Monday", "pilot",
+                                                                cron="0 9 * * 1"), user_id="U0ADMIN")
+    assert (command.status, modal.status, modal.body) == (200, 200, "")
+    assert "Updating the pilot" in command.body
+    fake_slack.wait_held("usergroups.list")
+    fake_slack.wait_held("chat.postMessage")
+    first.process.kill()
+    first.process.communicate(timeout=30)
+    assert sorted(item.kind for item in first.pending()) == ["command:pilot", "view:announce"]
+    fake_slack.release()
+
+    second = serving(**env).start()
+    second.wait_until_nothing_pending()
+    code, output = second.stop()
+
+    assert code == 0, output
+    sessions = session_factory(second.engine)
+    assert sorted(PilotCohort(sessions).members()) == ["U0BOB", "U0CAROL"]
+    answers = [c.params["text"] for c in fake_slack.calls_to("response_url") if c.ok]
+    assert answers == ["Added 2 to the pilot (0 already in it); 2 members."]
+    [draft] = AnnouncementStore(sessions).list()
+    previews = [c for c in fake_slack.calls_to("chat.postMessage") if c.ok and c.params["channel"] == "U0ADMIN"]
+    assert len(previews) == 1 and draft.id in str(previews[0].params["blocks"]) and draft.status == "draft"
+    assert "Traceback" not in output
 
 
 def _wait_for_line(process: subprocess.Popen, text: str, timeout: float = 60) -> None:
