@@ -11,6 +11,8 @@ ACKED = {
     "event:app_mention": "question",  # answered as the channel's settings say; where answers are off, a note
     "event:message": "question",  # DMs, and top-level questions in `auto` channels
     "command:settings": "ack",  # the modal opens before the ack
+    "action:channel_settings_edit": "ack",  # App Home's Edit: the same modal opens before the ack
+    "action:channel_settings_pick": "ack",  # App Home's channel picker: the same
     "view:channel_settings": "view:channel-settings",  # checked before the ack; errors stay in the modal
     "action:show_more": "click:show-more",
     "action:show_less": "click:show-more",
