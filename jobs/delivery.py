@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.store.runs import Settled
+from jobs.runs import Settled
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5

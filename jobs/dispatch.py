@@ -19,8 +19,8 @@ from bot.comms.tables import ScheduledRun
 from bot.feedback.store import FeedbackStore
 from bot.metrics import metrics
 from bot.store.repositories import Store
-from bot.store.runs import RunLog
 from jobs.delivery import Interrupted, Sender
+from jobs.runs import RunStore
 
 if TYPE_CHECKING:
     from bot.feedback.report_job import WeeklyReport
@@ -40,7 +40,7 @@ class Outcome:
 class JobContext:
     """Everything job functions use; built once per process (bot/comms/scheduling.py) and handed in."""
 
-    runs: RunLog
+    runs: RunStore
     announcements: AnnouncementStore
     acks: AckStore
     pilot: PilotCohort

@@ -10,7 +10,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from bot.comms.errors import BadSchedule
-from bot.store.runs import DueRun
+from jobs.runs import DueRun
 
 
 class WallClockCronTrigger(CronTrigger):

@@ -27,8 +27,8 @@ from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import Connection, Engine
 
 from bot.metrics import metrics
-from bot.store.runs import Found, Leases
 from jobs.dispatch import Dispatcher, JobContext, JobKind
+from jobs.runs import Found, LeaseStore
 from jobs.schedule import classify_due, is_one_off
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class LeaseScheduler(BackgroundScheduler):
 class Scheduler:
     """APScheduler (while this process holds the lease), mirroring our tables; plus the run dispatcher."""
 
-    def __init__(self, engine: Engine, ctx: JobContext, leases: Leases, kinds: Mapping[str, JobKind],
+    def __init__(self, engine: Engine, ctx: JobContext, leases: LeaseStore, kinds: Mapping[str, JobKind],
                  schedules: Schedules, poll: float = 1.0, run_workers: int = 4):
         self.ctx, self.leases, self.poll, self.schedules = ctx, leases, poll, schedules
         self.store = CycleJobStore(engine)
@@ -189,9 +189,8 @@ class Scheduler:
 
     def _note_due(self, job, run_times: list[datetime]) -> None:
         kind, ref = job.kwargs["kind"], job.kwargs["ref"]
-        one_off = kind == "announcement" and is_one_off(job.trigger)
         self._found.append(Found(job.id, kind, ref, classify_due(run_times, self.ctx.clock(), self.ctx.grace),
-                                 one_off))
+                                 is_one_off(job.trigger)))
 
     def _record_cycle(self, held: list) -> None:
         found, self._found = self._found, []

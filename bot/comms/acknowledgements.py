@@ -15,7 +15,8 @@ from bot.comms.audiences import Directory, check_targets, parse_targets, resolve
 from bot.comms.errors import BadSchedule, CommsError
 from bot.comms.tables import AckCampaign, Acknowledgement
 from bot.errors import NotFound
-from bot.store.runs import DueRun, RunLog
+from bot.store.runs import RunLog
+from jobs.runs import DueRun
 from jobs.schedule import cron_trigger, next_runs, zone
 
 VERSION_CHARS = 12

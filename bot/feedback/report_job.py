@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.comms.tables import ScheduledRun
-from bot.store.runs import DueRun, Settled
 from jobs.delivery import fan_out
 from jobs.dispatch import JobContext, Outcome
+from jobs.runs import DueRun, Settled
 from jobs.schedule import cron_trigger
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from bot.comms.tables import ScheduledRun
 from bot.feedback.blocks import pulse_message
 from bot.feedback.store import FeedbackStore
-from bot.store.runs import DueRun
 from jobs.delivery import CHUNK, fan_out
 from jobs.dispatch import JobContext, Outcome
+from jobs.runs import DueRun
 from jobs.schedule import cron_trigger
 
 

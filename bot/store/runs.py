@@ -1,9 +1,9 @@
 """Scheduled runs, their deliveries and the scheduler lease: every state change is one compare-and-set statement,
-so two processes can share the work without ever doing the same piece twice."""
+so two processes can share the work without ever doing the same piece twice. The scheduler engine's run store and
+lease store (jobs/runs.py) over our tables."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,41 +12,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.comms.tables import Announcement, Delivery, ScheduledRun, SchedulerLease
+from jobs.runs import DueRun, Found, Settled
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 OPEN_DELIVERY = ("pending", "sending")
 INSERT_BATCH = 500  # rows per INSERT: SQLite allows 32,766 bound parameters in one statement
-
-
-@dataclass(frozen=True)
-class Found:
-    """The run times a scheduler cycle found due for one job."""
-
-    job_id: str
-    kind: str
-    ref: str
-    due: list[DueRun]
-    one_off: bool = False  # an announcement that fires once: finished when its run is recorded
-
-
-@dataclass(frozen=True)
-class Settled:
-    """How one delivery ended (or stands) after an attempt."""
-
-    delivery_id: int
-    status: str
-    channel: str | None = None
-    ts: str | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class DueRun:
-    """A run time the scheduler found due, and what became of it: "due", or "missed" with why."""
-
-    run_time: datetime
-    status: str
-    detail: str | None = None
 
 
 def insert_ignoring(session: Session, table: Table, rows: Sequence[dict[str, Any]], unique: list[str]) -> int:
@@ -81,7 +51,7 @@ class RunLog:
         rows = [dict(job_id=f.job_id, kind=f.kind, ref=f.ref, run_time=d.run_time, status=d.status, detail=d.detail,
                      resolved=False, recorded_at=now, finished_at=now if d.status == "missed" else None)
                 for f in found for d in f.due]
-        finished = [f.ref for f in found if f.one_off]
+        finished = [f.ref for f in found if f.one_off and f.kind == "announcement"]  # fired its only time
         with self._sessions.begin() as session:
             added = insert_ignoring(session, ScheduledRun.__table__, rows, ["job_id", "run_time"])
             if finished:

@@ -16,8 +16,8 @@ from bot.comms.acknowledgements import summarise_policy
 from bot.comms.blocks import ACK_ACCEPT
 from bot.comms.errors import CommsError
 from bot.features import job_kinds, schedules
-from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
+from jobs.runs import DueRun
 from tests.comms.conftest import StrictSlack, environment, job_context, settings_for
 
 KINDS = job_kinds()

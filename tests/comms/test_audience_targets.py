@@ -16,8 +16,8 @@ from bot.comms.tables import Announcement
 from bot.features import job_kinds
 from bot.slack.pacing import SendPacer
 from bot.store import session_factory
-from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
+from jobs.runs import DueRun
 from tests.comms.conftest import StrictSlack, job_context
 
 KINDS = job_kinds()

@@ -8,8 +8,9 @@ from bot import features
 from bot.answering import processed_events_job as processed_events
 from bot.store import ProcessedEvent, session_factory
 from bot.store.repositories import Store
-from bot.store.runs import DueRun, Leases
+from bot.store.runs import Leases
 from jobs.dispatch import Dispatcher
+from jobs.runs import DueRun
 from jobs.schedule import next_runs
 from jobs.scheduler import Scheduler
 from tests.comms.conftest import clock, engine, job_context, slack  # noqa: F401  (fixtures)

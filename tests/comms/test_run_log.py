@@ -9,7 +9,8 @@ from bot.comms.ack_store import AckStore
 from bot.comms.announcement_store import PilotCohort
 from bot.comms.tables import AckCampaign
 from bot.store import session_factory
-from bot.store.runs import DueRun, Leases, RunLog, Settled
+from bot.store.runs import Leases, RunLog
+from jobs.runs import DueRun, Settled
 
 NOW = datetime(2027, 1, 18, 9, tzinfo=UTC)
 LEASE = timedelta(seconds=10)

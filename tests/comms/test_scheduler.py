@@ -11,9 +11,9 @@ import pytest
 
 from bot.comms.scheduling import open_comms, start_scheduler
 from bot.features import job_kinds
-from bot.store.runs import DueRun, Settled
 from jobs.delivery import delivery_marker, marked
 from jobs.dispatch import Dispatcher
+from jobs.runs import DueRun, Settled
 from tests.comms.conftest import StrictSlack, job_context, settings_for, wait_until
 
 KINDS = job_kinds()

@@ -9,8 +9,8 @@ from sqlalchemy import make_url
 
 from bot.features import job_kinds
 from bot.store import make_engine, migrate
-from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
+from jobs.runs import DueRun
 from tests.comms.conftest import TEAMS, clock, job_context, slack  # noqa: F401  (fixtures)
 from tests.comms.test_scheduler import _announcement
 from tests.conftest import _postgres_schema

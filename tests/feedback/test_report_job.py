@@ -11,8 +11,8 @@ from bot.features import job_kinds
 from bot.feedback import report_job as reports
 from bot.feedback.report_delivery import weekly_report
 from bot.slack.pacing import SendPacer
-from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
+from jobs.runs import DueRun
 from jobs.schedule import next_runs
 from tests.comms.conftest import Clock, engine, job_context, settings_for, slack  # noqa: F401  (fixtures)
 from tests.feedback.conftest import (

@@ -10,8 +10,8 @@ from bot.feedback import survey_jobs as surveys
 from bot.feedback.blocks import SURVEY_OPEN
 from bot.feedback.store import FeedbackStore
 from bot.store import session_factory
-from bot.store.runs import DueRun
 from jobs.dispatch import Dispatcher
+from jobs.runs import DueRun
 from jobs.schedule import next_runs
 from tests.comms.conftest import Clock, StrictSlack, clock, engine, job_context, slack  # noqa: F401  (fixtures)
 
