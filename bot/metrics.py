@@ -147,6 +147,20 @@ def _clear_if_alone(path: Path, lock) -> int:
     return cleared
 
 
+class ScheduledRunCounts:
+    """The scheduler engine's runs (its `jobs.dispatch.RunMetrics` hooks) counted in `counts()`, this process's
+    metrics unless told otherwise."""
+
+    def __init__(self, counts: Callable[[], Metrics] = metrics):
+        self.counts = counts
+
+    def started(self, kind: str, late_seconds: float) -> None:
+        self.counts().scheduler_lateness.labels(kind).observe(late_seconds)
+
+    def ended(self, kind: str, status: str) -> None:
+        self.counts().scheduler_runs.labels(kind, status).inc()
+
+
 def exposition(*extra: CollectorRegistry) -> bytes:
     """This process's counts (or every process's, in multiprocess mode), then `extra`, in Prometheus' text format."""
     from prometheus_client import CollectorRegistry, generate_latest

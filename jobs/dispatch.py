@@ -17,7 +17,6 @@ from bot.comms.announcement_store import AnnouncementStore, PilotCohort
 from bot.comms.audiences import Directory
 from bot.comms.tables import ScheduledRun
 from bot.feedback.store import FeedbackStore
-from bot.metrics import metrics
 from bot.store.repositories import Store
 from jobs.delivery import Interrupted, Sender
 from jobs.runs import RunStore
@@ -59,6 +58,17 @@ class JobContext:
     audience_people: Callable[[str], list[str]] | None = None  # a document audience's people (`audience:NAME`)
 
 
+class RunMetrics:
+    """Where the engine tells what became of runs, for counting (bot/metrics.py counts them for /metrics); this one
+    counts nothing."""
+
+    def started(self, kind: str, late_seconds: float) -> None:
+        """A run of `kind` is starting, `late_seconds` after it was due."""
+
+    def ended(self, kind: str, status: str) -> None:
+        """A run of `kind` ended "done", "failed" or "missed" (when it was found or when it was claimed)."""
+
+
 JobKind = Callable[[JobContext, ScheduledRun, datetime], Outcome]
 
 
@@ -66,8 +76,9 @@ class Dispatcher:
     """Claims due runs (and runs whose owner died) a few at a time, and runs them on worker threads; a heartbeat
     renews the leases of every run this process holds."""
 
-    def __init__(self, ctx: JobContext, kinds: Mapping[str, JobKind], workers: int = 4, poll: float = 1.0):
-        self.ctx, self.kinds, self.poll = ctx, dict(kinds), poll
+    def __init__(self, ctx: JobContext, kinds: Mapping[str, JobKind], workers: int = 4, poll: float = 1.0,
+                 metrics: RunMetrics | None = None):
+        self.ctx, self.kinds, self.poll, self.metrics = ctx, dict(kinds), poll, metrics or RunMetrics()
         self.prefetch = 2 * workers  # claimed in one transaction when many runs are due at once
         self._queue: queue.Queue[ScheduledRun] = queue.Queue()
         self._wake = threading.Event()
@@ -107,7 +118,7 @@ class Dispatcher:
     def execute(self, run: ScheduledRun) -> Outcome:
         """Run a claimed run with its kind's function and record how it ended."""
         now = self.ctx.clock()
-        metrics().scheduler_lateness.labels(run.kind).observe(max(0.0, (now - run.run_time).total_seconds()))
+        self.metrics.started(run.kind, max(0.0, (now - run.run_time).total_seconds()))
         try:
             outcome = self._outcome(run, now)
         except Interrupted:
@@ -118,7 +129,7 @@ class Dispatcher:
             log.exception("%s run at %s failed", run.job_id, run.run_time.isoformat())
             outcome = Outcome("failed", f"error: {exc}"[:500])
         self.ctx.runs.finish(run.id, self.ctx.holder, outcome.status, outcome.detail, self.ctx.clock())
-        metrics().scheduler_runs.labels(run.kind, outcome.status).inc()
+        self.metrics.ended(run.kind, outcome.status)
         log.info("%s run at %s: %s (%s)", run.job_id, run.run_time.isoformat(), outcome.status, outcome.detail)
         if outcome.status == "missed":
             self.ctx.report(f"{run.job_id}: the run due {run.run_time.isoformat()} was missed ({outcome.detail})")

@@ -26,8 +26,7 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import Connection, Engine
 
-from bot.metrics import metrics
-from jobs.dispatch import Dispatcher, JobContext, JobKind
+from jobs.dispatch import Dispatcher, JobContext, JobKind, RunMetrics
 from jobs.runs import Found, LeaseStore
 from jobs.schedule import classify_due, is_one_off
 
@@ -122,14 +121,15 @@ class Scheduler:
     """APScheduler (while this process holds the lease), mirroring our tables; plus the run dispatcher."""
 
     def __init__(self, engine: Engine, ctx: JobContext, leases: LeaseStore, kinds: Mapping[str, JobKind],
-                 schedules: Schedules, poll: float = 1.0, run_workers: int = 4):
+                 schedules: Schedules, poll: float = 1.0, run_workers: int = 4, metrics: RunMetrics | None = None):
         self.ctx, self.leases, self.poll, self.schedules = ctx, leases, poll, schedules
+        self.metrics = metrics or RunMetrics()
         self.store = CycleJobStore(engine)
         self.aps = LeaseScheduler(
             self.store, self._record_cycle, timezone=UTC, jobstores={"default": self.store},
             executors={"default": RunRecorder(self._note_due)},
             job_defaults={"coalesce": False, "misfire_grace_time": None, "max_instances": 1})
-        self.dispatcher = Dispatcher(ctx, kinds, workers=run_workers, poll=poll)
+        self.dispatcher = Dispatcher(ctx, kinds, workers=run_workers, poll=poll, metrics=self.metrics)
         self.leader = False
         self._known: dict[str, int] = {}
         self._found: list[Found] = []
@@ -204,7 +204,7 @@ class Scheduler:
         for item in found:
             for run in item.due:
                 if run.status == "missed":
-                    metrics().scheduler_runs.labels(item.kind, "missed").inc()
+                    self.metrics.ended(item.kind, "missed")
                     self.ctx.report(f"{item.job_id}: the run due {run.run_time.isoformat()} was missed ({run.detail})")
         self.dispatcher.wake()
 

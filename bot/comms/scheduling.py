@@ -22,6 +22,7 @@ from bot.comms.delivery import SlackDelivery
 from bot.comms.errors import CommsError
 from bot.comms.memberships import Memberships, UserGroupCache
 from bot.feedback.report_delivery import weekly_report
+from bot.metrics import ScheduledRunCounts
 from bot.settings import Settings
 from bot.slack.pacing import SendPacer
 from bot.store.models import utc_now
@@ -129,7 +130,7 @@ def run_scheduler(runtime, on_shutdown: Callable[[], None] = lambda: None) -> Sc
     if not settings.rollout_report_channel:
         log.info("weekly report: ROLLOUT_REPORT_CHANNEL is not set, so each weekly run is skipped")
     scheduler = Scheduler(comms.engine, ctx, Leases(sessions), features.job_kinds(), features.schedules,
-                          poll=settings.rollout_scheduler_poll_seconds)
+                          poll=settings.rollout_scheduler_poll_seconds, metrics=ScheduledRunCounts())
     log.info("scheduler %s starting on %s", ctx.holder, comms.engine.url.render_as_string(hide_password=True))
     return SchedulerHandle(scheduler.start(), pool, on_shutdown)
 

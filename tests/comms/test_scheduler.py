@@ -159,6 +159,32 @@ def test_permanent_failures_are_recorded_and_do_not_stop_the_others(engine, slac
     ctx.pool.shutdown()
 
 
+def test_the_engine_s_runs_reach_the_process_s_metrics(engine, slack: StrictSlack, clock) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from bot.metrics import Metrics, ScheduledRunCounts
+
+    registry = CollectorRegistry()
+    counts = Metrics(registry)
+    ctx = job_context(engine, slack, clock)
+    announcement = _announcement(ctx, clock, ["C0GENERAL"])
+    ctx.runs.record(f"announcement:{announcement.id}", "announcement", announcement.id,
+                    [DueRun(clock.now - timedelta(minutes=5), "due"), DueRun(clock.now - timedelta(seconds=3), "due")],
+                    clock.now)
+    dispatcher = Dispatcher(ctx, KINDS, metrics=ScheduledRunCounts(lambda: counts))
+    assert dispatcher.run_once() and dispatcher.run_once()  # the older beyond the 60 s grace, the newer within it
+
+    def sample(name: str, **labels) -> float | None:
+        return registry.get_sample_value(name, {"kind": "announcement", **labels})
+
+    assert sample("rollout_scheduler_runs_total", outcome="missed") == 1
+    assert sample("rollout_scheduler_runs_total", outcome="done") == 1
+    assert sample("rollout_scheduler_lateness_seconds_count") == 2
+    assert sample("rollout_scheduler_lateness_seconds_sum") == 303
+    assert slack.posted_to() == ["C0GENERAL"]
+    ctx.pool.shutdown()
+
+
 def _announcement(ctx, clock, targets):
     from bot.comms.tables import Announcement
 
