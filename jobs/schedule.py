@@ -1,5 +1,7 @@
 """The only module that knows triggers: one-off times, cron expressions, time zones, DST and misfires, as plain
-functions of `now`. The scheduler process (jobs/scheduler.py) builds its APScheduler jobs from these."""
+functions of `now`. The scheduler process (jobs/scheduler.py) builds its APScheduler jobs from these. A schedule
+that cannot run is a ScheduleError whose message says what to write instead (bot/comms/schedules.py shows it to
+people as a BadSchedule)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -9,8 +11,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from bot.comms.errors import BadSchedule
 from jobs.runs import DueRun
+
+
+class ScheduleError(Exception):
+    """A time, cron expression or time zone that cannot be scheduled; the message says what to write instead."""
 
 
 class WallClockCronTrigger(CronTrigger):
@@ -26,45 +31,45 @@ class WallClockCronTrigger(CronTrigger):
 
 
 def zone(name: str) -> ZoneInfo:
-    """The time zone called `name`; BadSchedule if there is none."""
+    """The time zone called `name`; ScheduleError if there is none."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise BadSchedule(f"unknown time zone '{name}': use an Area/City name such as Europe/London or "
-                          f"America/Chicago") from None
+        raise ScheduleError(f"unknown time zone '{name}': use an Area/City name such as Europe/London or "
+                            f"America/Chicago") from None
 
 
 def parse_at(text: str, tz: str, now: datetime) -> datetime:
-    """An ISO 8601 time (local to `tz` unless it has an offset) in UTC; BadSchedule if malformed or past."""
+    """An ISO 8601 time (local to `tz` unless it has an offset) in UTC; ScheduleError if malformed or past."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise BadSchedule(f"'{text}' is not an ISO 8601 time: write e.g. 2027-01-18T09:00 or "
-                          f"2027-01-18T09:00+00:00") from None
+        raise ScheduleError(f"'{text}' is not an ISO 8601 time: write e.g. 2027-01-18T09:00 or "
+                            f"2027-01-18T09:00+00:00") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone(tz))
     moment = moment.astimezone(UTC)
     if moment <= now:
-        raise BadSchedule(f"{text} is in the past (it is now {now.astimezone(zone(tz)):%Y-%m-%d %H:%M %Z}): "
-                          f"choose a later time")
+        raise ScheduleError(f"{text} is in the past (it is now {now.astimezone(zone(tz)):%Y-%m-%d %H:%M %Z}): "
+                            f"choose a later time")
     return moment
 
 
 def cron_trigger(expression: str, tz: str, starts_at: datetime | None = None,
                  ends_at: datetime | None = None) -> WallClockCronTrigger:
-    """A trigger for a five-field cron expression ("m h dom mon dow") in `tz`; BadSchedule if invalid.
+    """A trigger for a five-field cron expression ("m h dom mon dow") in `tz`; ScheduleError if invalid.
 
     As in APScheduler, day-of-month and day-of-week must both match: "0 9 1-7 * mon" is the first Monday."""
     fields = (expression or "").split()
     if len(fields) != 5:
-        raise BadSchedule(f"'{expression}' is not a cron expression: it needs five fields, "
-                          f"\"minute hour day-of-month month day-of-week\", e.g. \"0 9 * * mon\"")
+        raise ScheduleError(f"'{expression}' is not a cron expression: it needs five fields, "
+                            f"\"minute hour day-of-month month day-of-week\", e.g. \"0 9 * * mon\"")
     try:
         minute, hour, day, month, day_of_week = fields
         return WallClockCronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week,
                                     timezone=zone(tz), start_date=starts_at, end_date=ends_at)
     except ValueError as exc:
-        raise BadSchedule(f"'{expression}' is not a valid cron expression: {exc}") from None
+        raise ScheduleError(f"'{expression}' is not a valid cron expression: {exc}") from None
 
 
 def trigger_for(at: datetime | None, cron: str | None, tz: str, starts_at: datetime | None = None,
@@ -89,11 +94,11 @@ def next_runs(trigger, now: datetime, count: int = 5) -> list[datetime]:
 
 def check_schedule(at: datetime | None, cron: str | None, tz: str, now: datetime,
                    ends_at: datetime | None = None) -> None:
-    """BadSchedule unless exactly one of `at`/`cron` is given and it will run at least once after `now`."""
+    """ScheduleError unless exactly one of `at`/`cron` is given and it will run at least once after `now`."""
     if (at is None) == (cron is None):
-        raise BadSchedule("give either a one-off time (--at) or a recurrence (--cron), not both or neither")
+        raise ScheduleError("give either a one-off time (--at) or a recurrence (--cron), not both or neither")
     if cron is not None and not next_runs(cron_trigger(cron, tz, ends_at=ends_at), now, 1):
-        raise BadSchedule(f"'{cron}' never runs (after {now:%Y-%m-%d}): check the day and month fields")
+        raise ScheduleError(f"'{cron}' never runs (after {now:%Y-%m-%d}): check the day and month fields")
 
 
 def classify_due(run_times: Sequence[datetime], now: datetime, grace: timedelta) -> list[DueRun]:

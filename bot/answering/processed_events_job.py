@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.comms.schedules import cron_trigger
 from bot.comms.tables import ScheduledRun
 from jobs.dispatch import JobContext, Outcome
-from jobs.schedule import cron_trigger
 
 JOB_ID, KIND = "processed-events:prune", "processed-events-prune"
 CRON, TZ = "30 3 * * *", "UTC"  # daily, at a quiet hour

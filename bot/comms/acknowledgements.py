@@ -13,11 +13,11 @@ from bot.comms.ack_store import AckStore
 from bot.comms.announcement_store import PilotCohort
 from bot.comms.audiences import Directory, check_targets, parse_targets, resolve
 from bot.comms.errors import BadSchedule, CommsError
+from bot.comms.schedules import cron_trigger, next_runs, zone
 from bot.comms.tables import AckCampaign, Acknowledgement
 from bot.errors import NotFound
 from bot.store.runs import RunLog
 from jobs.runs import DueRun
-from jobs.schedule import cron_trigger, next_runs, zone
 
 VERSION_CHARS = 12
 

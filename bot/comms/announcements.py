@@ -11,10 +11,10 @@ from bot.comms.announcement_store import AnnouncementStore
 from bot.comms.audiences import Directory, check_targets, parse_targets
 from bot.comms.blocks import announcement_message
 from bot.comms.errors import BadSchedule, CommsError
+from bot.comms.schedules import check_schedule, describe, next_runs, parse_at, trigger_for, zone
 from bot.comms.tables import Announcement, Delivery, ScheduledRun
 from bot.errors import NotFound
 from bot.store.runs import RunLog
-from jobs.schedule import check_schedule, describe, next_runs, parse_at, trigger_for, zone
 
 MAX_TEXT_CHARS = 12_000
 EDITABLE = ("draft", "scheduled")

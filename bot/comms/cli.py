@@ -39,7 +39,7 @@ def comms(obj: Context):
 
 def when(moment: datetime | None, tz: str) -> str:
     """A time as people read it in `tz`: 2027-01-18 09:00 GMT."""
-    from jobs.schedule import zone
+    from bot.comms.schedules import zone
 
     return f"{moment.astimezone(zone(tz)):%Y-%m-%d %H:%M %Z}" if moment else "-"
 

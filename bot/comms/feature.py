@@ -50,7 +50,7 @@ def job_kinds() -> dict:
 def schedules(ctx, now) -> dict:
     """A trigger per scheduled announcement (until it ends) and per active campaign's reminders (until its
     deadline)."""
-    from jobs.schedule import cron_trigger, trigger_for
+    from bot.comms.schedules import cron_trigger, trigger_for
 
     desired = {}
     for announcement in ctx.announcements.list(["scheduled"]):

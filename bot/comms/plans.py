@@ -15,9 +15,9 @@ from bot.comms.announcement_store import AnnouncementStore
 from bot.comms.audiences import Directory, check_targets, parse_targets
 from bot.comms.errors import CommsError, PlanError, TargetsUnchecked
 from bot.comms.plan_schema import LineDict, MessageSpec, PhaseSpec, PlanSpec, line_of, load_plan, where
+from bot.comms.schedules import check_schedule, describe, zone
 from bot.comms.tables import Announcement
 from bot.store.models import utc_now
-from jobs.schedule import check_schedule, describe, zone
 
 COMPARED = ("text", "targets", "at", "cron", "tz", "starts_at", "ends_at", "label")
 LIVE = ("draft", "scheduled")

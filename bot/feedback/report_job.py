@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.comms.schedules import cron_trigger
 from bot.comms.tables import ScheduledRun
 from jobs.delivery import fan_out
 from jobs.dispatch import JobContext, Outcome
 from jobs.runs import DueRun, Settled
-from jobs.schedule import cron_trigger
 
 log = logging.getLogger(__name__)
 JOB_ID, CHART_JOB_ID = "report:weekly", "report-chart:weekly"

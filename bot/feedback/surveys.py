@@ -9,9 +9,9 @@ from datetime import datetime
 
 from bot.answering.safety import redact
 from bot.comms.errors import BadSchedule, BadTarget
+from bot.comms.schedules import cron_trigger, describe
 from bot.feedback.store import FeedbackStore, SurveySchedule
 from bot.store.models import utc_now
-from jobs.schedule import cron_trigger, describe
 
 TEAMS = {"engineering": "Engineering", "product": "Product & design", "sales": "Sales & marketing",
          "support": "Customer support", "operations": "Operations & finance", "people": "People & legal",

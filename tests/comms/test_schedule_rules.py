@@ -8,8 +8,11 @@ import pytest
 
 from bot.comms.audiences import Target, parse_targets
 from bot.comms.errors import BadSchedule, BadTarget
+from bot.comms.schedules import check_schedule, cron_trigger, next_runs, parse_at, zone
+from bot.errors import RolloutError
 from bot.slack.pacing import SendPacer
-from jobs.schedule import check_schedule, classify_due, cron_trigger, next_runs, parse_at, zone
+from jobs import schedule
+from jobs.schedule import ScheduleError, classify_due
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2027, 3, 20, 12, 0, tzinfo=UTC)
@@ -60,6 +63,16 @@ def test_a_cron_that_never_runs_and_both_or_neither_schedule_are_refused() -> No
         check_schedule(NOW + timedelta(days=1), "0 9 * * *", "UTC", NOW)
     with pytest.raises(BadSchedule, match="not both or neither"):
         check_schedule(None, None, "UTC", NOW)
+
+
+def test_the_engine_refuses_with_its_own_error_and_people_see_the_same_message_as_a_bad_schedule() -> None:
+    with pytest.raises(ScheduleError) as engine_s:
+        schedule.cron_trigger("0 9 * *", "Mars/Olympus")
+    with pytest.raises(BadSchedule) as shown:
+        cron_trigger("0 9 * *", "Mars/Olympus")
+    assert not isinstance(engine_s.value, RolloutError) and str(shown.value) == str(engine_s.value)
+    with pytest.raises(BadSchedule, match="^unknown time zone 'Mars/Olympus'"):
+        cron_trigger("0 9 * * *", "Mars/Olympus")  # the zone's own message, not "not a valid cron expression"
 
 
 def test_a_daily_cron_keeps_its_local_time_across_both_dst_changes() -> None:

@@ -11,9 +11,11 @@ from bot.errors import NotFound, RolloutError, SettingError
 from bot.store import make_engine
 from tests.unit.test_imports import modules
 
-# Not shown to anyone as they are: the fan-out's own signals (jobs/ imports nothing of ours), and prompt files'
-# problems, which their two callers turn into a CommsError or an LLMSetupError.
-INTERNAL = {"jobs.delivery.SendFailed", "jobs.delivery.Interrupted", "prompts.PromptError"}
+# Not shown to anyone as they are: the scheduler engine's own signals and its refusal of a schedule, which
+# bot/comms/schedules.py raises as a BadSchedule (jobs/ imports nothing of ours), and prompt files' problems, which
+# their two callers turn into a CommsError or an LLMSetupError.
+INTERNAL = {"jobs.delivery.SendFailed", "jobs.delivery.Interrupted", "jobs.schedule.ScheduleError",
+            "prompts.PromptError"}
 
 
 def error_classes() -> dict[str, list[str]]:
