@@ -46,7 +46,7 @@ class Feature(Protocol):
         """Its `rollout` click commands and groups."""
 
     def job_kinds(self) -> dict[str, Any]:
-        """Scheduled job kinds it runs: kind -> fn(ctx, run, now) (jobs/dispatch.py)."""
+        """Scheduled job kinds it runs: kind -> fn(ctx, run, now), ctx a JobContext (bot/comms/job_context.py)."""
 
     def schedules(self, ctx, now: datetime) -> Schedule:
         """The triggers its scheduled jobs should have now."""

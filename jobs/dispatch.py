@@ -7,22 +7,12 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from bot.comms.ack_store import AckStore
-from bot.comms.announcement_store import AnnouncementStore, PilotCohort
-from bot.comms.audiences import Directory
-from bot.comms.tables import ScheduledRun
-from bot.feedback.store import FeedbackStore
-from bot.store.repositories import Store
 from jobs.delivery import Interrupted, Sender
-from jobs.runs import RunStore
-
-if TYPE_CHECKING:
-    from bot.feedback.report_job import WeeklyReport
+from jobs.runs import Run, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -35,27 +25,20 @@ class Outcome:
     detail: str
 
 
-@dataclass
-class JobContext:
-    """Everything job functions use; built once per process (bot/comms/scheduling.py) and handed in."""
+@dataclass(kw_only=True)
+class RunContext:
+    """What the engine needs of a process, handed to every job kind with its run; the product extends it with what
+    its job kinds use (bot/comms/job_context.py)."""
 
     runs: RunStore
-    announcements: AnnouncementStore
-    acks: AckStore
-    pilot: PilotCohort
-    directory: Directory
-    sender: Sender
-    pool: ThreadPoolExecutor  # the fan-out's senders
+    sender: Sender  # the fan-out's Slack
+    pool: Executor  # the fan-out's senders
     holder: str  # this process, as lease holder
     lease: timedelta
     grace: timedelta
     clock: Callable[[], datetime]
     report: Callable[[str], None]  # tell the admins (log, and the report channel when there is one)
     stopping: threading.Event = field(default_factory=threading.Event)  # set on shutdown: leave runs to resume
-    feedback: FeedbackStore | None = None  # pulse-survey schedules and responses (bot/feedback/survey_jobs.py)
-    weekly: WeeklyReport | None = None  # the weekly report's settings and Slack calls (bot/feedback/report_job.py)
-    events: Store | None = None  # processed Slack events, pruned daily (bot/answering/processed_events_job.py)
-    audience_people: Callable[[str], list[str]] | None = None  # a document audience's people (`audience:NAME`)
 
 
 class RunMetrics:
@@ -69,18 +52,18 @@ class RunMetrics:
         """A run of `kind` ended "done", "failed" or "missed" (when it was found or when it was claimed)."""
 
 
-JobKind = Callable[[JobContext, ScheduledRun, datetime], Outcome]
+JobKind = Callable[[RunContext, Run, datetime], Outcome]  # a kind of run's function, given the context it needs
 
 
 class Dispatcher:
     """Claims due runs (and runs whose owner died) a few at a time, and runs them on worker threads; a heartbeat
     renews the leases of every run this process holds."""
 
-    def __init__(self, ctx: JobContext, kinds: Mapping[str, JobKind], workers: int = 4, poll: float = 1.0,
+    def __init__(self, ctx: RunContext, kinds: Mapping[str, JobKind], workers: int = 4, poll: float = 1.0,
                  metrics: RunMetrics | None = None):
         self.ctx, self.kinds, self.poll, self.metrics = ctx, dict(kinds), poll, metrics or RunMetrics()
         self.prefetch = 2 * workers  # claimed in one transaction when many runs are due at once
-        self._queue: queue.Queue[ScheduledRun] = queue.Queue()
+        self._queue: queue.Queue[Run] = queue.Queue()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._work, name=f"rollout-runs-{n}", daemon=True)
@@ -115,7 +98,7 @@ class Dispatcher:
             self.execute(run)
         return bool(runs)
 
-    def execute(self, run: ScheduledRun) -> Outcome:
+    def execute(self, run: Run) -> Outcome:
         """Run a claimed run with its kind's function and record how it ended."""
         now = self.ctx.clock()
         self.metrics.started(run.kind, max(0.0, (now - run.run_time).total_seconds()))
@@ -135,7 +118,7 @@ class Dispatcher:
             self.ctx.report(f"{run.job_id}: the run due {run.run_time.isoformat()} was missed ({outcome.detail})")
         return outcome
 
-    def _outcome(self, run: ScheduledRun, now: datetime) -> Outcome:
+    def _outcome(self, run: Run, now: datetime) -> Outcome:
         late = now - run.run_time
         if not run.resolved and late > self.ctx.grace:  # nothing sent yet, and too late to start now
             return Outcome("missed", f"{_duration(late)} late, beyond the {_duration(self.ctx.grace)} grace period")

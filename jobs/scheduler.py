@@ -26,7 +26,7 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import Connection, Engine
 
-from jobs.dispatch import Dispatcher, JobContext, JobKind, RunMetrics
+from jobs.dispatch import Dispatcher, JobKind, RunContext, RunMetrics
 from jobs.runs import Found, LeaseStore
 from jobs.schedule import classify_due, is_one_off
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 RETRY_SECONDS = 2.0  # after a cycle could not be recorded (the database was unreachable)
 # What the features want scheduled now: job id -> (kind, ref, revision, trigger); bot/features.py gathers them.
-Schedules = Callable[[JobContext, datetime], dict[str, tuple[str, str, int, object]]]
+Schedules = Callable[[RunContext, datetime], dict[str, tuple[str, str, int, object]]]
 
 
 def fire(kind: str, ref: str, revision: int) -> None:
@@ -120,7 +120,7 @@ class LeaseScheduler(BackgroundScheduler):
 class Scheduler:
     """APScheduler (while this process holds the lease), mirroring our tables; plus the run dispatcher."""
 
-    def __init__(self, engine: Engine, ctx: JobContext, leases: LeaseStore, kinds: Mapping[str, JobKind],
+    def __init__(self, engine: Engine, ctx: RunContext, leases: LeaseStore, kinds: Mapping[str, JobKind],
                  schedules: Schedules, poll: float = 1.0, run_workers: int = 4, metrics: RunMetrics | None = None):
         self.ctx, self.leases, self.poll, self.schedules = ctx, leases, poll, schedules
         self.metrics = metrics or RunMetrics()

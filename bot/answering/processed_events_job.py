@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.comms.job_context import JobContext
 from bot.comms.schedules import cron_trigger
 from bot.comms.tables import ScheduledRun
-from jobs.dispatch import JobContext, Outcome
+from jobs.dispatch import Outcome
 
 JOB_ID, KIND = "processed-events:prune", "processed-events-prune"
 CRON, TZ = "30 3 * * *", "UTC"  # daily, at a quiet hour

@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.comms.blocks import ack_request_message
+from bot.comms.job_context import JobContext
 from bot.comms.tables import ScheduledRun
 from jobs.delivery import CHUNK, fan_out
-from jobs.dispatch import JobContext, Outcome
+from jobs.dispatch import Outcome
 
 
 def send_requests(ctx: JobContext, run: ScheduledRun, now: datetime) -> Outcome:

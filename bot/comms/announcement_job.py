@@ -5,9 +5,10 @@ from datetime import datetime
 
 from bot.comms.audiences import parse_targets, resolve
 from bot.comms.blocks import announcement_message
+from bot.comms.job_context import JobContext
 from bot.comms.tables import ScheduledRun
 from jobs.delivery import CHUNK, fan_out
-from jobs.dispatch import JobContext, Outcome
+from jobs.dispatch import Outcome
 
 
 def send_announcement(ctx: JobContext, run: ScheduledRun, now: datetime) -> Outcome:

@@ -20,6 +20,7 @@ from bot.comms.announcement_store import AnnouncementStore, AudienceMembers, Pil
 from bot.comms.announcements import AnnouncementService
 from bot.comms.delivery import SlackDelivery
 from bot.comms.errors import CommsError
+from bot.comms.job_context import JobContext
 from bot.comms.memberships import Memberships, UserGroupCache
 from bot.feedback.report_delivery import weekly_report
 from bot.metrics import ScheduledRunCounts
@@ -27,7 +28,6 @@ from bot.settings import Settings
 from bot.slack.pacing import SendPacer
 from bot.store.models import utc_now
 from bot.store.runs import Leases, RunLog
-from jobs.dispatch import JobContext
 from jobs.scheduler import Scheduler
 
 log = logging.getLogger(__name__)

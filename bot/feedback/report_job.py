@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.comms.job_context import JobContext
 from bot.comms.schedules import cron_trigger
 from bot.comms.tables import ScheduledRun
 from jobs.delivery import fan_out
-from jobs.dispatch import JobContext, Outcome
+from jobs.dispatch import Outcome
 from jobs.runs import DueRun, Settled
 
 log = logging.getLogger(__name__)

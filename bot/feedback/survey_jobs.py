@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.comms.job_context import JobContext
 from bot.comms.schedules import cron_trigger
 from bot.comms.tables import ScheduledRun
 from bot.feedback.blocks import pulse_message
 from bot.feedback.store import FeedbackStore
 from jobs.delivery import CHUNK, fan_out
-from jobs.dispatch import JobContext, Outcome
+from jobs.dispatch import Outcome
 from jobs.runs import DueRun
 
 

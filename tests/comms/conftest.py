@@ -159,9 +159,9 @@ def job_context(engine: Engine, slack: FakeSlack, clock, **overrides):
     from bot.comms.ack_store import AckStore
     from bot.comms.announcement_store import AnnouncementStore, PilotCohort
     from bot.comms.delivery import SlackDelivery
+    from bot.comms.job_context import JobContext
     from bot.slack.pacing import SendPacer
     from bot.store.runs import RunLog
-    from jobs.dispatch import JobContext
 
     sessions = session_factory(engine)
     delivery = SlackDelivery("xoxb-test", slack.base_url, SendPacer(overrides.pop("rate", 200), channel_interval=0))
