@@ -1,5 +1,6 @@
 """The layout holds without import-order tricks: no import cycle among our modules, every module imports on its own
-in a fresh interpreter, and every import block is sorted (issue 12)."""
+in a fresh interpreter, the scheduler engine (jobs/) imports nothing of ours, and every import block is sorted
+(issue 12)."""
 from __future__ import annotations
 
 import ast
@@ -43,6 +44,21 @@ def module_level_imports(name: str, path: Path, known: dict[str, Path]) -> set[s
     return targets
 
 
+def every_import(path: Path) -> set[str]:
+    """Every module `path` imports anywhere: at module level, deferred inside a function or under TYPE_CHECKING, or
+    by a literal name through importlib.import_module or __import__."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith(("import_module", "__import__")) and \
+                node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            names.add(node.args[0].value)
+    return names
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """The strongly connected groups of more than one module (Tarjan)."""
     index: dict[str, int] = {}
@@ -81,6 +97,27 @@ def test_no_module_of_ours_is_part_of_an_import_cycle():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_scheduler_engine_imports_nothing_of_ours():
+    # jobs/ is the generic engine (triggers, runs, lease, fan-out); the features plug into it, never the reverse.
+    others = set(PACKAGES) - {"jobs"}
+    engine = {name: path for name, path in modules().items() if name.partition(".")[0] == "jobs"}
+    ours = {name: sorted(n for n in every_import(path) if n.partition(".")[0] in others)
+            for name, path in engine.items()}
+
+    assert len(engine) >= 6 and {name: found for name, found in ours.items() if found} == {}
+
+
+def test_every_import_is_seen_wherever_it_is_written(tmp_path):
+    path = tmp_path / "engine.py"
+    path.write_text("import importlib\nfrom typing import TYPE_CHECKING\n\nfrom jobs import runs\n\n"
+                    "if TYPE_CHECKING:\n    from bot.comms.tables import ScheduledRun\n\n\n"
+                    "def later():\n    from bot.metrics import metrics\n    import knowledge.errors\n"
+                    "    return importlib.import_module('bot.store'), __import__('prompts')\n", encoding="utf-8")
+
+    assert every_import(path) == {"importlib", "typing", "jobs", "bot.comms.tables", "bot.metrics",
+                                  "knowledge.errors", "bot.store", "prompts"}
 
 
 def test_every_module_imports_on_its_own_in_a_fresh_interpreter():
