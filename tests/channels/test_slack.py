@@ -1,7 +1,11 @@
 """Channel settings and private answers through signed requests and the fake Slack (issue 15)."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -493,3 +497,18 @@ def test_in_a_channel_whose_audience_is_pilot_everyone_is_answered_with_the_pilo
     texts = {p.params["channel"]: section_texts(p.params["blocks"]) for p in posts}
     assert "*As a pilot participant:*" in texts[POLICY] and "kept for 90 days" in texts[POLICY]
     assert "kept for 30 days" in texts["C0ELSEWHERE"] and "pilot participants" not in texts["C0ELSEWHERE"]
+
+
+def test_settings_saved_by_another_process_apply_to_the_next_question(rollout_on_each_db, tmp_path):
+    """`rollout channels set` in its own process, against the running server's database: the server's next mention
+    in that channel follows the new setting, with nothing restarted or cached."""
+    rollout = rollout_on_each_db
+    env = {**os.environ, "DATABASE_URL": rollout.settings.resolved_database_url,
+           "ROLLOUT_DATA_DIR": str(tmp_path / "cli-data"), "SLACK_BOT_TOKEN": ""}
+    done = subprocess.run([str(Path(sys.executable).with_name("rollout")), "channels", "set", POLICY,
+                           "--answer-mode", "off"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rollout.mention(ANSWERABLE, channel=POLICY)
+    [note] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    assert "Answers are turned off in this channel" in note.params["text"] and rollout.posts() == []
