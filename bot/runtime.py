@@ -102,7 +102,8 @@ class Runtime:
         from bot.comms.memberships import asker_audiences, known_audiences
 
         if hasattr(self.knowledge_base, "known_audiences"):
-            self.knowledge_base.known_audiences = known_audiences(self.memberships, self.knowledge_base)
+            self.knowledge_base.known_audiences = known_audiences(self.memberships, self.knowledge_base,
+                                                                  self.channels.audiences_in_use)
         return Asking(self.store, self.knowledge_base, RateLimit.parse(self.settings.rollout_rate_limit),
                       audiences=asker_audiences(self.memberships, self.knowledge_base),
                       channel_audiences=self.channels.audiences_for_channel)

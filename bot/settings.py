@@ -20,7 +20,7 @@ class Settings(BaseSettings):
         try:
             super().__init__(**values)
         except ValidationError as exc:
-            raise SettingError(_invalid(exc)) from exc
+            raise SettingError(_invalid(exc)) from None  # the cause would carry the refused value (a secret?)
 
     # Knowledge engine
     rollout_data_dir: Path = Field(default=Path("./var"))

@@ -39,6 +39,10 @@ class Channels:
         pilot's rules. Not a channel (a DM, the terminal): none."""
         return list(self.store.get(channel_id).audience) if CHANNEL_ID.fullmatch(channel_id or "") else []
 
+    def audiences_in_use(self) -> frozenset[str]:
+        """Every audience some channel's settings name: each is one the organisation has (knowledge/audiences.py)."""
+        return frozenset(a for settings in self.store.all() for a in settings.audience)
+
     def channel_for(self, channel_id: str | None, default: str | None) -> str | None:
         """Where tickets from `channel_id` go: its own helpdesk channel if set, else `default` (the escalation
         Route of bot.helpdesk.escalation)."""

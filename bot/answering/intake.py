@@ -148,6 +148,9 @@ class Intake:
     def _resume(self, item: WorkItem, now: datetime) -> None:
         if item.kind in self._kinds:
             return self._resume_work(item, now)
+        if "question" not in item.payload:  # a kind this process does not handle (yet): leave it to one that does
+            log.error("no handler for %s work %s; leaving it for another process", item.kind, item.key)
+            return self._let_go(item.key, now + self.lease)
         question = _question(item)
         with question_ids(question):
             self._resume_question(item, question, now)

@@ -52,25 +52,35 @@ class UserGroupCache:
     def __init__(self, lookup: Callable[[str], list[str] | None], ttl: float = GROUP_CACHE_SECONDS,
                  retry: float = FAILURE_RETRY_SECONDS, clock: Callable[[], float] = time.monotonic):
         self.lookup, self.ttl, self.retry, self.clock = lookup, ttl, retry, clock
-        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        # handle -> (until, members, whether the group exists: None when Slack could not say)
+        self._cache: dict[str, tuple[float, frozenset[str], bool | None]] = {}
         self._lock = threading.Lock()
 
     def members(self, handle: str) -> frozenset[str]:
         """The members of the group with this handle (empty if there is none, or Slack could not say)."""
+        return self._read(handle)[0]
+
+    def may_exist(self, handle: str) -> bool:
+        """Whether a group with this handle exists, or may: a failed lookup cannot rule it out, so an audience it
+        defines keeps restricting its documents meanwhile (knowledge/audiences.py)."""
+        return self._read(handle)[1] is not False
+
+    def _read(self, handle: str) -> tuple[frozenset[str], bool | None]:
         now = self.clock()
         with self._lock:
             hit = self._cache.get(handle)
         if hit is not None and hit[0] > now:
-            return hit[1]
+            return hit[1], hit[2]
         try:  # not under the lock: one slow answer from Slack must not hold up other questions
-            members, keep = frozenset(self.lookup(handle) or ()), self.ttl
+            found = self.lookup(handle)
+            members, exists, keep = frozenset(found or ()), found is not None, self.ttl
         except Exception as exc:  # noqa: BLE001  (any failure: answer from the general documents)
             log.warning("could not read user group @%s from Slack (%s: %s); its audience is left out for %.0f s",
                         handle, type(exc).__name__, exc, self.retry)
-            members, keep = frozenset(), self.retry
+            members, exists, keep = frozenset(), None, self.retry
         with self._lock:
-            self._cache[handle] = (now + keep, members)
-        return members
+            self._cache[handle] = (now + keep, members, exists)
+        return members, exists
 
 
 class Memberships:
@@ -98,7 +108,7 @@ class Memberships:
         (knowledge/audiences.py)."""
         names = set(names)
         listed = self.listed.all() if names - {PILOT} else {}
-        return frozenset(n for n in names if n == PILOT or n in listed or self._group(n))
+        return frozenset(n for n in names if n == PILOT or n in listed or self._may_be_group(n))
 
     def people(self, name: str) -> list[str]:
         """Everyone in an audience now (user ids, each once): its pilot cohort, people and groups' members."""
@@ -112,6 +122,9 @@ class Memberships:
     @staticmethod
     def _handles(name: str, entries: list[str]) -> list[str]:
         return list(dict.fromkeys([name, *(e[1:] for e in entries if e.startswith("@"))]))
+
+    def _may_be_group(self, handle: str) -> bool:
+        return self.groups.may_exist(handle) if self.groups is not None else False
 
     def _group(self, handle: str) -> frozenset[str]:
         return self.groups.members(handle) if self.groups is not None else frozenset()
@@ -129,11 +142,15 @@ def asker_audiences(memberships: Memberships, knowledge_base) -> Callable[[str],
     return audiences
 
 
-def known_audiences(memberships: Memberships, knowledge_base) -> Callable[[], frozenset[str]]:
-    """() → the audiences the indexed documents name that the organisation has (Memberships.known)."""
+def known_audiences(memberships: Memberships, knowledge_base,
+                    in_settings: Callable[[], Iterable[str]] = frozenset) -> Callable[[], frozenset[str]]:
+    """() → the audiences the indexed documents name that the organisation has: Memberships.known, and those a
+    channel's `audience` setting names (`in_settings`)."""
 
     def known() -> frozenset[str]:
         names = knowledge_base.audiences()
-        return memberships.known(names) if names else frozenset()
+        if not names:
+            return frozenset()
+        return memberships.known(names) | (names & frozenset(in_settings()))
 
     return known

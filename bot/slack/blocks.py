@@ -105,7 +105,12 @@ def link(url: str, label: str, show_host: bool = True) -> str:
     (x.example)", so a label can never pass one address off as another. `show_host=False` leaves a label that does not
     look like an address as it is (a document's title); one that does still gets the host. `label` is escaped mrkdwn."""
     label = label.replace("|", "/")
-    host = urlsplit(url).hostname or url.partition(":")[2]
+    try:
+        host = urlsplit(url).hostname or url.partition(":")[2]
+    except ValueError:  # not a URL a browser would open ("https://[x"): the label alone, not linked
+        return label
+    if "\\" in url:  # browsers read "\\" as "/": the host urlsplit finds is not the one that would open
+        return f"{label} ({url})"
     if label in (url, host) or not (show_host or _ADDRESS.search(label)):
         return f"<{url}|{label}>"
     return f"<{url}|{label} ({host})>"
@@ -115,4 +120,4 @@ _ADDRESS = re.compile(r"://|\bwww\.|@|\b[\w-]+\.(?:[a-z]{2,})\b", re.IGNORECASE)
 
 
 def is_web_url(url: str) -> bool:
-    return url.startswith(("https://", "http://")) and not any(c in url for c in " <>|")
+    return url.startswith(("https://", "http://")) and not any(c in url for c in " <>|\\")

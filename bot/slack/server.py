@@ -65,9 +65,9 @@ def run(settings: Settings, *, http: bool, host: str, port: int, open_knowledge_
     knowledge_base = open_when_reachable(open_knowledge_base, echo)
     warm_up(knowledge_base)
     runtime = _runtime(settings, knowledge_base)
+    app = create_app(runtime)  # registers every kind of acked work before the background resumes any of it
     background = start_background(runtime, scheduler, echo)
     try:
-        app = create_app(runtime)
         if http:
             server = HttpServer(app, host, port, acking=runtime.services.workers.acking,
                                 operations=Operations(runtime))

@@ -10,7 +10,14 @@ import pytest
 from bot.comms.announcement_store import AudienceMembers, PilotCohort
 from bot.comms.delivery import SlackDelivery
 from bot.comms.errors import BadTarget
-from bot.comms.memberships import Memberships, UserGroupCache, asker_audiences, audience_name, member_entry
+from bot.comms.memberships import (
+    Memberships,
+    UserGroupCache,
+    asker_audiences,
+    audience_name,
+    known_audiences,
+    member_entry,
+)
 from bot.slack.pacing import SendPacer
 from tests.fakes.slack_api import FakeSlack
 
@@ -114,3 +121,21 @@ def test_an_audience_is_known_through_the_pilot_the_list_or_a_user_group_and_oth
     without_slack = Memberships(AudienceMembers(sessions), PilotCohort(sessions), None)
     assert without_slack.known(names) == {"pilot", "finance"}
     assert without_slack.known(set()) == set()
+
+
+def test_a_group_slack_cannot_read_still_restricts_and_one_that_does_not_exist_does_not(sessions, slack):
+    m = memberships(sessions, slack)
+    slack.fail_next("usergroups.list", times=2, status=500)  # one lookup each, in whatever order
+    assert m.known({"engineering", "nosuchgroup"}) == {"engineering", "nosuchgroup"}  # Slack could not say: keep both
+    fresh = memberships(sessions, slack)
+    assert fresh.known({"engineering", "nosuchgroup"}) == {"engineering"}
+
+
+def test_an_audience_a_channel_setting_names_is_known(sessions):
+    class Indexed:
+        def audiences(self):
+            return frozenset({"engineering", "finance", "isso"})
+
+    without_slack = Memberships(AudienceMembers(sessions), PilotCohort(sessions), None)
+    known = known_audiences(without_slack, Indexed(), lambda: {"finance", "pilot"})
+    assert known() == {"finance"}

@@ -40,6 +40,9 @@ def all_text(message_blocks: list[dict]) -> str:
     ("[https://intra.example/p](https://intra.example/p) [intra.example](https://intra.example/q)",
      "<https://intra.example/p|https://intra.example/p> <https://intra.example/q|intra.example>"),
     ("write to [the desk](mailto:desk@kestrel.example)", "write to <mailto:desk@kestrel.example|the desk (desk@kestrel.example)>"),
+    ("a [broken](https://[x) link", "a broken link"),  # not a URL a browser opens: never a crash, never a link
+    ("[https://sso.kestrel.example](https://evil.example\\@sso.kestrel.example/)",  # browsers read \\ as /
+     "https://sso.kestrel.example (https://evil.example\\@sso.kestrel.example/)"),
     ("## Reporting\n- one\n* two", "*Reporting*\n• one\n• two"),
     ("a < b & c > d", "a &lt; b &amp; c &gt; d"),
     ("~~old~~ rule", "~old~ rule"),

@@ -117,3 +117,15 @@ def test_work_given_up_on_tells_the_person_what_was_not_done(intake, fake_slack)
     assert sorry.params["channel"] == "U1"
     assert sorry.params["text"].startswith(":warning: Sorry, changing the pilot could not be finished in time")
     assert stored(intake, "command:test:T1").status == "abandoned"
+
+
+def test_work_of_a_kind_this_process_does_not_handle_yet_is_left_for_later_not_lost(intake, fake_slack):
+    """A process that resumes work before every feature registered its kinds (or an older one meeting a newer
+    kind) leaves it pending under a fresh lease; once a handler exists it is done."""
+    intake.work.record("click:later:U1:1.1", "click:later", None, NOW, {"user": "U1", "n": 1}, None, None)
+    assert intake.resume(NOW) == 1 and intake.workers.wait_idle(10)
+    assert stored(intake, "click:later:U1:1.1").status != "done" and fake_slack.calls == []
+    done = []
+    intake.handle("click:later", lambda payload: done.append(payload["n"]))
+    assert intake.resume(NOW + LEASE + timedelta(seconds=1)) == 1 and intake.workers.wait_idle(10)
+    assert done == [1] and stored(intake, "click:later:U1:1.1").status == "done"
