@@ -31,6 +31,21 @@ def configure(rollout, channel=POLICY, **settings):
     return rollout.runtime.channels.change(channel, ADMIN, **settings)
 
 
+def private_answer(rollout):
+    """An answer to ASKER's mention in POLICY, a channel with private answers: the ephemeral post."""
+    configure(rollout, private_answers=True)
+    rollout.mention(ANSWERABLE, channel=POLICY)
+    [private] = rollout.slack.wait_for("chat.postEphemeral")
+    rollout.settle()
+    return private
+
+
+def press_share(rollout, private, user: str, response_id: str) -> None:
+    """`user` presses *Share in channel* under the private answer."""
+    rollout.sender.block_action(SHARE_ANSWER, button_value(private.params["blocks"], SHARE_ANSWER), user_id=user,
+                                channel_id=POLICY, ephemeral=True, response_url=rollout.slack.response_url(response_id))
+
+
 # -- answer mode off ------------------------------------------------------------------------------------------------
 
 def test_in_a_channel_with_answers_off_a_mention_gets_a_private_note_and_nothing_is_answered(rollout):
@@ -104,12 +119,8 @@ def test_a_private_answer_is_shared_in_the_thread_once_however_often_share_is_pr
 
 
 def test_only_the_asker_can_share_their_answer(rollout):
-    configure(rollout, private_answers=True)
-    rollout.mention(ANSWERABLE, channel=POLICY)
-    [private] = rollout.slack.wait_for("chat.postEphemeral")
-    rollout.settle()
-    rollout.sender.block_action(SHARE_ANSWER, button_value(private.params["blocks"], SHARE_ANSWER), user_id=OTHER,
-                                channel_id=POLICY, ephemeral=True, response_url=rollout.slack.response_url("x"))
+    private = private_answer(rollout)
+    press_share(rollout, private, OTHER, "x")
     [refusal] = rollout.slack.wait_for("response_url")
     rollout.settle()
     assert "Only the person who asked" in refusal.params["text"] and rollout.posts() == []
@@ -139,10 +150,7 @@ def test_a_rollout_answer_in_a_dm_has_no_share_button(rollout):
 
 
 def test_votes_count_on_private_and_shared_answers_alike(rollout):
-    configure(rollout, private_answers=True)
-    rollout.mention(ANSWERABLE, channel=POLICY)
-    [private] = rollout.slack.wait_for("chat.postEphemeral")
-    rollout.settle()
+    private = private_answer(rollout)
     value = button_value(private.params["blocks"], "feedback_helpful")
     rollout.sender.block_action("feedback_helpful", value, user_id=ASKER, channel_id=POLICY, ephemeral=True,
                                 response_url=rollout.slack.response_url("v1"))
@@ -177,12 +185,8 @@ def test_a_private_answer_escalates_to_the_channels_own_helpdesk_and_is_followed
 
 
 def test_ask_a_person_under_a_shared_answer_opens_the_askers_ticket_and_refuses_anyone_else(rollout):
-    configure(rollout, private_answers=True)
-    rollout.mention(ANSWERABLE, channel=POLICY)
-    [private] = rollout.slack.wait_for("chat.postEphemeral")
-    rollout.settle()
-    rollout.sender.block_action(SHARE_ANSWER, button_value(private.params["blocks"], SHARE_ANSWER), user_id=ASKER,
-                                channel_id=POLICY, ephemeral=True, response_url=rollout.slack.response_url("s"))
+    private = private_answer(rollout)
+    press_share(rollout, private, ASKER, "s")
     [shared] = rollout.slack.wait_for("chat.postMessage")
     rollout.settle()
     [conversation] = rollout.rows(Conversation)
@@ -454,10 +458,7 @@ def test_picking_a_direct_message_in_the_app_home_is_explained(rollout):
 
 
 def test_a_share_slack_refuses_is_not_recorded_and_pressing_again_posts_it(rollout):
-    configure(rollout, private_answers=True)
-    rollout.mention(ANSWERABLE, channel=POLICY)
-    [private] = rollout.slack.wait_for("chat.postEphemeral")
-    rollout.settle()
+    private = private_answer(rollout)
     value = button_value(private.params["blocks"], SHARE_ANSWER)
     rollout.slack.fail_next("chat.postMessage", times=2, status=500)  # the post, and the re-post after the check
 

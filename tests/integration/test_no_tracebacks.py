@@ -272,6 +272,16 @@ def newer_database(db_url: str) -> str:
     return db_url
 
 
+def run_command_or_process(argv, started, env, files, tmp_path):
+    """A command run once (`started` None), or a long-running process that must stop on its own: its outcome, clean."""
+    if started is None:
+        outcome = run(" ".join(argv), (), env, files, tmp_path)
+    else:
+        outcome = run_process(argv, env, tmp_path, started=started)
+    outcome.clean()
+    return outcome
+
+
 @pytest.mark.parametrize("argv, started", [
     (["announce", "list"], None),
     (["scheduler"], "running"),  # real processes, as a platform starts them
@@ -283,11 +293,7 @@ def test_a_database_a_newer_rollout_migrated_is_named_with_what_to_do(argv, star
     env = environment("offline", tmp_path) | {
         "DATABASE_URL": newer_database, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "test-secret",
         "SLACK_API_URL": fake_slack.base_url}
-    if started is None:
-        outcome = run(" ".join(argv), (), env, files, tmp_path)
-    else:
-        outcome = run_process(argv, env, tmp_path, started=started)
-    outcome.clean()
+    outcome = run_command_or_process(argv, started, env, files, tmp_path)
     [line] = [line for line in outcome.stderr.splitlines() if line.startswith("Error: ")]
     assert outcome.code == 1 and "upgraded by a newer Rollout" in line and NEWER_REVISION in line, outcome.stderr
     assert "install that newer Rollout or a later one, or point DATABASE_URL at another database" in line
@@ -301,9 +307,5 @@ def test_a_send_rate_the_fan_out_cannot_use_is_named(argv, started, rate, fake_s
     monkeypatch.chdir(tmp_path)
     env = environment("offline", tmp_path) | {"ROLLOUT_SEND_RATE": rate, "SLACK_BOT_TOKEN": "xoxb-test",
                                               "SLACK_API_URL": fake_slack.base_url}
-    if started is None:
-        outcome = run(" ".join(argv), (), env, files, tmp_path)
-    else:
-        outcome = run_process(argv, env, tmp_path, started=started)
-    outcome.clean()
+    outcome = run_command_or_process(argv, started, env, files, tmp_path)
     assert outcome.code == 1 and "Error: ROLLOUT_SEND_RATE: " in outcome.stderr, outcome.stderr
