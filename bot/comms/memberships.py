@@ -149,8 +149,8 @@ def known_audiences(memberships: Memberships, knowledge_base,
 
     def known() -> frozenset[str]:
         names = knowledge_base.audiences()
-        if not names:
-            return frozenset()
-        return memberships.known(names) | (names & frozenset(in_settings()))
+        found = memberships.known(names) if names else frozenset()
+        rest = names - found  # the channel settings are read only for names not found already (on every question)
+        return found | (rest & frozenset(in_settings())) if rest else found
 
     return known
